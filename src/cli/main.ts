@@ -1,0 +1,23 @@
+import { CommanderError } from 'commander';
+import { buildProgram } from './program.js';
+import { WearhookError, errorMessage } from '../errors.js';
+
+/** Run the CLI and return the exit code; errors become one sentence on stderr. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const debug = argv.includes('--debug') || process.env.WEARHOOK_DEBUG === '1';
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are successes; every other parse failure is a usage error.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    const code = err instanceof WearhookError ? err.exitCode : 1;
+    process.stderr.write(`error: ${errorMessage(err)}\n`);
+    if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    return code;
+  }
+}

@@ -1,0 +1,60 @@
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { registerAuth } from '../commands/auth.js';
+import { registerSubs } from '../commands/subs.js';
+import { registerListen } from '../commands/listen.js';
+import { registerSync } from '../commands/sync.js';
+import { registerExport } from '../commands/export.js';
+import { registerEvents } from '../commands/events.js';
+import { registerTrigger } from '../commands/trigger.js';
+import { registerConfig } from '../commands/config.js';
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** The whole command tree; each command file only parses its options and calls the core. */
+export function buildProgram(): Command {
+  const program = new Command('wearhook')
+    .description('Receive, verify, store and export wearable health webhooks (Oura, Vital, Open Wearables, Standard Webhooks, Corsano).')
+    .version(packageVersion(), '-V, --version')
+    .option('--db <path>', 'SQLite database (env WEARHOOK_DB; default: wearhook.db in the per-user data directory)')
+    .option('--json', 'machine-readable output on stdout')
+    .option('--no-color', 'no colour (also when NO_COLOR is set or stdout is not a terminal)')
+    .option('--debug', 'stack traces and request details on stderr (also WEARHOOK_DEBUG=1)')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'error: ')) })
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Quick start (offline, no account needed):
+  $ wearhook listen --port 8787 &                       # the receiver on 127.0.0.1
+  $ wearhook trigger vital --to http://127.0.0.1:8787/vital --secret whsec_...
+  $ wearhook export --from 2026-01-01 --to 2026-12-31 --type sleep
+
+Environment: WEARHOOK_DB, WEARHOOK_CONFIG_DIR, OURA_CLIENT_ID, OURA_CLIENT_SECRET,
+WEARHOOK_SECRET_VITAL, WEARHOOK_SECRET_OPEN_WEARABLES, WEARHOOK_SECRET_STANDARD, WEARHOOK_SECRET_CORSANO.
+Exit codes: 0 success, 1 failure at run time, 2 usage error.`,
+    );
+
+  registerAuth(program);
+  registerSubs(program);
+  registerListen(program);
+  registerSync(program);
+  registerExport(program);
+  registerEvents(program);
+  registerTrigger(program);
+  registerConfig(program);
+
+  // Every subcommand inherits the exit override so a bad flag is exit 2, not a process.exit(1).
+  const inherit = (cmd: Command): void => {
+    for (const sub of cmd.commands) {
+      sub.exitOverride().showHelpAfterError('(run with --help for usage)');
+      inherit(sub);
+    }
+  };
+  inherit(program);
+  return program;
+}

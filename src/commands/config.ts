@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import { CliContext } from '../cli/context.js';
+import { SETTINGS, parseSettingKey, redact } from '../config/settings.js';
+import { RuntimeError } from '../errors.js';
+
+export function registerConfig(program: Command): void {
+  const config = program
+    .command('config')
+    .description('Manage settings and credentials in the config store (environment variables win).');
+
+  config
+    .command('set')
+    .description('Store a setting.')
+    .argument('<key>', `one of: ${Object.keys(SETTINGS).join(', ')}`)
+    .argument('<value>', 'the value')
+    .addHelpText('after', '\nExample:\n  $ wearhook config set oura.clientId abc123')
+    .action((key: string, value: string, _opts, cmd: Command) => {
+      const ctx = CliContext.from(cmd);
+      const k = parseSettingKey(key);
+      ctx.settings.set(k, value);
+      ctx.output.log(`${k} saved in ${ctx.settings.path}${SETTINGS[k].secret ? ` (${redact(value)})` : ''}.`);
+    });
+
+  config
+    .command('get')
+    .description('Print a setting in force (secrets redacted unless --reveal).')
+    .argument('<key>', 'the setting')
+    .option('--reveal', 'print a secret in full')
+    .addHelpText('after', '\nExample:\n  $ wearhook config get oura.apiUrl')
+    .action((key: string, opts: { reveal?: boolean }, cmd: Command) => {
+      const ctx = CliContext.from(cmd);
+      const k = parseSettingKey(key);
+      const value = ctx.settings.get(k);
+      if (value === undefined) throw new RuntimeError(`${k} is not set.`);
+      ctx.output.result(SETTINGS[k].secret && !opts.reveal ? redact(value) : value);
+    });
+
+  config
+    .command('unset')
+    .description('Remove a stored setting.')
+    .argument('<key>', 'the setting')
+    .addHelpText('after', '\nExample:\n  $ wearhook config unset secrets.vital')
+    .action((key: string, _opts, cmd: Command) => {
+      const ctx = CliContext.from(cmd);
+      const k = parseSettingKey(key);
+      ctx.settings.unset(k);
+      ctx.output.log(`${k} removed from ${ctx.settings.path}.`);
+    });
+
+  config
+    .command('list')
+    .description('List every setting with its value in force and where it comes from; secrets redacted.')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  $ wearhook config list')
+    .action((_opts, cmd: Command) => {
+      const ctx = CliContext.from(cmd);
+      const rows = Object.entries(SETTINGS).map(([key, meta]) => {
+        const k = parseSettingKey(key);
+        const value = ctx.settings.get(k);
+        return {
+          key,
+          value: value === undefined ? null : meta.secret ? redact(value) : value,
+          source: ctx.settings.source(k),
+          env: meta.env,
+        };
+      });
+      if (ctx.globals.json) return ctx.output.resultJson(rows);
+      for (const r of rows) ctx.output.result(`${r.key} = ${r.value ?? '(unset)'}  [${r.source}]`);
+    });
+
+  config
+    .command('path')
+    .description('Print the config file path.')
+    .addHelpText('after', '\nExample:\n  $ wearhook config path')
+    .action((_opts, cmd: Command) => {
+      const ctx = CliContext.from(cmd);
+      ctx.output.result(ctx.settings.path);
+    });
+}

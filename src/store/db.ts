@@ -1,0 +1,85 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { RuntimeError, errorMessage } from '../errors.js';
+
+export type DB = Database.Database;
+
+export interface OpenOptions {
+  readonly?: boolean;
+  /** Stop after this migration; tests use it to make files of an older schema. */
+  migrateTo?: number;
+}
+
+/**
+ * Open (creating if needed) the SQLite store and bring its schema up to date.
+ * WAL keeps readers (export, events) from blocking the receiver's writes;
+ * synchronous=FULL makes a commit durable before we acknowledge a delivery.
+ */
+export function openDatabase(file: string, options: OpenOptions = {}): DB {
+  if (file !== ':memory:') {
+    try {
+      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    } catch (err) {
+      throw new RuntimeError(`Cannot create the folder of the database ${file}: ${errorMessage(err)}`);
+    }
+  }
+  let db: DB;
+  try {
+    db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    db.pragma('busy_timeout = 5000');
+    if (!options.readonly) db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+  } catch (err) {
+    throw new RuntimeError(`Cannot open the database ${file}: ${describeSqliteError(err)}`);
+  }
+  try {
+    migrate(db, options.migrateTo ?? SCHEMA_VERSION, file, options.readonly ?? false);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+function describeSqliteError(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  if (code === 'SQLITE_NOTADB') return 'it is not a SQLite database; point --db at a wearhook database or a new file';
+  if (code === 'SQLITE_CANTOPEN') return 'the file cannot be opened (check the path and permissions)';
+  return errorMessage(err);
+}
+
+function migrate(db: DB, target: number, file: string, readonly: boolean): void {
+  let current: number;
+  try {
+    current = db.pragma('user_version', { simple: true }) as number;
+  } catch (err) {
+    throw new RuntimeError(`Cannot open the database ${file}: ${describeSqliteError(err)}`);
+  }
+  if (current > SCHEMA_VERSION) {
+    throw new RuntimeError(
+      `The database ${file} has schema version ${current}, newer than this wearhook understands (${SCHEMA_VERSION}); upgrade wearhook.`,
+    );
+  }
+  if (current >= target) return;
+  if (readonly) {
+    throw new RuntimeError(`The database ${file} needs an upgrade but was opened read-only.`);
+  }
+  for (let version = current; version < target; version++) {
+    const step = db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    });
+    try {
+      step.immediate();
+    } catch (err) {
+      throw new RuntimeError(`Upgrading the database ${file} to schema ${version + 1} failed: ${describeSqliteError(err)}`);
+    }
+  }
+}
+
+export function schemaVersion(db: DB): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}

@@ -1,0 +1,94 @@
+/**
+ * Versioned schema. Each entry upgrades the file from version i to i+1 inside one
+ * transaction; `PRAGMA user_version` records where a file stands. Never edit a shipped
+ * migration: add a new one, so that old files upgrade in place.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: deliveries, provider documents and users.
+  `
+  CREATE TABLE deliveries (
+    id            INTEGER PRIMARY KEY,
+    provider      TEXT    NOT NULL,
+    received_at   TEXT    NOT NULL,
+    method        TEXT    NOT NULL,
+    path          TEXT    NOT NULL,
+    headers       TEXT    NOT NULL,          -- JSON array of [name, value] pairs, as received
+    body          BLOB    NOT NULL,          -- the exact bytes
+    verified      INTEGER NOT NULL,          -- 1 = signature checked and good
+    dedupe_key    TEXT    NOT NULL UNIQUE,
+    event_type    TEXT,
+    user_id       TEXT,
+    status        TEXT    NOT NULL DEFAULT 'received',
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    error         TEXT,
+    processed_at  TEXT
+  );
+  CREATE INDEX deliveries_by_status ON deliveries(status, next_attempt_at);
+  CREATE INDEX deliveries_by_time ON deliveries(received_at);
+
+  CREATE TABLE documents (
+    provider   TEXT NOT NULL,
+    type       TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    day        TEXT,
+    data       TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (provider, type, id)
+  );
+  CREATE INDEX documents_by_user_day ON documents(type, user_id, day);
+
+  CREATE TABLE users (
+    provider   TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    label      TEXT,
+    scopes     TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (provider, user_id)
+  );
+  `,
+  // 2: subscriptions, timeseries samples, document start times and deletion marks,
+  //    user token state; export queries by (type, day) across users.
+  `
+  ALTER TABLE documents ADD COLUMN start_time TEXT;
+  ALTER TABLE documents ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE documents ADD COLUMN source TEXT;
+  CREATE INDEX documents_by_day ON documents(type, day);
+
+  ALTER TABLE users ADD COLUMN updated_at TEXT;
+  ALTER TABLE users ADD COLUMN token_expires_at TEXT;
+  ALTER TABLE users ADD COLUMN needs_reauth INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE users ADD COLUMN last_error TEXT;
+  CREATE UNIQUE INDEX users_by_label ON users(provider, label) WHERE label IS NOT NULL;
+
+  CREATE TABLE subscriptions (
+    id                 TEXT PRIMARY KEY,
+    provider           TEXT NOT NULL DEFAULT 'oura',
+    callback_url       TEXT NOT NULL,
+    event_type         TEXT NOT NULL,
+    data_type          TEXT NOT NULL,
+    expiration_time    TEXT,
+    verification_token_sha256 TEXT,          -- a hash: the token itself never enters the database
+    created_by_wearhook INTEGER NOT NULL DEFAULT 0,
+    created_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL
+  );
+
+  CREATE TABLE samples (
+    provider    TEXT    NOT NULL,
+    user_id     TEXT    NOT NULL,
+    series_type TEXT    NOT NULL,
+    epoch_ms    INTEGER NOT NULL,
+    timestamp   TEXT    NOT NULL,             -- ISO 8601 with the provider's offset
+    day         TEXT    NOT NULL,
+    value       REAL,
+    unit        TEXT,
+    source_id   TEXT,
+    PRIMARY KEY (provider, user_id, series_type, epoch_ms)
+  ) WITHOUT ROWID;
+  CREATE INDEX samples_by_day ON samples(series_type, day);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

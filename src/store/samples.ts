@@ -1,0 +1,36 @@
+import type { DB } from './db.js';
+
+/** One timeseries sample (an Open Wearables RMSSD value, ...). Unique per (provider, user, series, instant). */
+export interface SampleInput {
+  provider: string;
+  userId: string;
+  seriesType: string;
+  /** ISO 8601 as the provider gave it (offset kept). */
+  timestamp: string;
+  /** The provider's local day of the sample, YYYY-MM-DD. */
+  day: string;
+  value: number | null;
+  unit?: string | null;
+  sourceId?: string | null;
+}
+
+/** Upsert many samples in one transaction; a resent chunk replaces, never duplicates. Returns how many rows were written. */
+export function upsertSamples(db: DB, samples: readonly SampleInput[]): number {
+  const stmt = db.prepare(
+    `INSERT INTO samples (provider, user_id, series_type, epoch_ms, timestamp, day, value, unit, source_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (provider, user_id, series_type, epoch_ms) DO UPDATE SET
+       timestamp = excluded.timestamp, day = excluded.day, value = excluded.value,
+       unit = excluded.unit, source_id = excluded.source_id`,
+  );
+  const run = db.transaction((items: readonly SampleInput[]) => {
+    let written = 0;
+    for (const s of items) {
+      const epoch = Date.parse(s.timestamp);
+      if (Number.isNaN(epoch)) continue;
+      written += stmt.run(s.provider, s.userId, s.seriesType, epoch, s.timestamp, s.day, s.value, s.unit ?? null, s.sourceId ?? null).changes;
+    }
+    return written;
+  });
+  return run(samples);
+}
