@@ -1,0 +1,39 @@
+import type { DocumentInput } from '../../store/documents.js';
+
+/** Oura collections a webhook `data_type` or `sync --type` may name, and their API path segment. */
+export const OURA_PATH_BY_TYPE: Record<string, string> = {
+  vo2_max: 'vO2_max', // the one data type whose path differs (capital O)
+};
+
+export function ouraCollectionPath(dataType: string): string {
+  return OURA_PATH_BY_TYPE[dataType] ?? dataType;
+}
+
+interface OuraDocumentShape {
+  id?: string;
+  day?: string;
+  bedtime_start?: string;
+  start_datetime?: string;
+  timestamp?: string;
+}
+
+/**
+ * Turn one Oura document (from a webhook fetch or `sync`) into a store row: the document id,
+ * its local day, and the start of the period it covers (orders rows within a day).
+ */
+export function ouraDocumentInput(dataType: string, userId: string, doc: unknown, source: string): DocumentInput {
+  const d = doc as OuraDocumentShape;
+  if (!d || typeof d !== 'object' || typeof d.id !== 'string') {
+    throw new Error(`Oura ${dataType} document has no id`);
+  }
+  return {
+    provider: 'oura',
+    type: dataType,
+    id: d.id,
+    userId,
+    day: typeof d.day === 'string' ? d.day : null,
+    startTime: d.bedtime_start ?? d.start_datetime ?? d.timestamp ?? null,
+    data: doc,
+    source,
+  };
+}
