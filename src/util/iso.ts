@@ -1,0 +1,41 @@
+/** ISO 8601 helpers that keep the offset the provider gave (a researcher's "local day" depends on it). */
+
+const OFFSET_RE = /(Z|[+-]\d{2}:?\d{2})$/i;
+
+/** The offset suffix of an ISO timestamp in minutes east of UTC, or undefined when it has none. */
+export function offsetMinutes(iso: string): number | undefined {
+  const m = OFFSET_RE.exec(iso.trim());
+  if (!m) return undefined;
+  if (m[1]!.toUpperCase() === 'Z') return 0;
+  const sign = m[1]!.startsWith('-') ? -1 : 1;
+  const digits = m[1]!.slice(1).replace(':', '');
+  return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4)));
+}
+
+function formatOffset(minutes: number): string {
+  const sign = minutes < 0 ? '-' : '+';
+  const abs = Math.abs(minutes);
+  return `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}
+
+/**
+ * `iso` moved by `seconds`, written with the same offset as `iso`
+ * ("2026-01-02T23:55:00+02:00" + 600 s = "2026-01-03T00:05:00+02:00").
+ */
+export function addSecondsKeepingOffset(iso: string, seconds: number): string {
+  const epoch = Date.parse(iso);
+  if (Number.isNaN(epoch)) throw new Error(`not an ISO 8601 timestamp: ${iso}`);
+  const offset = offsetMinutes(iso) ?? 0;
+  const local = new Date(epoch + seconds * 1000 + offset * 60_000);
+  const frac = local.getUTCMilliseconds();
+  const base = local.toISOString().slice(0, 19) + (frac ? `.${String(frac).padStart(3, '0')}` : '');
+  return base + (offsetMinutes(iso) === undefined ? '' : iso.trim().toUpperCase().endsWith('Z') ? 'Z' : formatOffset(offset));
+}
+
+/** The provider-local calendar day of an ISO timestamp: its own date part, offset respected. */
+export function localDay(iso: string): string | null {
+  const m = /^(\d{4}-\d{2}-\d{2})/.exec(iso.trim());
+  if (m) return m[1]!;
+  const epoch = Date.parse(iso);
+  return Number.isNaN(epoch) ? null : new Date(epoch).toISOString().slice(0, 10);
+}
