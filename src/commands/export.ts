@@ -1,18 +1,56 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { CliContext } from '../cli/context.js';
 import { parseDay, listOf } from '../cli/parse.js';
-import { notImplemented } from '../cli/not-implemented.js';
+import { runExport } from '../export/export.js';
+import { EXPORT_FORMATS, EXPORT_TYPES, type ExportFormat, type ExportType } from '../export/tables.js';
+
+interface ExportFlags {
+  from: string;
+  to: string;
+  type?: ExportType[];
+  format: ExportFormat;
+  out?: string;
+  user?: string;
+  label?: string;
+}
 
 export function registerExport(program: Command): void {
   program
     .command('export')
     .description('Write sleep, HRV, readiness and activity tables from the store as CSV, JSON or NDJSON.')
-    .requiredOption('--from <date>', 'first day, YYYY-MM-DD (inclusive)', parseDay)
+    .requiredOption('--from <date>', 'first day, YYYY-MM-DD (inclusive; the provider\'s local day)', parseDay)
     .requiredOption('--to <date>', 'last day, YYYY-MM-DD (inclusive)', parseDay)
-    .option('--type <types>', 'comma-separated: sleep,hrv,readiness,activity', listOf(['sleep', 'hrv', 'readiness', 'activity'] as const, 'type'))
-    .option('--format <format>', 'csv, json or ndjson', 'csv')
-    .option('--out <path>', 'file, directory (several types) or - for stdout')
+    .option('--type <types>', `comma-separated: ${EXPORT_TYPES.join(',')} (default: all)`, listOf(EXPORT_TYPES, 'type'))
+    .addOption(new Option('--format <format>', 'file format').choices(EXPORT_FORMATS).default('csv'))
+    .option('--out <path>', 'a file, a directory (one <type>.<format> per type), or - for stdout (default for one type)')
     .option('--user <id>', 'only this provider user id')
     .option('--label <name>', 'only the user with this label')
-    .addHelpText('after', '\nExample:\n  $ wearhook export --from 2026-01-01 --to 2026-01-31 --type sleep --format csv > sleep.csv')
-    .action(() => notImplemented('export'));
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ wearhook export --from 2026-01-01 --to 2026-01-31 --type sleep > sleep.csv
+  $ wearhook export --from 2026-01-01 --to 2026-01-31 --format ndjson --out ./study-export
+  $ wearhook export --from 2026-01-01 --to 2026-01-31 --type hrv --label P001 --format json --out hrv.json`,
+    )
+    .action(async (flags: ExportFlags, cmd: Command) => {
+      const ctx = CliContext.from(cmd);
+      try {
+        const types = flags.type ? [...new Set(flags.type)] : [...EXPORT_TYPES];
+        const result = await runExport(ctx.openDb(), {
+          from: flags.from,
+          to: flags.to,
+          types,
+          format: flags.format,
+          out: flags.out,
+          user: flags.user,
+          label: flags.label,
+        });
+        for (const table of result.tables) {
+          if (table.file) ctx.output.log(`wrote ${table.file} (${table.rows} ${table.type} rows)`);
+        }
+      } finally {
+        ctx.close();
+      }
+    });
 }

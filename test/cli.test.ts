@@ -1,0 +1,76 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, tempDir } from './helpers/cli.js';
+
+describe('the command-line surface', () => {
+  it('--help lists every command of the contract', async () => {
+    const res = await runCli(['--help']);
+    expect(res.code).toBe(0);
+    for (const command of ['auth', 'subs', 'listen', 'sync', 'export', 'events', 'trigger', 'config']) {
+      expect(res.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    }
+  });
+
+  it('every command has an example in its help', async () => {
+    for (const args of [['auth', 'oura'], ['subs', 'create'], ['listen'], ['sync'], ['export'], ['events', 'replay'], ['trigger'], ['config', 'set']]) {
+      const res = await runCli([...args, '--help']);
+      expect(res.code, args.join(' ')).toBe(0);
+      expect(res.stdout, args.join(' ')).toMatch(/Examples?:\n\s+\$ wearhook /);
+    }
+  });
+});
+
+describe('wearhook config', () => {
+  it('stores settings in WEARHOOK_CONFIG_DIR with mode 0600 and redacts secrets in list', async () => {
+    const dir = tempDir();
+    const env = { WEARHOOK_CONFIG_DIR: dir };
+    expect((await runCli(['config', 'set', 'oura.clientSecret', 'supersecretvalue123'], { env })).code).toBe(0);
+    expect((await runCli(['config', 'set', 'oura.clientId', 'my-client-id'], { env })).code).toBe(0);
+    const file = path.join(dir, 'config.json');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect((await runCli(['config', 'path'], { env })).stdout.trim()).toBe(file);
+
+    const list = await runCli(['config', 'list', '--json'], { env });
+    expect(list.code).toBe(0);
+    expect(list.stdout).not.toContain('supersecretvalue123');
+    const rows = JSON.parse(list.stdout) as { key: string; value: string | null; source: string }[];
+    expect(rows.find((r) => r.key === 'oura.clientSecret')).toMatchObject({ value: 'supe****', source: 'file' });
+    expect(rows.find((r) => r.key === 'oura.clientId')).toMatchObject({ value: 'my-client-id', source: 'file' });
+    expect(rows.find((r) => r.key === 'oura.apiUrl')).toMatchObject({ value: 'https://api.ouraring.com', source: 'default' });
+
+    expect((await runCli(['config', 'get', 'oura.clientSecret'], { env })).stdout.trim()).toBe('supe****');
+    expect((await runCli(['config', 'get', 'oura.clientSecret', '--reveal'], { env })).stdout.trim()).toBe('supersecretvalue123');
+  });
+
+  it('environment variables win over the stored value', async () => {
+    const dir = tempDir();
+    await runCli(['config', 'set', 'oura.clientId', 'from-file'], { env: { WEARHOOK_CONFIG_DIR: dir } });
+    const res = await runCli(['config', 'get', 'oura.clientId'], { env: { WEARHOOK_CONFIG_DIR: dir, OURA_CLIENT_ID: 'from-env' } });
+    expect(res.stdout.trim()).toBe('from-env');
+  });
+
+  it('unset removes a stored value; an unknown key is a usage error', async () => {
+    const dir = tempDir();
+    const env = { WEARHOOK_CONFIG_DIR: dir };
+    await runCli(['config', 'set', 'secrets.vital', 'whsec_abc'], { env });
+    expect((await runCli(['config', 'unset', 'secrets.vital'], { env })).code).toBe(0);
+    const get = await runCli(['config', 'get', 'secrets.vital'], { env });
+    expect(get.code).toBe(1);
+    expect(get.stderr).toMatch(/secrets\.vital is not set/);
+    const bad = await runCli(['config', 'set', 'oura.clientid', 'x'], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/Unknown setting "oura\.clientid"/);
+  });
+
+  it('a corrupt config file is reported, not overwritten', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'config.json');
+    fs.writeFileSync(file, '{"oura.clientId": "abc", oops');
+    const res = await runCli(['config', 'set', 'oura.clientId', 'new'], { env: { WEARHOOK_CONFIG_DIR: dir } });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/config\.json is not valid JSON .*wearhook will not overwrite it/);
+    expect(res.stderr).not.toMatch(/\n\s+at /);
+    expect(fs.readFileSync(file, 'utf8')).toBe('{"oura.clientId": "abc", oops');
+  });
+});

@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/store/db.js';
+import { SCHEMA_VERSION } from '../src/store/migrations.js';
+import { runCli, tempDir } from './helpers/cli.js';
+
+let dir: string;
+let db: string;
+beforeEach(() => {
+  dir = tempDir();
+  db = path.join(dir, 'wearhook.db');
+  openDatabase(db).close();
+});
+
+const run = (args: string[]) => runCli(['--db', db, 'export', ...args], { env: { WEARHOOK_CONFIG_DIR: dir } });
+const RANGE = ['--from', '2026-01-01', '--to', '2026-01-31'];
+
+/** Nothing but the database (and its WAL side files) may be in the temp dir afterwards. */
+function leftovers(): string[] {
+  return fs.readdirSync(dir).filter((f) => !f.startsWith('wearhook.db'));
+}
+
+describe('export refuses bad input with one line, the right exit code, and no file left', () => {
+  const usage: [string, string[], RegExp][] = [
+    ['an unknown type', [...RANGE, '--type', 'sleep,steps', '--out', 'x.csv'], /unknown type "steps"; choose from sleep, hrv, readiness, activity/],
+    ['an unknown format', [...RANGE, '--type', 'sleep', '--format', 'xlsx', '--out', 'x.xlsx'], /argument 'xlsx' is invalid. Allowed choices are csv, json, ndjson/],
+    ['a malformed date', ['--from', '2026-1-5', '--to', '2026-01-31', '--type', 'sleep', '--out', 'x.csv'], /"2026-1-5" is not a date in the form YYYY-MM-DD/],
+    ['an impossible date', ['--from', '2026-02-30', '--to', '2026-03-31', '--type', 'sleep', '--out', 'x.csv'], /"2026-02-30" is not a real calendar date/],
+    ['--from after --to', ['--from', '2026-02-01', '--to', '2026-01-31', '--type', 'sleep', '--out', 'x.csv'], /--from 2026-02-01 is after --to 2026-01-31/],
+    ['several types without --out', [...RANGE], /Several types .* need --out DIR/],
+    ['an unknown label', [...RANGE, '--type', 'sleep', '--label', 'nobody', '--out', 'x.csv'], /No user has the label "nobody"/],
+  ];
+  for (const [what, args, message] of usage) {
+    it(`${what}: exit 2`, async () => {
+      const res = await runCli(['--db', db, 'export', ...args], { env: { WEARHOOK_CONFIG_DIR: dir }, cwd: dir });
+      expect(res.code).toBe(2);
+      expect(res.stderr).toMatch(message);
+      expect(res.stderr.trim().split('\n')[0]).toMatch(/^error: /);
+      expect(res.stdout).toBe('');
+      expect(leftovers()).toEqual([]);
+    });
+  }
+
+  it('an --out in a folder that does not exist: exit 1', async () => {
+    const res = await run([...RANGE, '--type', 'sleep', '--out', path.join(dir, 'missing', 'sleep.csv')]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^error: Cannot write .*sleep\.csv: the folder .*missing does not exist\.\n$/);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('an --out under a regular file (not writable as a directory): exit 1, nothing left', async () => {
+    const file = path.join(dir, 'a-file');
+    fs.writeFileSync(file, 'x');
+    const res = await run([...RANGE, '--type', 'sleep,hrv', '--out', path.join(file, 'tables')]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^error: Cannot create the directory/);
+    expect(leftovers()).toEqual(['a-file']);
+    expect(fs.readFileSync(file, 'utf8')).toBe('x');
+  });
+
+  it('a database that is not SQLite: exit 1, the file untouched', async () => {
+    const notDb = path.join(dir, 'notes.txt');
+    fs.writeFileSync(notDb, 'these are my notes, not a database\n'.repeat(50));
+    const before = fs.readFileSync(notDb);
+    const res = await runCli(['--db', notDb, 'export', ...RANGE, '--type', 'sleep'], { env: { WEARHOOK_CONFIG_DIR: dir } });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^error: Cannot open the database .*notes\.txt: it is not a SQLite database/);
+    expect(res.stdout).toBe('');
+    expect(fs.readFileSync(notDb)).toEqual(before);
+  });
+
+  it('a database newer than the code: exit 1, asks to upgrade wearhook', async () => {
+    const store = openDatabase(db);
+    store.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    store.close();
+    const res = await run([...RANGE, '--type', 'sleep']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/has schema version \d+, newer than this wearhook understands .*upgrade wearhook/);
+  });
+
+  it('a failure while writing several tables leaves no table behind', async () => {
+    const out = path.join(dir, 'tables');
+    fs.mkdirSync(out);
+    // hrv.csv exists as a directory, so the rename of the hrv table fails after sleep was written.
+    fs.mkdirSync(path.join(out, 'hrv.csv'));
+    const res = await run([...RANGE, '--type', 'sleep,hrv', '--out', out]);
+    expect(res.code).toBe(1);
+    expect(fs.readdirSync(out)).toEqual(['hrv.csv']);
+  });
+});
+
+describe('global usage errors', () => {
+  it('an unknown flag is exit 2', async () => {
+    const res = await runCli(['export', ...RANGE, '--frmo', '2026-01-01'], { env: { WEARHOOK_CONFIG_DIR: dir } });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/unknown option '--frmo'/);
+  });
+});

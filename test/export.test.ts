@@ -1,0 +1,180 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/store/db.js';
+import { upsertDocument } from '../src/store/documents.js';
+import { upsertSamples } from '../src/store/samples.js';
+import { upsertUser } from '../src/store/users.js';
+import { columnsOf, type ExportType } from '../src/export/tables.js';
+import { runCli, tempDir } from './helpers/cli.js';
+import * as fx from './fixtures/documents.js';
+
+const LABEL = 'P001, "pilot"';
+let dir: string;
+let db: string;
+
+function seed(file: string): void {
+  const store = openDatabase(file);
+  upsertUser(store, { provider: 'oura', userId: fx.OURA_USER, label: LABEL, scopes: 'daily heartrate' });
+  for (const [type, doc, start] of [
+    ['sleep', fx.ouraSleep, fx.ouraSleep.bedtime_start],
+    ['sleep', fx.ouraRest, fx.ouraRest.bedtime_start],
+    ['daily_readiness', fx.ouraReadiness, fx.ouraReadiness.timestamp],
+    ['daily_readiness', { ...fx.ouraReadiness, id: 'readiness-2026-03-01', day: '2026-03-01', score: 70 }, null],
+    ['daily_readiness', { ...fx.ouraReadiness, id: 'readiness-2026-03-03', day: '2026-03-03', score: 71 }, null],
+    ['daily_activity', fx.ouraActivity, fx.ouraActivity.timestamp],
+  ] as const) {
+    upsertDocument(store, { provider: 'oura', type, id: doc.id, userId: fx.OURA_USER, day: doc.day, startTime: start, data: doc });
+  }
+  upsertDocument(store, { provider: 'vital', type: 'sleep', id: fx.vitalSleep.id, userId: fx.VITAL_USER, day: fx.vitalSleep.calendar_date, startTime: fx.vitalSleep.bedtime_start, data: fx.vitalSleep });
+  upsertDocument(store, { provider: 'vital', type: 'activity', id: fx.vitalActivity.id, userId: fx.VITAL_USER, day: fx.vitalActivity.calendar_date, data: fx.vitalActivity });
+  upsertDocument(store, { provider: 'open-wearables', type: 'sleep', id: fx.owSleep.id, userId: fx.OW_USER, day: '2026-03-02', startTime: fx.owSleep.start_time, data: fx.owSleep });
+  upsertSamples(store, [
+    { provider: 'open-wearables', userId: fx.OW_USER, seriesType: 'heart_rate_variability_rmssd', timestamp: '2026-03-02T02:05:00-05:00', day: '2026-03-02', value: 40, unit: 'ms', sourceId: 'batch-9' },
+    { provider: 'open-wearables', userId: fx.OW_USER, seriesType: 'heart_rate_variability_rmssd', timestamp: '2026-03-02T02:00:00-05:00', day: '2026-03-02', value: 38.2, unit: 'ms', sourceId: 'batch-9' },
+    { provider: 'open-wearables', userId: fx.OW_USER, seriesType: 'heart_rate_variability_sdnn', timestamp: '2026-03-02T02:00:00-05:00', day: '2026-03-02', value: 55, unit: 'ms', sourceId: 'batch-9' },
+  ]);
+  store.close();
+}
+
+/** What a researcher must get, column by column. */
+const EXPECTED: Record<ExportType, Record<string, string | number | null>[]> = {
+  sleep: [
+    {
+      provider: 'oura', user_id: fx.OURA_USER, day: '2026-03-02', bedtime_start: '2026-03-01T23:10:00+01:00', bedtime_end: '2026-03-02T07:01:30+01:00',
+      type: 'long_sleep', total_sleep_s: 23550, time_in_bed_s: 27690, deep_s: 4620, light_s: 13050, rem_s: 5880, awake_s: 2310,
+      efficiency_pct: 89, latency_s: 540, avg_hr_bpm: 52.5, lowest_hr_bpm: 47, avg_hrv_ms: 48, avg_breath_rpm: 14.625, source_id: 'sleep-2026-03-02-a', label: LABEL,
+    },
+    {
+      provider: 'open-wearables', user_id: fx.OW_USER, day: '2026-03-02', bedtime_start: '2026-03-01T23:30:00-05:00', bedtime_end: '2026-03-02T07:00:00-05:00',
+      type: 'sleep', total_sleep_s: 25200, time_in_bed_s: 27000, deep_s: 5400, light_s: 14400, rem_s: 5400, awake_s: 1800,
+      efficiency_pct: 87.5, latency_s: null, avg_hr_bpm: null, lowest_hr_bpm: null, avg_hrv_ms: null, avg_breath_rpm: null, source_id: 'ow-sleep-001', label: null,
+    },
+    {
+      provider: 'vital', user_id: fx.VITAL_USER, day: '2026-03-02', bedtime_start: '2026-03-01T22:48:00+00:00', bedtime_end: '2026-03-02T06:30:00+00:00',
+      type: 'long_sleep', total_sleep_s: 25200, time_in_bed_s: 27720, deep_s: 6000, light_s: 13200, rem_s: 6000, awake_s: 2520,
+      efficiency_pct: 91, latency_s: 600, avg_hr_bpm: 55, lowest_hr_bpm: 49, avg_hrv_ms: 62.5, avg_breath_rpm: 15.2, source_id: 'b1c2d3e4-vital-sleep', label: null,
+    },
+  ],
+  hrv: [
+    { provider: 'oura', user_id: fx.OURA_USER, day: '2026-03-02', timestamp: '2026-03-01T23:55:00+01:00', rmssd_ms: 41, source_id: 'sleep-2026-03-02-a', label: LABEL },
+    { provider: 'oura', user_id: fx.OURA_USER, day: '2026-03-02', timestamp: '2026-03-02T00:05:00+01:00', rmssd_ms: 47, source_id: 'sleep-2026-03-02-a', label: LABEL },
+    { provider: 'oura', user_id: fx.OURA_USER, day: '2026-03-02', timestamp: '2026-03-02T00:10:00+01:00', rmssd_ms: 55.5, source_id: 'sleep-2026-03-02-a', label: LABEL },
+    { provider: 'oura', user_id: fx.OURA_USER, day: '2026-03-02', timestamp: '2026-03-02T13:00:00+01:00', rmssd_ms: 60, source_id: 'sleep-2026-03-02-rest', label: LABEL },
+    { provider: 'open-wearables', user_id: fx.OW_USER, day: '2026-03-02', timestamp: '2026-03-02T02:00:00-05:00', rmssd_ms: 38.2, source_id: 'batch-9', label: null },
+    { provider: 'open-wearables', user_id: fx.OW_USER, day: '2026-03-02', timestamp: '2026-03-02T02:05:00-05:00', rmssd_ms: 40, source_id: 'batch-9', label: null },
+  ],
+  readiness: [
+    {
+      provider: 'oura', user_id: fx.OURA_USER, day: '2026-03-02', score: 86, temperature_deviation_c: -0.12, temperature_trend_deviation_c: 0.05,
+      activity_balance: 81, body_temperature: 98, hrv_balance: 76, previous_day_activity: null, previous_night: 88, recovery_index: 100,
+      resting_heart_rate: 94, sleep_balance: 83, source_id: 'readiness-2026-03-02', label: LABEL,
+    },
+  ],
+  activity: [
+    {
+      provider: 'oura', user_id: fx.OURA_USER, day: '2026-03-02', score: 78, steps: 9876, active_calories_kcal: 412, total_calories_kcal: 2388,
+      distance_m: 8210, high_activity_s: 600, medium_activity_s: 2700, low_activity_s: 15600, sedentary_s: 30120, resting_s: 27000,
+      non_wear_s: 1800, source_id: 'activity-2026-03-02', label: LABEL,
+    },
+    {
+      provider: 'vital', user_id: fx.VITAL_USER, day: '2026-03-02', score: null, steps: 11002, active_calories_kcal: 510, total_calories_kcal: 2450.5,
+      distance_m: 8432.1, high_activity_s: 750, medium_activity_s: 2700, low_activity_s: 14400, sedentary_s: null, resting_s: null,
+      non_wear_s: null, source_id: 'a9f8-vital-activity', label: null,
+    },
+  ],
+};
+
+const asCsvField = (v: string | number | null) => (v === null ? '' : String(v));
+
+async function exportOne(type: ExportType, format: string, from = '2026-03-02', to = '2026-03-02', extra: string[] = []) {
+  const res = await runCli(['--db', db, 'export', '--from', from, '--to', to, '--type', type, '--format', format, ...extra], {
+    env: { WEARHOOK_CONFIG_DIR: dir },
+  });
+  expect(res.stderr).toBe('');
+  expect(res.code).toBe(0);
+  return res.stdout;
+}
+
+beforeAll(() => {
+  dir = tempDir();
+  db = path.join(dir, 'wearhook.db');
+  seed(db);
+});
+
+describe('export: every column of every table', () => {
+  for (const type of ['sleep', 'hrv', 'readiness', 'activity'] as const) {
+    it(`${type} as CSV (RFC 4180, header first, empty field = null, quoted label)`, async () => {
+      const out = await exportOne(type, 'csv');
+      expect(out.split('\r\n')[0]).toBe(columnsOf(type).join(','));
+      const records = parse(out, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+      expect(records).toEqual(EXPECTED[type].map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, asCsvField(v)]))));
+      expect(Object.keys(records[0]!)).toEqual(columnsOf(type));
+    });
+
+    it(`${type} as JSON (an array, numbers as numbers, null as null)`, async () => {
+      const rows = JSON.parse(await exportOne(type, 'json'));
+      expect(rows).toEqual(EXPECTED[type]);
+      expect(Object.keys(rows[0])).toEqual(columnsOf(type));
+    });
+
+    it(`${type} as NDJSON (one object a line)`, async () => {
+      const lines = (await exportOne(type, 'ndjson')).trimEnd().split('\n');
+      expect(lines.map((l) => JSON.parse(l))).toEqual(EXPECTED[type]);
+    });
+  }
+
+  it('quotes a value with a comma and a quote so that pandas and R read it back intact', async () => {
+    const out = await exportOne('readiness', 'csv');
+    expect(out).toContain(',"P001, ""pilot"""\r\n');
+  });
+});
+
+describe('export: day range and selection', () => {
+  it('includes both edge days and nothing outside them', async () => {
+    const days = (from: string, to: string) =>
+      exportOne('readiness', 'json', from, to).then((out) => JSON.parse(out).map((r: { day: string }) => r.day));
+    expect(await days('2026-03-01', '2026-03-03')).toEqual(['2026-03-01', '2026-03-02', '2026-03-03']);
+    expect(await days('2026-03-02', '2026-03-03')).toEqual(['2026-03-02', '2026-03-03']);
+    expect(await days('2026-03-01', '2026-03-01')).toEqual(['2026-03-01']);
+    expect(await days('2026-03-04', '2026-03-31')).toEqual([]);
+  });
+
+  it('an empty result is an empty table with its header, exit 0', async () => {
+    expect(await exportOne('sleep', 'csv', '2027-01-01', '2027-01-31')).toBe(`${columnsOf('sleep').join(',')}\r\n`);
+    expect(await exportOne('sleep', 'json', '2027-01-01', '2027-01-31')).toBe('[]\n');
+    expect(await exportOne('sleep', 'ndjson', '2027-01-01', '2027-01-31')).toBe('');
+  });
+
+  it('--label and --user select one participant', async () => {
+    const byLabel = JSON.parse(await exportOne('sleep', 'json', '2026-03-01', '2026-03-03', ['--label', LABEL]));
+    expect(byLabel.map((r: { user_id: string }) => r.user_id)).toEqual([fx.OURA_USER]);
+    const byUser = JSON.parse(await exportOne('sleep', 'json', '2026-03-01', '2026-03-03', ['--user', fx.VITAL_USER]));
+    expect(byUser.map((r: { source_id: string }) => r.source_id)).toEqual([fx.vitalSleep.id]);
+  });
+
+  it('several types go to a directory, one file per type', async () => {
+    const out = path.join(dir, 'all-tables');
+    const res = await runCli(['--db', db, 'export', '--from', '2026-03-02', '--to', '2026-03-02', '--format', 'ndjson', '--out', out], {
+      env: { WEARHOOK_CONFIG_DIR: dir },
+    });
+    expect(res.code).toBe(0);
+    expect(fs.readdirSync(out).sort()).toEqual(['activity.ndjson', 'hrv.ndjson', 'readiness.ndjson', 'sleep.ndjson']);
+    expect(fs.readFileSync(path.join(out, 'hrv.ndjson'), 'utf8').trimEnd().split('\n')).toHaveLength(EXPECTED.hrv.length);
+    expect(res.stderr).toMatch(/wrote .*sleep\.ndjson \(3 sleep rows\)/);
+  });
+});
+
+describe('export: a newer version of a document replaces the older', () => {
+  it('shows the new values once, never both', async () => {
+    const file = path.join(tempDir(), 'versions.db');
+    seed(file);
+    const store = openDatabase(file);
+    expect(upsertDocument(store, { provider: 'oura', type: 'daily_readiness', id: fx.ouraReadiness.id, userId: fx.OURA_USER, day: '2026-03-02', data: { ...fx.ouraReadiness, score: 91 } })).toBe('updated');
+    expect(upsertDocument(store, { provider: 'oura', type: 'daily_readiness', id: fx.ouraReadiness.id, userId: fx.OURA_USER, day: '2026-03-02', data: { ...fx.ouraReadiness, score: 91 } })).toBe('unchanged');
+    store.close();
+    const res = await runCli(['--db', file, 'export', '--from', '2026-03-02', '--to', '2026-03-02', '--type', 'readiness', '--format', 'json'], { env: { WEARHOOK_CONFIG_DIR: dir } });
+    expect(JSON.parse(res.stdout).map((r: { score: number }) => r.score)).toEqual([91]);
+  });
+});
