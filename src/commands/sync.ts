@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import { parseDay, parseList } from '../cli/parse.js';
-import { notImplemented } from '../cli/not-implemented.js';
+import { CliContext } from '../cli/context.js';
+import { RuntimeError, UsageError } from '../errors.js';
+import { selectOuraUsers } from '../providers/oura/accounts.js';
+import { DEFAULT_OURA_SYNC_TYPES, OURA_SYNC_TYPES, syncOura, type SyncSummary } from '../sync/oura.js';
+import { syncProgressBar } from '../sync/progress.js';
 
 export function registerSync(program: Command): void {
   program
@@ -8,9 +12,47 @@ export function registerSync(program: Command): void {
     .description('Fetch Oura data by polling: the catch-up when webhooks go silent, and history.')
     .requiredOption('--from <date>', 'first day, YYYY-MM-DD (inclusive)', parseDay)
     .requiredOption('--to <date>', 'last day, YYYY-MM-DD (inclusive)', parseDay)
-    .option('--type <types>', 'comma-separated data types', parseList)
+    .option('--type <types>', `comma-separated data types (default ${DEFAULT_OURA_SYNC_TYPES.join(',')}; also ${OURA_SYNC_TYPES.slice(DEFAULT_OURA_SYNC_TYPES.length).join(', ')})`, parseList)
     .option('--user <id>', 'only this user')
     .option('--label <name>', 'only the user with this label')
+    .option('--json', 'machine-readable summary')
     .addHelpText('after', '\nExample:\n  $ wearhook sync --from 2026-01-01 --to 2026-01-31 --label P001')
-    .action(() => notImplemented('sync'));
+    .action(async (opts: { from: string; to: string; type?: string[]; user?: string; label?: string }, cmd: Command) => {
+      if (opts.from > opts.to) throw new UsageError(`--from ${opts.from} is after --to ${opts.to}.`);
+      const unknown = (opts.type ?? []).filter((t) => !OURA_SYNC_TYPES.includes(t));
+      if (unknown.length > 0) throw new UsageError(`Unknown data type ${unknown.join(', ')}; choose from ${OURA_SYNC_TYPES.join(', ')}.`);
+      const types = opts.type ? [...new Set(opts.type)] : [...DEFAULT_OURA_SYNC_TYPES];
+      const ctx = CliContext.from(cmd);
+      try {
+        const db = ctx.openDb();
+        const users = selectOuraUsers(db, { user: opts.user, label: opts.label }, true);
+        const progress = syncProgressBar(ctx.output, users.length * types.length);
+        let summary: SyncSummary;
+        try {
+          summary = await syncOura({ db, settings: ctx.settings }, { from: opts.from, to: opts.to, types, users, onProgress: progress.onProgress });
+        } finally {
+          progress.stop();
+        }
+        if (ctx.output.json) ctx.output.resultJson(summary);
+        else printSummary(ctx, summary);
+        if (summary.failed > 0) {
+          const reasons = summary.users.filter((u) => !u.ok).map((u) => `${u.label ?? u.user_id}: ${u.error}`);
+          throw new RuntimeError(`sync failed for ${summary.failed} of ${summary.users.length} users. ${reasons.join(' ')}`);
+        }
+      } finally {
+        ctx.close();
+      }
+    });
+}
+
+function printSummary(ctx: CliContext, summary: SyncSummary): void {
+  for (const user of summary.users) {
+    const who = user.label ? `${user.label} (${user.user_id})` : user.user_id;
+    ctx.output.result(`${who}: ${user.ok ? 'ok' : 'FAILED'}`);
+    for (const t of user.types) {
+      const unit = t.type === 'heartrate' ? 'samples' : 'documents';
+      const counts = `${t.new} new, ${t.updated} updated, ${t.unchanged} unchanged ${unit}`;
+      ctx.output.result(`  ${t.type.padEnd(24)} ${t.error ? `failed: ${t.error}` : counts}`);
+    }
+  }
 }

@@ -34,3 +34,20 @@ export function upsertSamples(db: DB, samples: readonly SampleInput[]): number {
   });
   return run(samples);
 }
+
+/** Stored values of one series between two instants (inclusive), by epoch ms; lets `sync` tell new from unchanged. */
+export function sampleValuesBetween(
+  db: DB,
+  provider: string,
+  userId: string,
+  seriesType: string,
+  fromEpochMs: number,
+  toEpochMs: number,
+): Map<number, number | null> {
+  const rows = db
+    .prepare(
+      'SELECT epoch_ms, value FROM samples WHERE provider = ? AND user_id = ? AND series_type = ? AND epoch_ms BETWEEN ? AND ?',
+    )
+    .all(provider, userId, seriesType, fromEpochMs, toEpochMs) as { epoch_ms: number; value: number | null }[];
+  return new Map(rows.map((r) => [r.epoch_ms, r.value]));
+}

@@ -1,0 +1,102 @@
+import open from 'open';
+import { RuntimeError, errorMessage } from '../../errors.js';
+import { CredentialStore } from '../../credentials/token-store.js';
+import { findUserByLabel, upsertUser } from '../../store/users.js';
+import { FixedBearer, OuraApi } from './api.js';
+import { ouraAppCredentials, ouraEndpoints, ouraHttpClient } from './http.js';
+import { authorizeUrl, expiresAt, listenForCallback, newState, requestToken } from './oauth.js';
+import type { OuraDeps } from './session.js';
+
+export interface LoginOptions {
+  port: number;
+  scopes: string;
+  label?: string;
+  timeoutSeconds: number;
+  openBrowser: boolean;
+  /** Instructions for the person at the terminal (stderr). */
+  log: (line: string) => void;
+}
+
+export interface LoginResult {
+  provider: 'oura';
+  user_id: string;
+  email: string | null;
+  label: string | null;
+  scopes: string[];
+  token_expires_at: string;
+}
+
+const APPLICATIONS_PAGE = 'https://cloud.ouraring.com/oauth/applications';
+
+/**
+ * `wearhook auth oura`: send the user to Oura's consent page, take the code on the loopback
+ * redirect, exchange it, learn the user id from personal_info, and store tokens and user.
+ */
+export async function loginOuraUser(deps: OuraDeps, options: LoginOptions): Promise<LoginResult> {
+  const app = ouraAppCredentials(deps.settings);
+  const endpoints = ouraEndpoints(deps.settings);
+  const http = deps.http ?? ouraHttpClient();
+  const credentials = deps.credentials ?? new CredentialStore();
+  const now = deps.now ?? (() => new Date());
+
+  const state = newState();
+  const loopback = await listenForCallback({ port: options.port, state, timeoutMs: options.timeoutSeconds * 1000 });
+  try {
+    const url = authorizeUrl(endpoints, { clientId: app.clientId, redirectUri: loopback.redirectUri, state, scopes: options.scopes });
+    options.log(`Redirect URI: ${loopback.redirectUri}`);
+    options.log(`  It must be listed exactly under "Redirect URIs" of your application at ${APPLICATIONS_PAGE}.`);
+    options.log('Open this URL to authorize wearhook:');
+    options.log(`  ${url}`);
+    if (options.openBrowser) {
+      await open(url).catch((err: unknown) => options.log(`(could not open a browser: ${errorMessage(err)}; open the URL above yourself)`));
+    }
+    options.log(`Waiting up to ${options.timeoutSeconds} s for the answer on ${loopback.redirectUri} ...`);
+
+    const { code, scope } = await loopback.callback;
+    try {
+      const tokens = await requestToken(http, endpoints, app, { grant_type: 'authorization_code', code, redirect_uri: loopback.redirectUri });
+      const info = await new OuraApi(http, endpoints.apiUrl, new FixedBearer(tokens.access_token)).personalInfo();
+      const label = options.label ?? null;
+      if (label) {
+        const holder = findUserByLabel(deps.db, 'oura', label);
+        if (holder && holder.user_id !== info.id) {
+          throw new RuntimeError(
+            `The label ${label} already belongs to Oura user ${holder.user_id}; choose another --label or run \`wearhook auth logout --label ${label}\` first.`,
+          );
+        }
+      }
+      const granted = (scope ?? tokens.scope ?? options.scopes).split(/[\s+]+/).filter(Boolean);
+      const obtained = now();
+      const tokenExpiresAt = expiresAt(tokens, obtained);
+      // The refresh lock too: a refresh of the previous grant must not overwrite this pair.
+      await credentials.withUserLock('oura', info.id, () =>
+        credentials.save('oura', info.id, {
+          access_token: tokens.access_token,
+          refresh_token: tokens.refresh_token,
+          expires_at: tokenExpiresAt,
+          scopes: granted,
+          obtained_at: obtained.toISOString(),
+        }),
+      );
+      upsertUser(deps.db, { provider: 'oura', userId: info.id, label, scopes: granted.join(' '), tokenExpiresAt }, obtained);
+      loopback.finish({
+        ok: true,
+        title: 'wearhook is authorized',
+        message: `Oura user ${label ?? info.email ?? info.id} is connected to wearhook.`,
+      });
+      return {
+        provider: 'oura',
+        user_id: info.id,
+        email: info.email ?? null,
+        label,
+        scopes: granted,
+        token_expires_at: tokenExpiresAt,
+      };
+    } catch (err) {
+      loopback.finish({ ok: false, title: 'Login failed', message: errorMessage(err) });
+      throw err;
+    }
+  } finally {
+    await loopback.close();
+  }
+}

@@ -1,0 +1,216 @@
+import { NetworkError } from '../net/http-client.js';
+import { errorMessage } from '../errors.js';
+import { upsertDocument, type UpsertOutcome } from '../store/documents.js';
+import { sampleValuesBetween, upsertSamples, type SampleInput } from '../store/samples.js';
+import type { UserRow } from '../store/users.js';
+import { OuraAuthError, type OuraApi, type OuraHeartRate } from '../providers/oura/api.js';
+import { ouraDocumentInput } from '../providers/oura/documents.js';
+import { OuraReauthRequiredError, ouraApiForUser, type OuraDeps } from '../providers/oura/session.js';
+
+/** Polling: fetch each user's Oura collections for a range of days and upsert them into the store. */
+
+export const DEFAULT_OURA_SYNC_TYPES: readonly string[] = ['sleep', 'daily_sleep', 'daily_readiness', 'daily_activity'];
+
+/** Every collection of Oura API v2 (data types as webhooks name them) plus heart rate. */
+export const OURA_SYNC_TYPES: readonly string[] = [
+  ...DEFAULT_OURA_SYNC_TYPES,
+  'heartrate',
+  'workout',
+  'daily_spo2',
+  'tag',
+  'enhanced_tag',
+  'session',
+  'sleep_time',
+  'rest_mode_period',
+  'ring_configuration',
+  'daily_stress',
+  'daily_resilience',
+  'daily_cardiovascular_age',
+  'vo2_max',
+];
+
+/** Collections without a date filter: fetched whole. */
+const UNDATED_TYPES = new Set(['ring_configuration']);
+
+/** Heart rate is asked for at most this many days per request, keeping each answer small. */
+const HEARTRATE_WINDOW_DAYS = 30;
+
+export interface SyncCounts {
+  new: number;
+  updated: number;
+  unchanged: number;
+}
+
+export interface TypeSyncResult extends SyncCounts {
+  type: string;
+  error: string | null;
+}
+
+export interface UserSyncResult {
+  provider: 'oura';
+  user_id: string;
+  label: string | null;
+  ok: boolean;
+  error: string | null;
+  types: TypeSyncResult[];
+}
+
+export interface SyncSummary {
+  from: string;
+  to: string;
+  types: string[];
+  users: UserSyncResult[];
+  /** Per type over all users (heart rate counts samples, the rest documents). */
+  totals: Record<string, SyncCounts>;
+  failed: number;
+}
+
+export type SyncProgress =
+  | { kind: 'type-start'; user: UserRow; type: string }
+  | { kind: 'page'; user: UserRow; type: string; fetched: number }
+  | { kind: 'type-done'; user: UserRow; type: string; result: TypeSyncResult };
+
+export interface OuraSyncOptions {
+  /** First and last day, YYYY-MM-DD, both inclusive. */
+  from: string;
+  to: string;
+  types?: readonly string[];
+  users: readonly UserRow[];
+  onProgress?: (event: SyncProgress) => void;
+}
+
+/**
+ * Sync each user in turn. A failing data type (403: scope missing) does not stop the user's
+ * other types; a grant that no longer works, or an unreachable Oura, ends that user's turn.
+ * Running it twice stores nothing new the second time.
+ */
+export async function syncOura(deps: OuraDeps, options: OuraSyncOptions): Promise<SyncSummary> {
+  const types = [...(options.types ?? DEFAULT_OURA_SYNC_TYPES)];
+  const summary: SyncSummary = { from: options.from, to: options.to, types, users: [], totals: {}, failed: 0 };
+  for (const type of types) summary.totals[type] = { new: 0, updated: 0, unchanged: 0 };
+
+  for (const user of options.users) {
+    const result: UserSyncResult = { provider: 'oura', user_id: user.user_id, label: user.label, ok: true, error: null, types: [] };
+    summary.users.push(result);
+    const api = ouraApiForUser(deps, user);
+    for (const type of types) {
+      options.onProgress?.({ kind: 'type-start', user, type });
+      const counts: TypeSyncResult = { type, new: 0, updated: 0, unchanged: 0, error: null };
+      result.types.push(counts);
+      const onPage = (fetched: number): void => options.onProgress?.({ kind: 'page', user, type, fetched });
+      let fatal = false;
+      try {
+        if (type === 'heartrate') await syncHeartRate(deps, api, user, options, counts, onPage);
+        else await syncCollection(deps, api, user, type, options, counts, onPage);
+      } catch (err) {
+        counts.error = errorMessage(err);
+        fatal = err instanceof OuraReauthRequiredError || err instanceof OuraAuthError || err instanceof NetworkError;
+      }
+      const total = summary.totals[type]!;
+      total.new += counts.new;
+      total.updated += counts.updated;
+      total.unchanged += counts.unchanged;
+      options.onProgress?.({ kind: 'type-done', user, type, result: counts });
+      if (fatal) break;
+    }
+    const errors = result.types.filter((t) => t.error !== null);
+    if (errors.length > 0) {
+      result.ok = false;
+      // One failure reason when they all share it (an expired grant), else per type.
+      const distinct = [...new Set(errors.map((t) => t.error))];
+      result.error = distinct.length === 1 ? distinct[0]! : errors.map((t) => `${t.type}: ${t.error}`).join(' ');
+      summary.failed++;
+    }
+  }
+  return summary;
+}
+
+async function syncCollection(
+  deps: OuraDeps,
+  api: OuraApi,
+  user: UserRow,
+  type: string,
+  options: OuraSyncOptions,
+  counts: SyncCounts,
+  onPage: (fetched: number) => void,
+): Promise<void> {
+  // Oura's date filters are not inclusive at both ends for every collection (sleep skips the
+  // start day, daily collections the end day): ask for a day more on each side, keep [from, to].
+  const range = UNDATED_TYPES.has(type) ? undefined : { startDate: addDays(options.from, -1), endDate: addDays(options.to, 1) };
+  let fetched = 0;
+  for await (const page of api.collectionPages(type, range)) {
+    const inRange = page.filter((doc) => {
+      const day = (doc as { day?: unknown } | null)?.day;
+      return typeof day !== 'string' || (day >= options.from && day <= options.to);
+    });
+    const store = deps.db.transaction(() => {
+      for (const doc of inRange) count(counts, upsertDocument(deps.db, ouraDocumentInput(type, user.user_id, doc, 'sync')));
+    });
+    store();
+    fetched += inRange.length;
+    onPage(fetched);
+  }
+}
+
+async function syncHeartRate(
+  deps: OuraDeps,
+  api: OuraApi,
+  user: UserRow,
+  options: OuraSyncOptions,
+  counts: SyncCounts,
+  onPage: (fetched: number) => void,
+): Promise<void> {
+  let fetched = 0;
+  for (let first = options.from; first <= options.to; first = addDays(first, HEARTRATE_WINDOW_DAYS)) {
+    const lastCandidate = addDays(first, HEARTRATE_WINDOW_DAYS - 1);
+    const last = lastCandidate < options.to ? lastCandidate : options.to;
+    const pages = api.heartRatePages({ startDatetime: `${first}T00:00:00+00:00`, endDatetime: `${last}T23:59:59+00:00` });
+    for await (const page of pages) {
+      storeHeartRate(deps, user, page, counts);
+      fetched += page.length;
+      onPage(fetched);
+    }
+  }
+}
+
+/** Heart rate has no document id: one sample row per instant, written only when new or changed. */
+function storeHeartRate(deps: OuraDeps, user: UserRow, page: readonly OuraHeartRate[], counts: SyncCounts): void {
+  const samples = page
+    .filter((s) => typeof s?.timestamp === 'string' && !Number.isNaN(Date.parse(s.timestamp)))
+    .map((s) => ({ sample: s, epoch: Date.parse(s.timestamp) }));
+  if (samples.length === 0) return;
+  const lowest = samples.reduce((min, s) => Math.min(min, s.epoch), Infinity);
+  const highest = samples.reduce((max, s) => Math.max(max, s.epoch), -Infinity);
+  const existing = sampleValuesBetween(deps.db, 'oura', user.user_id, 'heart_rate', lowest, highest);
+  const changed: SampleInput[] = [];
+  for (const { sample, epoch } of samples) {
+    const value = typeof sample.bpm === 'number' ? sample.bpm : null;
+    if (!existing.has(epoch)) counts.new++;
+    else if (existing.get(epoch) !== value) counts.updated++;
+    else {
+      counts.unchanged++;
+      continue;
+    }
+    changed.push({
+      provider: 'oura',
+      userId: user.user_id,
+      seriesType: 'heart_rate',
+      timestamp: sample.timestamp,
+      day: sample.timestamp.slice(0, 10),
+      value,
+      unit: 'bpm',
+      sourceId: null,
+    });
+  }
+  if (changed.length > 0) upsertSamples(deps.db, changed);
+}
+
+function count(counts: SyncCounts, outcome: UpsertOutcome): void {
+  counts[outcome]++;
+}
+
+/** YYYY-MM-DD plus n days (n may be negative), in calendar days. */
+export function addDays(day: string, n: number): string {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10);
+}
