@@ -35,6 +35,8 @@ export interface OuraFault {
   body?: unknown;
   /** How many matching requests fail this way (default 1). */
   times?: number;
+  /** Let this many matching requests through first (a fault in the middle of paging). */
+  after?: number;
 }
 
 export interface RecordedRequest {
@@ -106,7 +108,7 @@ export class OuraFake {
   private readonly access = new Map<string, AccessGrant>();
   private readonly refresh = new Map<string, RefreshGrant>();
   private readonly codes = new Map<string, { userId: string; scope: string; redirectUri: string; used: boolean }>();
-  private readonly faults: (OuraFault & { remaining: number })[] = [];
+  private readonly faults: (OuraFault & { remaining: number; skip: number })[] = [];
   private server!: http.Server;
   url = '';
   port = 0;
@@ -209,7 +211,7 @@ export class OuraFake {
   }
 
   fail(fault: OuraFault): void {
-    this.faults.push({ ...fault, remaining: fault.times ?? 1 });
+    this.faults.push({ ...fault, remaining: fault.times ?? 1, skip: fault.after ?? 0 });
   }
 
   requestsTo(pathPrefix: string): RecordedRequest[] {
@@ -245,7 +247,9 @@ export class OuraFake {
     const fault = this.faults.find(
       (f) => f.remaining > 0 && (!f.method || f.method === method) && (typeof f.path === 'string' ? f.path === url.pathname : f.path.test(url.pathname)),
     );
-    if (fault) {
+    if (fault && fault.skip > 0) {
+      fault.skip--;
+    } else if (fault) {
       fault.remaining--;
       send(fault.status, fault.body ?? { detail: `injected ${fault.status}` }, fault.headers);
       return;
