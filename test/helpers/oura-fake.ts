@@ -104,6 +104,8 @@ export class OuraFake {
   /** Every refresh token presented to /oauth/token, in order. */
   readonly refreshTokensPresented: string[] = [];
   readonly revokedTokens: string[] = [];
+  /** Answer refresh grants only after this long: widens the window in which two refreshes could overlap. */
+  refreshDelayMs = 0;
 
   private readonly access = new Map<string, AccessGrant>();
   private readonly refresh = new Map<string, RefreshGrant>();
@@ -256,7 +258,13 @@ export class OuraFake {
     }
 
     if (url.pathname === '/oauth/authorize' && method === 'GET') return this.authorize(url, res, record);
-    if (url.pathname === '/oauth/token' && method === 'POST') return this.token(req, record.form ?? {}, send);
+    if (url.pathname === '/oauth/token' && method === 'POST') {
+      this.token(req, record.form ?? {}, (status, body) => {
+        if (record.form?.grant_type === 'refresh_token' && this.refreshDelayMs > 0) setTimeout(() => send(status, body), this.refreshDelayMs);
+        else send(status, body);
+      });
+      return;
+    }
     if (url.pathname === '/oauth/revoke' && method === 'POST') {
       const token = url.searchParams.get('access_token') ?? '';
       const grant = this.access.get(token);
