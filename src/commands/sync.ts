@@ -3,6 +3,7 @@ import { parseDay, parseList } from '../cli/parse.js';
 import { CliContext } from '../cli/context.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { selectOuraUsers } from '../providers/oura/accounts.js';
+import { ouraHttpClient } from '../providers/oura/http.js';
 import { DEFAULT_OURA_SYNC_TYPES, OURA_SYNC_TYPES, syncOura, type SyncSummary } from '../sync/oura.js';
 import { syncProgressBar } from '../sync/progress.js';
 
@@ -29,7 +30,15 @@ export function registerSync(program: Command): void {
         const progress = syncProgressBar(ctx.output, users.length * types.length);
         let summary: SyncSummary;
         try {
-          summary = await syncOura({ db, settings: ctx.settings }, { from: opts.from, to: opts.to, types, users, onProgress: progress.onProgress });
+          const http = ouraHttpClient({
+            onRetry: ({ delayMs, reason }) => {
+              const line = `${reason}; retrying in ${(delayMs / 1000).toFixed(1)} s`;
+              // A rate-limit wait can be long: say so, or the command looks hung.
+              if (reason.includes('429')) ctx.output.log(`Oura: ${line}`);
+              else ctx.output.debug(line);
+            },
+          });
+          summary = await syncOura({ db, settings: ctx.settings, http }, { from: opts.from, to: opts.to, types, users, onProgress: progress.onProgress });
         } finally {
           progress.stop();
         }
