@@ -178,6 +178,30 @@ describe('wearhook auth oura', () => {
   });
 });
 
+describe('authorizing again', () => {
+  it('brings back a user whose refresh token was refused, keeping their label', async () => {
+    const seeded = await seedOuraUser(fake, { configDir: env.WEARHOOK_CONFIG_DIR!, dbPath: env.WEARHOOK_DB!, userId: 'oura-user-1', label: 'P001', accessTokenExpired: true });
+    await fetch(`${fake.url}/oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: seeded.refresh_token, client_id: fake.clientId, client_secret: fake.clientSecret }),
+    });
+    const sync = ['sync', '--from', '2026-03-01', '--to', '2026-03-02'];
+    const failed = await runCli(sync, { env });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('run `wearhook auth oura --label P001` again');
+
+    const cli = startCli(['auth', 'oura', '--no-browser', '--port', '0']);
+    const [, url] = await cli.waitForStderr(URL_LINE);
+    expect((await actLikeBrowser(url!)).status).toBe(200);
+    expect(await cli.exit).toBe(0);
+    expect(cli.stdout()).toContain('label P001');
+
+    const list = JSON.parse((await runCli(['auth', 'list', '--json'], { env })).stdout);
+    expect(list).toEqual([expect.objectContaining({ user_id: 'oura-user-1', label: 'P001', status: 'ok', last_error: null })]);
+    expect((await runCli(sync, { env })).code).toBe(0);
+  });
+});
+
 describe('wearhook auth logout', () => {
   it('revokes the grant at Oura, then forgets the tokens and the user', async () => {
     const tokens = await seedOuraUser(fake, { configDir: env.WEARHOOK_CONFIG_DIR!, dbPath: env.WEARHOOK_DB!, userId: 'oura-user-1', label: 'P001' });

@@ -177,6 +177,9 @@ describe('wearhook sync', () => {
     expect(backwards.code).toBe(2);
     const both = await runCli(['sync', ...RANGE, '--user', 'u1', '--label', 'P001'], { env });
     expect(both.code).toBe(2);
+    const noSecret = await runCli(['sync', ...RANGE], { env: { ...env, OURA_CLIENT_SECRET: '' } });
+    expect(noSecret.code).toBe(2);
+    expect(noSecret.stderr).toContain('export OURA_CLIENT_SECRET=');
     const unknown = await runCli(['sync', ...RANGE, '--label', 'nobody'], { env });
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('No Oura user has the label nobody');

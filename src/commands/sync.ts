@@ -3,7 +3,7 @@ import { parseDay, parseList } from '../cli/parse.js';
 import { CliContext } from '../cli/context.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { selectOuraUsers } from '../providers/oura/accounts.js';
-import { ouraHttpClient } from '../providers/oura/http.js';
+import { ouraAppCredentials, ouraHttpClient } from '../providers/oura/http.js';
 import { DEFAULT_OURA_SYNC_TYPES, OURA_SYNC_TYPES, syncOura, type SyncSummary } from '../sync/oura.js';
 import { syncProgressBar } from '../sync/progress.js';
 
@@ -25,6 +25,8 @@ export function registerSync(program: Command): void {
       const types = opts.type ? [...new Set(opts.type)] : [...DEFAULT_OURA_SYNC_TYPES];
       const ctx = CliContext.from(cmd);
       try {
+        // Needed for any refresh along the way: missing ones are a usage error up front, not a failure per user.
+        ouraAppCredentials(ctx.settings);
         const db = ctx.openDb();
         const users = selectOuraUsers(db, { user: opts.user, label: opts.label }, true);
         const progress = syncProgressBar(ctx.output, users.length * types.length);

@@ -1,11 +1,10 @@
-import { NetworkError } from '../net/http-client.js';
 import { errorMessage } from '../errors.js';
 import { upsertDocument, type UpsertOutcome } from '../store/documents.js';
 import { sampleValuesBetween, upsertSamples, type SampleInput } from '../store/samples.js';
 import type { UserRow } from '../store/users.js';
-import { OuraAuthError, type OuraApi, type OuraHeartRate } from '../providers/oura/api.js';
+import { OuraApiError, OuraAuthError, type OuraApi, type OuraHeartRate } from '../providers/oura/api.js';
 import { ouraDocumentInput } from '../providers/oura/documents.js';
-import { OuraReauthRequiredError, ouraApiForUser, type OuraDeps } from '../providers/oura/session.js';
+import { ouraApiForUser, type OuraDeps } from '../providers/oura/session.js';
 
 /** Polling: fetch each user's Oura collections for a range of days and upsert them into the store. */
 
@@ -80,8 +79,9 @@ export interface OuraSyncOptions {
 }
 
 /**
- * Sync each user in turn. A failing data type (403: scope missing) does not stop the user's
- * other types; a grant that no longer works, or an unreachable Oura, ends that user's turn.
+ * Sync each user in turn. A data type Oura refuses (403: scope missing) does not stop the
+ * user's other types; anything else (a grant that no longer works, an unreachable or
+ * overloaded Oura) ends that user's turn.
  * Running it twice stores nothing new the second time.
  */
 export async function syncOura(deps: OuraDeps, options: OuraSyncOptions): Promise<SyncSummary> {
@@ -104,7 +104,7 @@ export async function syncOura(deps: OuraDeps, options: OuraSyncOptions): Promis
         else await syncCollection(deps, api, user, type, options, counts, onPage);
       } catch (err) {
         counts.error = errorMessage(err);
-        fatal = err instanceof OuraReauthRequiredError || err instanceof OuraAuthError || err instanceof NetworkError;
+        fatal = !onlyThisType(err);
       }
       const total = summary.totals[type]!;
       total.new += counts.new;
@@ -203,6 +203,11 @@ function storeHeartRate(deps: OuraDeps, user: UserRow, page: readonly OuraHeartR
     });
   }
   if (changed.length > 0) upsertSamples(deps.db, changed);
+}
+
+/** Refusals of one data type (a scope not granted, a bad parameter) leave the user's other types worth trying. */
+function onlyThisType(err: unknown): boolean {
+  return err instanceof OuraApiError && !(err instanceof OuraAuthError) && [400, 403, 404, 422].includes(err.status);
 }
 
 function count(counts: SyncCounts, outcome: UpsertOutcome): void {

@@ -1,7 +1,7 @@
 import open from 'open';
 import { RuntimeError, errorMessage } from '../../errors.js';
 import { CredentialStore } from '../../credentials/token-store.js';
-import { findUserByLabel, upsertUser } from '../../store/users.js';
+import { findUserByLabel, getUser, upsertUser } from '../../store/users.js';
 import { FixedBearer, OuraApi } from './api.js';
 import { ouraAppCredentials, ouraEndpoints, ouraHttpClient } from './http.js';
 import { authorizeUrl, expiresAt, listenForCallback, newState, requestToken } from './oauth.js';
@@ -79,16 +79,18 @@ export async function loginOuraUser(deps: OuraDeps, options: LoginOptions): Prom
         }),
       );
       upsertUser(deps.db, { provider: 'oura', userId: info.id, label, scopes: granted.join(' '), tokenExpiresAt }, obtained);
+      // Authorizing again without --label keeps the label given the first time.
+      const storedLabel = getUser(deps.db, 'oura', info.id)?.label ?? null;
       loopback.finish({
         ok: true,
         title: 'wearhook is authorized',
-        message: `Oura user ${label ?? info.email ?? info.id} is connected to wearhook.`,
+        message: `Oura user ${storedLabel ?? info.email ?? info.id} is connected to wearhook.`,
       });
       return {
         provider: 'oura',
         user_id: info.id,
         email: info.email ?? null,
-        label,
+        label: storedLabel,
         scopes: granted,
         token_expires_at: tokenExpiresAt,
       };
