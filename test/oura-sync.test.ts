@@ -82,6 +82,8 @@ describe('wearhook sync', () => {
     const sleepRequests = fake.requestsTo('/v2/usercollection/sleep');
     expect(sleepRequests.map((r) => r.status)).toEqual([200, 429, 200, 200, 200]);
     expect(sleepRequests[2]!.query.next_token).toBe(sleepRequests[1]!.query.next_token);
+    // Asked a day wider on each side (Oura's filters are not inclusive at both ends), kept to [from, to].
+    expect(sleepRequests[0]!.query).toMatchObject({ start_date: '2026-02-28', end_date: '2026-03-06' });
     expect(fake.requestsTo('/v2/usercollection/daily_sleep').map((r) => r.status)[0]).toBe(503);
 
     const stored = documentRows();
