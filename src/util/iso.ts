@@ -39,3 +39,12 @@ export function localDay(iso: string): string | null {
   const epoch = Date.parse(iso);
   return Number.isNaN(epoch) ? null : new Date(epoch).toISOString().slice(0, 10);
 }
+
+/**
+ * An instant written in a given offset, for providers that send unix times plus an offset
+ * (Corsano's `timezone`, Vital's `timezone_offset`): 1763562121000 at +60 = "2025-11-19T15:22:01.000+01:00".
+ */
+export function isoAtOffset(epochMs: number, offsetMinutesEast: number): string {
+  const local = new Date(epochMs + offsetMinutesEast * 60_000);
+  return local.toISOString().slice(0, 23) + formatOffset(offsetMinutesEast);
+}

@@ -1,0 +1,81 @@
+import type { CliContext } from '../cli/context.js';
+import { buildProviders, providerConfigFromSettings, SECRET_SETTING } from '../providers/registry.js';
+import { SETTINGS } from '../config/settings.js';
+import { RuntimeError, errorMessage } from '../errors.js';
+import { parseEventFilter } from './event-filter.js';
+import { LiveLog } from './live-log.js';
+import { startReceiver } from './server.js';
+import type { FetchOuraDocument } from './work-queue.js';
+
+export interface ListenOptions {
+  port: number;
+  host: string;
+  forwardTo?: string;
+  events?: string;
+  verificationToken?: string;
+  publicUrl?: string;
+  json: boolean;
+}
+
+/** Resolves at the first SIGINT or SIGTERM. */
+function untilStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/**
+ * `wearhook listen`: run the receiver until SIGINT/SIGTERM, then stop accepting, finish the
+ * requests in flight, let running work finish (what does not is resumed next time), close the store.
+ */
+export async function runListen(ctx: CliContext, options: ListenOptions, fetchOuraDocument: FetchOuraDocument): Promise<void> {
+  const eventFilter = parseEventFilter(options.events);
+  const providers = buildProviders(providerConfigFromSettings(ctx.settings));
+  const log = new LiveLog(ctx.output, options.json);
+  const db = ctx.openDb();
+
+  let receiver;
+  try {
+    receiver = await startReceiver({
+      db,
+      host: options.host,
+      port: options.port,
+      providers,
+      fetchOuraDocument,
+      verificationToken: options.verificationToken,
+      forwardTo: options.forwardTo,
+      eventFilter,
+      onEvent: (event) => log.event(event),
+    });
+  } catch (err) {
+    ctx.close();
+    const code = (err as { code?: string }).code;
+    if (code === 'EADDRINUSE') {
+      throw new RuntimeError(`Port ${options.port} on ${options.host} is already in use; stop the other program or pick another --port (0 picks a free one).`);
+    }
+    throw new RuntimeError(`The receiver could not start on ${options.host}:${options.port}: ${errorMessage(err)}`);
+  }
+
+  const stopped = untilStopSignal();
+  log.ready(receiver.url, options.publicUrl ? { public_url: options.publicUrl } : {});
+  const unsigned = [...providers.values()].filter((p) => !p.configured).map((p) => p.name);
+  if (unsigned.length > 0) {
+    ctx.output.warn(
+      `no signing secret for ${unsigned.join(', ')}: their deliveries are refused (401). Set ${unsigned
+        .map((name) => SETTINGS[SECRET_SETTING[name]].env)
+        .join(', ')} or use \`wearhook config set\`.`,
+    );
+  }
+  if (options.forwardTo) ctx.output.log(`forwarding accepted deliveries to ${options.forwardTo}`);
+
+  await stopped;
+  await receiver.close();
+  ctx.close();
+  log.stopped(receiver.stats);
+}

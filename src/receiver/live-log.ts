@@ -1,0 +1,96 @@
+import type { Output } from '../cli/output.js';
+import type { ReceiverEvent, ReceiverStats } from './server.js';
+
+function clockTime(date = new Date()): string {
+  return date.toTimeString().slice(0, 8);
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * What `listen` shows while it runs: one coloured line per delivery on stderr (time,
+ * provider, event, user, status, latency), or with `--json` one NDJSON object per event on stdout.
+ */
+export class LiveLog {
+  constructor(
+    private readonly output: Output,
+    private readonly json: boolean,
+  ) {}
+
+  ready(url: string, extra: Record<string, unknown> = {}): void {
+    this.output.log(`listening on ${url}`);
+    if (this.json) this.output.ndjson({ type: 'ready', url, ...extra });
+  }
+
+  event(event: ReceiverEvent): void {
+    if (this.json) {
+      this.output.ndjson(event);
+      // Failures of the receiver itself are worth a line on stderr too.
+      if (event.type === 'error') this.output.warn(event.message);
+      return;
+    }
+    const line = this.format(event);
+    if (line) this.output.log(line);
+  }
+
+  stopped(stats: ReceiverStats): void {
+    const summary =
+      `stopped: ${stats.accepted} accepted` +
+      (stats.duplicates ? `, ${plural(stats.duplicates, 'duplicate')}` : '') +
+      `, ${stats.rejected} rejected` +
+      (stats.forwarded || stats.forwardFailed ? `, ${stats.forwarded} forwarded, ${stats.forwardFailed} not forwarded` : '');
+    this.output.log(summary);
+    if (this.json) this.output.ndjson({ type: 'stopped', ...stats });
+  }
+
+  private format(event: ReceiverEvent): string | undefined {
+    const c = this.output.errColor;
+    const time = c.gray(clockTime());
+    const status = (code: number | null) => (code === null ? c.red('---') : code < 300 ? c.green(String(code)) : c.red(String(code)));
+    switch (event.type) {
+      case 'delivery':
+        return [
+          time,
+          c.cyan(event.provider.padEnd(14)),
+          event.event_type ?? '-',
+          c.dim(event.user_id ?? '-'),
+          status(event.http_status),
+          event.duplicate ? c.yellow('duplicate') : `#${event.id}`,
+          c.gray(`${event.latency_ms} ms`),
+        ].join(' ');
+      case 'rejected':
+        return [
+          time,
+          c.cyan((event.provider ?? '-').padEnd(14)),
+          `${event.method} ${event.path}`,
+          status(event.http_status),
+          c.red(`rejected: ${event.reason}`),
+          c.gray(`${event.latency_ms} ms`),
+        ].join(' ');
+      case 'challenge':
+        return `${time} ${c.cyan('oura'.padEnd(14))} challenge ${status(event.http_status)}${event.http_status === 200 ? ' answered' : ' refused'}`;
+      case 'work': {
+        const what = `${time} ${c.cyan(event.provider.padEnd(14))} ${event.event_type ?? '-'} #${event.id}`;
+        if (event.status === 'processed') {
+          const stored = [
+            event.documents ? plural(event.documents, 'document') : '',
+            event.samples ? plural(event.samples, 'sample') : '',
+            event.deleted ? `${event.deleted} marked deleted` : '',
+          ].filter(Boolean);
+          return `${what} ${c.green('processed')}${stored.length ? ` (${stored.join(', ')})` : ''}`;
+        }
+        if (event.status === 'pending') {
+          const wait = event.next_attempt_at ? Math.max(0, Math.round((Date.parse(event.next_attempt_at) - Date.now()) / 1000)) : 0;
+          return `${what} ${c.yellow(`retry in ${wait} s`)} (attempt ${event.attempts}): ${event.error ?? ''}`;
+        }
+        return `${what} ${c.red('failed')}: ${event.error ?? ''}`;
+      }
+      case 'forward':
+        return `${time}   -> #${event.id} forwarded to ${event.url}: ${status(event.http_status)}${event.error ? ` ${c.red(event.error)}` : ''} ${c.gray(`${event.latency_ms} ms`)}`;
+      case 'error':
+        return `${time} ${c.red('error')} ${event.message}`;
+    }
+  }
+}
