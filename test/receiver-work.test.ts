@@ -1,0 +1,300 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { openDatabase } from '../src/store/db.js';
+import { getDocument } from '../src/store/documents.js';
+import { buildProviders } from '../src/providers/registry.js';
+import { startReceiver } from '../src/receiver/server.js';
+import { getDelivery, insertDelivery } from '../src/store/deliveries.js';
+import { parseEventFilter } from '../src/receiver/event-filter.js';
+import type { FetchOuraDocument } from '../src/receiver/work-queue.js';
+import { startServer, type TestServer } from './helpers/http-server.js';
+import { send, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
+import { corsanoHeaders, ouraHeaders, standardHeaders, TEST_SECRETS } from './helpers/signing.js';
+
+let t: TestReceiver | undefined;
+let servers: TestServer[] = [];
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+  await Promise.all(servers.map((s) => s.close()));
+  servers = [];
+});
+
+/** Poll until `check` returns something truthy (no timing is asserted, only the outcome). */
+async function waitFor<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function notification(fields: Partial<Record<string, string>> = {}): string {
+  return JSON.stringify({
+    event_type: 'create',
+    data_type: 'sleep',
+    object_id: 'sleep-doc-1',
+    event_time: '2026-03-02T07:01:00+00:00',
+    user_id: 'oura-user-1',
+    ...fields,
+  });
+}
+
+async function postOura(body: string) {
+  const answer = await send(`${t!.receiver.url}/oura`, { headers: ouraHeaders(TEST_SECRETS.oura, body), body });
+  expect(answer.status).toBe(200);
+  return answer.json().id as number;
+}
+
+const SLEEP_DOC = { id: 'sleep-doc-1', day: '2026-03-02', bedtime_start: '2026-03-01T23:10:00+01:00', type: 'long_sleep', total_sleep_duration: 26000 };
+
+/** An Oura-like document server: GET /v2/usercollection/{type}/{id} with a bearer token; 404 until `ready`. */
+async function ouraDocumentServer(docs: Record<string, unknown>, state = { ready: true, requests: 0 }) {
+  const server = await startServer((req, res) => {
+    state.requests++;
+    const m = /^\/v2\/usercollection\/([^/]+)\/([^/]+)$/.exec(req.url ?? '');
+    if (req.headers.authorization !== 'Bearer token-of-oura-user-1') return void res.writeHead(401).end();
+    const doc = m ? docs[`${m[1]}/${m[2]}`] : undefined;
+    if (!state.ready || !doc) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"detail":"Not found"}');
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
+  });
+  servers.push(server);
+  const fetchDoc: FetchOuraDocument = async (userId, dataType, objectId) => {
+    const res = await request(`${server.url}/v2/usercollection/${dataType}/${objectId}`, { headers: { authorization: `Bearer token-of-${userId}` } });
+    const text = await res.body.text();
+    if (res.statusCode === 404) return null;
+    if (res.statusCode !== 200) throw new Error(`Oura answered ${res.statusCode}`);
+    return JSON.parse(text) as unknown;
+  };
+  return { server, state, fetchDoc };
+}
+
+describe('Oura notifications: fetch after the acknowledgement', () => {
+  it('fetches the notified document with the user token and stores it as an Oura document', async () => {
+    const oura = await ouraDocumentServer({ 'sleep/sleep-doc-1': SLEEP_DOC });
+    t = await startTestReceiver({ fetchOuraDocument: oura.fetchDoc });
+    const id = await postOura(notification());
+    await waitFor(() => getDelivery(t!.db, id)?.status === 'processed', 'the fetch');
+    const doc = getDocument(t.db, 'oura', 'sleep', 'sleep-doc-1')!;
+    expect(doc).toMatchObject({ user_id: 'oura-user-1', day: '2026-03-02', start_time: '2026-03-01T23:10:00+01:00', source: 'webhook', deleted: 0 });
+    expect(JSON.parse(doc.data)).toEqual(SLEEP_DOC);
+    expect(t.events).toContainEqual(expect.objectContaining({ type: 'work', id, status: 'processed', documents: 1 }));
+  });
+
+  it('retries a 404 later and stores the document once Oura has it', async () => {
+    const oura = await ouraDocumentServer({ 'sleep/sleep-doc-1': SLEEP_DOC }, { ready: false, requests: 0 });
+    t = await startTestReceiver({ fetchOuraDocument: oura.fetchDoc, work: { retryDelayMs: () => 30 } });
+    const id = await postOura(notification());
+    const pending = await waitFor(() => {
+      const row = getDelivery(t!.db, id);
+      return row?.status === 'pending' && row;
+    }, 'the first 404');
+    expect(pending.error).toMatch(/404/);
+    expect(pending.next_attempt_at).not.toBeNull();
+    oura.state.ready = true;
+    const done = await waitFor(() => {
+      const row = getDelivery(t!.db, id);
+      return row?.status === 'processed' && row;
+    }, 'the retry');
+    expect(done.attempts).toBeGreaterThanOrEqual(2);
+    expect(getDocument(t.db, 'oura', 'sleep', 'sleep-doc-1')).toBeDefined();
+  });
+
+  it('gives up after the last attempt and says why', async () => {
+    t = await startTestReceiver({
+      fetchOuraDocument: async () => {
+        throw new Error('Oura answered 503');
+      },
+      work: { retryDelayMs: () => 5, maxAttempts: 3 },
+    });
+    const id = await postOura(notification());
+    const failed = await waitFor(() => {
+      const row = getDelivery(t!.db, id);
+      return row?.status === 'failed' && row;
+    }, 'giving up');
+    expect(failed.attempts).toBe(3);
+    expect(failed.error).toBe('gave up after 3 attempts: Oura answered 503');
+  });
+
+  it('marks the document deleted on a delete event, without fetching', async () => {
+    let fetched = 0;
+    const oura = await ouraDocumentServer({ 'sleep/sleep-doc-1': SLEEP_DOC });
+    t = await startTestReceiver({
+      fetchOuraDocument: async (...args) => {
+        fetched++;
+        return oura.fetchDoc(...args);
+      },
+    });
+    const created = await postOura(notification());
+    await waitFor(() => getDelivery(t!.db, created)?.status === 'processed', 'the create');
+    const deleted = await postOura(notification({ event_type: 'delete', event_time: '2026-03-02T09:00:00+00:00' }));
+    await waitFor(() => getDelivery(t!.db, deleted)?.status === 'processed', 'the delete');
+    expect(fetched).toBe(1);
+    expect(getDocument(t.db, 'oura', 'sleep', 'sleep-doc-1')!.deleted).toBe(1);
+  });
+
+  it('runs at most `concurrency` fetches at once', async () => {
+    let running = 0;
+    let most = 0;
+    const releases: (() => void)[] = [];
+    t = await startTestReceiver({
+      work: { concurrency: 2 },
+      fetchOuraDocument: async (_user, _type, objectId) => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise<void>((resolve) => releases.push(resolve));
+        running--;
+        return { ...SLEEP_DOC, id: objectId };
+      },
+    });
+    const ids = [];
+    for (let i = 0; i < 6; i++) ids.push(await postOura(notification({ object_id: `doc-${i}` })));
+    for (let released = 0; released < 6; released++) {
+      await waitFor(() => releases.length > 0, 'a fetch to start');
+      releases.shift()!();
+    }
+    await waitFor(() => ids.every((id) => getDelivery(t!.db, id)?.status === 'processed'), 'all fetches');
+    expect(most).toBe(2);
+  });
+
+  it('resumes work left by a previous run: received rows are normalised, pending fetches completed', async () => {
+    t = await startTestReceiver({
+      fetchOuraDocument: async () => {
+        throw new Error('network down');
+      },
+    });
+    const pendingId = await postOura(notification());
+    await waitFor(() => getDelivery(t!.db, pendingId)?.status === 'pending', 'the failed fetch');
+    // Make it due now, as if its retry time passed while wearhook was not running.
+    t.db.prepare('UPDATE deliveries SET next_attempt_at = ? WHERE id = ?').run(new Date(0).toISOString(), pendingId);
+    // A delivery committed just before a crash, never normalised.
+    const vital = JSON.stringify({ event_type: 'daily.data.sleep.created', user_id: 'vu-1', data: { id: 'vs-1', user_id: 'vu-1', calendar_date: '2026-03-02' } });
+    const { id: receivedId } = insertDelivery(t.db, {
+      provider: 'vital',
+      receivedAt: new Date(0),
+      method: 'POST',
+      path: '/vital',
+      headers: [],
+      body: Buffer.from(vital),
+      dedupeKey: 'vital:msg_crash',
+      eventType: 'daily.data.sleep.created',
+      userId: 'vu-1',
+    });
+    const dbFile = t.dbFile;
+    await t.receiver.close();
+
+    const oura = await ouraDocumentServer({ 'sleep/sleep-doc-1': SLEEP_DOC });
+    const db = openDatabase(dbFile);
+    const second = await startReceiver({ db, port: 0, providers: buildProviders({ secrets: TEST_SECRETS }), fetchOuraDocument: oura.fetchDoc });
+    try {
+      await waitFor(() => getDelivery(db, pendingId)?.status === 'processed' && getDelivery(db, receivedId)?.status === 'processed', 'resumed work');
+      expect(getDocument(db, 'oura', 'sleep', 'sleep-doc-1')).toBeDefined();
+      expect(getDocument(db, 'vital', 'sleep', 'vs-1')).toBeDefined();
+    } finally {
+      await second.close();
+      db.close();
+    }
+  });
+});
+
+describe('payloads that carry their data are normalised at once', () => {
+  async function postStandard(path: '/vital' | '/open-wearables', id: string, payload: unknown) {
+    const body = JSON.stringify(payload);
+    const secret = path === '/vital' ? TEST_SECRETS.vital : TEST_SECRETS['open-wearables'];
+    const answer = await send(`${t!.receiver.url}${path}`, { headers: standardHeaders(secret, id, body, { brand: 'svix' }), body });
+    expect(answer.status).toBe(200);
+    const deliveryId = answer.json().id as number;
+    await waitFor(() => getDelivery(t!.db, deliveryId)?.status === 'processed', `${id} processed`);
+  }
+
+  it('Vital sleep and activity become documents keyed by data.id, a later version replacing the earlier', async () => {
+    t = await startTestReceiver();
+    const sleep = { id: 'vs-1', user_id: 'vu-1', calendar_date: '2026-03-02', bedtime_start: '2026-03-01T23:14:00+01:00', total: 25560 };
+    await postStandard('/vital', 'msg_1', { event_type: 'daily.data.sleep.created', user_id: 'vu-1', data: sleep });
+    await postStandard('/vital', 'msg_2', { event_type: 'daily.data.sleep.updated', user_id: 'vu-1', data: { ...sleep, total: 25000 } });
+    await postStandard('/vital', 'msg_3', {
+      event_type: 'daily.data.activity.created',
+      user_id: 'vu-1',
+      data: { id: 'va-1', user_id: 'vu-1', calendar_date: '2026-03-01', steps: 9412 },
+    });
+    const doc = getDocument(t.db, 'vital', 'sleep', 'vs-1')!;
+    expect(doc).toMatchObject({ user_id: 'vu-1', day: '2026-03-02', start_time: '2026-03-01T23:14:00+01:00' });
+    expect(JSON.parse(doc.data)).toEqual({ ...sleep, total: 25000 });
+    expect(getDocument(t.db, 'vital', 'activity', 'va-1')).toMatchObject({ day: '2026-03-01' });
+    expect((t.db.prepare("SELECT COUNT(*) AS n FROM documents WHERE provider = 'vital'").get() as { n: number }).n).toBe(2);
+  });
+
+  it('Open Wearables sleep is a document on the local day it ends; HRV chunks become samples', async () => {
+    t = await startTestReceiver();
+    const sleep = { id: 'ows-1', user_id: 'ou-9', start_time: '2026-03-01T23:05:00-05:00', end_time: '2026-03-02T06:47:00-05:00', stages: { deep_minutes: 90 } };
+    await postStandard('/open-wearables', 'msg_s', { type: 'sleep.created', data: sleep });
+    expect(getDocument(t.db, 'open-wearables', 'sleep', 'ows-1')).toMatchObject({ user_id: 'ou-9', day: '2026-03-02', start_time: sleep.start_time });
+
+    const chunk = (index: number, samples: { timestamp: string; value: number }[]) => ({
+      type: 'series.heart_rate_variability_rmssd.created',
+      data: { user_id: 'ou-9', provider: 'garmin', series_type: 'heart_rate_variability_rmssd', samples: samples.map((s) => ({ ...s, unit: 'ms' })), chunk_index: index, total_chunks: 2 },
+    });
+    await postStandard('/open-wearables', 'msg_c0', chunk(0, [{ timestamp: '2026-03-01T23:30:00-05:00', value: 41.5 }]));
+    await postStandard('/open-wearables', 'msg_c1', chunk(1, [{ timestamp: '2026-03-02T00:05:00-05:00', value: 44.2 }]));
+    const rows = t.db.prepare("SELECT series_type, timestamp, day, value, unit FROM samples WHERE provider = 'open-wearables' ORDER BY epoch_ms").all();
+    expect(rows).toEqual([
+      { series_type: 'heart_rate_variability_rmssd', timestamp: '2026-03-01T23:30:00-05:00', day: '2026-03-01', value: 41.5, unit: 'ms' },
+      { series_type: 'heart_rate_variability_rmssd', timestamp: '2026-03-02T00:05:00-05:00', day: '2026-03-02', value: 44.2, unit: 'ms' },
+    ]);
+  });
+
+  it('Corsano activity samples become numeric series in the sample offset', async () => {
+    t = await startTestReceiver();
+    const body = JSON.stringify({
+      study: 'S1',
+      type: 'activity',
+      data: { user_uuid: 'cu-1', data: [[{ timestamp: '1763562121000', bpm: '79', spo2: '0', last_steps: '12', timezone: '+01:00' }]] },
+    });
+    const answer = await send(`${t.receiver.url}/corsano`, { headers: corsanoHeaders(TEST_SECRETS.corsano, body), body });
+    await waitFor(() => getDelivery(t!.db, answer.json().id as number)?.status === 'processed', 'corsano processed');
+    const rows = t.db.prepare("SELECT series_type, timestamp, day, value FROM samples WHERE provider = 'corsano' ORDER BY series_type").all();
+    // spo2 0 means "no reading" and is left out.
+    expect(rows).toEqual([
+      { series_type: 'bpm', timestamp: '2025-11-19T15:22:01.000+01:00', day: '2025-11-19', value: 79 },
+      { series_type: 'last_steps', timestamp: '2025-11-19T15:22:01.000+01:00', day: '2025-11-19', value: 12 },
+    ]);
+  });
+});
+
+describe('--forward-to', () => {
+  it('passes each new delivery on byte for byte with its headers; a failing app loses nothing', async () => {
+    const seen: { headers: Record<string, string | string[] | undefined>; body: Buffer }[] = [];
+    let answer = 500;
+    const app = await startServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ headers: req.headers, body: Buffer.concat(chunks) });
+        res.writeHead(answer).end();
+      });
+    });
+    servers.push(app);
+    t = await startTestReceiver({ forwardTo: `${app.url}/hooks`, eventFilter: parseEventFilter('vital:daily.data.sleep.*') });
+    const body = '{"event_type" :"daily.data.sleep.created","user_id":"vu-1","data":{"id":"vs-1","user_id":"vu-1"}}';
+    const headers = standardHeaders(TEST_SECRETS.vital, 'msg_fwd', body, { brand: 'svix' });
+    const first = await send(`${t.receiver.url}/vital`, { headers, body });
+    await t.receiver.idle();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.body.toString('utf8')).toBe(body);
+    expect(seen[0]!.headers).toMatchObject({ 'svix-id': 'msg_fwd', 'svix-signature': headers['svix-signature'], 'content-type': 'application/json' });
+    expect(t.events).toContainEqual(expect.objectContaining({ type: 'forward', id: first.json().id, http_status: 500 }));
+    expect(getDelivery(t.db, first.json().id as number)).toMatchObject({ status: 'processed' });
+
+    // A duplicate is not forwarded again; an event outside --events is stored but not forwarded.
+    answer = 204;
+    await send(`${t.receiver.url}/vital`, { headers, body });
+    const activity = '{"event_type":"daily.data.activity.created","user_id":"vu-1","data":{"id":"va-1","user_id":"vu-1"}}';
+    const other = await send(`${t.receiver.url}/vital`, { headers: standardHeaders(TEST_SECRETS.vital, 'msg_act', activity), body: activity });
+    expect(other.status).toBe(200);
+    await t.receiver.idle();
+    expect(seen).toHaveLength(1);
+    expect(getDelivery(t.db, other.json().id as number)).toBeDefined();
+  });
+});
