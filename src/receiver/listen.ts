@@ -74,7 +74,8 @@ export async function runListen(ctx: CliContext, options: ListenOptions, fetchOu
   }
   if (options.forwardTo) ctx.output.log(`forwarding accepted deliveries to ${options.forwardTo}`);
 
-  await stopped;
+  const signal = await stopped;
+  ctx.output.log(`stopping on ${signal}: finishing the requests in flight...`);
   await receiver.close();
   ctx.close();
   log.stopped(receiver.stats);

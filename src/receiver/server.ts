@@ -140,6 +140,10 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const stats: ReceiverStats = { accepted: 0, duplicates: 0, rejected: 0, forwarded: 0, forwardFailed: 0 };
   const forwardClient = options.httpClient ?? new HttpClient({ timeoutMs: 10_000, maxRetries: 2 });
   let forwarding: Promise<void> = Promise.resolve();
+  let closing = false;
+  // While stopping, connections are closed after their answer rather than kept alive, so the stop never waits on idle sockets.
+  const answer = (res: http.ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) =>
+    reply(res, status, payload, closing ? { ...headers, connection: 'close' } : headers);
 
   const queue = new WorkQueue({
     db,
@@ -191,7 +195,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
 
     const refuse = (status: number, reason: string, headers: Record<string, string> = {}) => {
       stats.rejected++;
-      reply(res, status, { error: reason }, headers);
+      answer(res, status, { error: reason }, headers);
       emit({
         type: 'rejected',
         provider: provider?.name ?? null,
@@ -206,7 +210,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
 
     if (route === '/healthz') {
       if (method !== 'GET' && method !== 'HEAD') return refuse(405, 'use GET /healthz', { allow: 'GET, HEAD' });
-      return reply(res, 200, { ok: true, ...stats });
+      return answer(res, 200, { ok: true, ...stats });
     }
     if (!provider) return refuse(404, `no such route; deliveries go to POST ${ROUTES.join(', ')}`);
     if (provider.name === 'oura' && method === 'GET') return answerChallenge(req, res, target, receivedAt);
@@ -240,11 +244,11 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       });
     } catch (err) {
       // Not durable, so not acknowledged: the sender will retry.
-      reply(res, 503, { error: 'the delivery could not be stored; retry later' });
+      answer(res, 503, { error: 'the delivery could not be stored; retry later' });
       emit({ type: 'error', message: `could not store a ${provider.name} delivery: ${errorMessage(err)}` });
       return;
     }
-    reply(res, 200, { ok: true, id: stored.id, duplicate: stored.duplicate });
+    answer(res, 200, { ok: true, id: stored.id, duplicate: stored.duplicate });
     if (stored.duplicate) stats.duplicates++;
     else stats.accepted++;
 
@@ -277,29 +281,29 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       emit({ type: 'challenge', provider: 'oura', http_status: status, received_at: receivedAt.toISOString() });
     };
     if (challenge === null) {
-      reply(res, 400, { error: 'missing challenge parameter' });
+      answer(res, 400, { error: 'missing challenge parameter' });
       return done(400);
     }
     let accepted: string[];
     try {
       accepted = acceptedTokens();
     } catch (err) {
-      reply(res, 503, { error: 'subscriptions could not be read; retry later' });
+      answer(res, 503, { error: 'subscriptions could not be read; retry later' });
       emit({ type: 'error', message: `could not read subscriptions: ${errorMessage(err)}` });
       return;
     }
     if (token === null || !verificationTokenMatches(token, accepted)) {
-      reply(res, 401, { error: 'unknown verification_token' });
+      answer(res, 401, { error: 'unknown verification_token' });
       return done(401);
     }
-    reply(res, 200, { challenge });
+    answer(res, 200, { challenge });
     done(200);
   }
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       emit({ type: 'error', message: `request failed: ${errorMessage(err)}` });
-      if (!res.headersSent) reply(res, 500, { error: 'internal error' });
+      if (!res.headersSent) answer(res, 500, { error: 'internal error' });
       else res.destroy();
     });
   });
@@ -324,6 +328,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       await forwarding;
     },
     close: async () => {
+      closing = true;
       await new Promise<void>((resolve) => {
         // Requests in flight finish; a client that never completes its request is cut after 10 s.
         const force = setTimeout(() => server.closeAllConnections(), 10_000);
