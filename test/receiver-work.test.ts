@@ -149,7 +149,7 @@ describe('Oura notifications: fetch after the acknowledgement', () => {
         return { ...SLEEP_DOC, id: objectId };
       },
     });
-    const ids = [];
+    const ids: number[] = [];
     for (let i = 0; i < 6; i++) ids.push(await postOura(notification({ object_id: `doc-${i}` })));
     for (let released = 0; released < 6; released++) {
       await waitFor(() => releases.length > 0, 'a fetch to start');
