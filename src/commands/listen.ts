@@ -3,7 +3,6 @@ import { CliContext } from '../cli/context.js';
 import { parsePort, parseUrl } from '../cli/parse.js';
 import { UsageError } from '../errors.js';
 import { runListen } from '../receiver/listen.js';
-import { ouraDocumentFetcher } from '../receiver/oura-fetch.js';
 
 interface ListenFlags {
   port: number;
@@ -47,18 +46,14 @@ Examples:
       if (flags.tunnel !== 'none' || flags.subscribe) {
         throw new UsageError('--tunnel and --subscribe are not available yet; run your own tunnel and pass --public-url.');
       }
-      await runListen(
-        ctx,
-        {
-          port: flags.port,
-          host: flags.host,
-          forwardTo: flags.forwardTo,
-          events: flags.events,
-          verificationToken: flags.verificationToken,
-          publicUrl: flags.publicUrl,
-          json: flags.json ?? false,
-        },
-        ouraDocumentFetcher(ctx),
-      );
+      await runListen(ctx, {
+        port: flags.port,
+        host: flags.host,
+        forwardTo: flags.forwardTo,
+        events: flags.events,
+        verificationToken: flags.verificationToken,
+        publicUrl: flags.publicUrl,
+        json: flags.json ?? false,
+      });
     });
 }

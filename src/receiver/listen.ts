@@ -5,7 +5,7 @@ import { RuntimeError, errorMessage } from '../errors.js';
 import { parseEventFilter } from './event-filter.js';
 import { LiveLog } from './live-log.js';
 import { startReceiver } from './server.js';
-import type { FetchOuraDocument } from './work-queue.js';
+import { ouraDocumentFetcher } from './oura-fetch.js';
 
 export interface ListenOptions {
   port: number;
@@ -34,7 +34,7 @@ function untilStopSignal(): Promise<NodeJS.Signals> {
  * `wearhook listen`: run the receiver until SIGINT/SIGTERM, then stop accepting, finish the
  * requests in flight, let running work finish (what does not is resumed next time), close the store.
  */
-export async function runListen(ctx: CliContext, options: ListenOptions, fetchOuraDocument: FetchOuraDocument): Promise<void> {
+export async function runListen(ctx: CliContext, options: ListenOptions): Promise<void> {
   const eventFilter = parseEventFilter(options.events);
   const providers = buildProviders(providerConfigFromSettings(ctx.settings));
   const log = new LiveLog(ctx.output, options.json);
@@ -47,7 +47,7 @@ export async function runListen(ctx: CliContext, options: ListenOptions, fetchOu
       host: options.host,
       port: options.port,
       providers,
-      fetchOuraDocument,
+      fetchOuraDocument: ouraDocumentFetcher(db, ctx.settings),
       verificationToken: options.verificationToken,
       forwardTo: options.forwardTo,
       eventFilter,

@@ -1,9 +1,10 @@
-import type { CliContext } from '../cli/context.js';
+import type { Settings } from '../config/settings.js';
+import type { DB } from '../store/db.js';
 import { RuntimeError } from '../errors.js';
 import type { FetchOuraDocument } from './work-queue.js';
 
 /** Fetch Oura documents as the notified user, through the Oura client and its token store. */
-export function ouraDocumentFetcher(_ctx: CliContext): FetchOuraDocument {
+export function ouraDocumentFetcher(_db: DB, _settings: Settings): FetchOuraDocument {
   return async () => {
     throw new RuntimeError('fetching Oura documents needs the Oura client (issue 3), which is not in this build yet');
   };
