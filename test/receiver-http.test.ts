@@ -265,6 +265,26 @@ describe('routes, methods and sizes', () => {
     expect(deliveryCount(t.db)).toBe(1);
   });
 
+  it('stores nothing when the sender hangs up in the middle of the body', async () => {
+    const body = Buffer.from(VITAL_BODY);
+    await new Promise<void>((resolve) => {
+      const req = http.request(`${t.receiver.url}/vital`, {
+        method: 'POST',
+        headers: { ...standardHeaders(TEST_SECRETS.vital, 'msg_cut', body), 'content-length': body.length, expect: '100-continue' },
+      });
+      req.on('continue', () => {
+        req.write(body.subarray(0, 20));
+        setImmediate(() => req.destroy());
+      });
+      req.on('error', () => {});
+      req.on('close', () => resolve());
+    });
+    for (let i = 0; i < 500 && t.receiver.stats.rejected === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(t.receiver.stats.rejected).toBe(1);
+    expect(t.events.filter((e) => e.type === 'error')).toEqual([]);
+    expect(deliveryCount(t.db)).toBe(0);
+  });
+
   it('answers 503, never 2xx, when the delivery cannot be committed', async () => {
     t.db.close();
     const answer = await post('/vital', VITAL_BODY, standardHeaders(TEST_SECRETS.vital, 'msg_nodb', VITAL_BODY));

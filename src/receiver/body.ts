@@ -6,7 +6,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** How much of an oversized body is read and thrown away so the sender can read its 413; beyond this the connection is cut. */
 const DISCARD_LIMIT_BYTES = 16 * MAX_BODY_BYTES;
 
-export type BodyResult = { ok: true; body: Buffer } | { ok: false; reason: 'too-large' };
+export type BodyResult = { ok: true; body: Buffer } | { ok: false; reason: 'too-large' | 'aborted' };
 
 /**
  * Read a request body as exact bytes, keeping at most `cap` of them in memory. A declared
@@ -19,7 +19,7 @@ export function readBody(req: IncomingMessage, cap = MAX_BODY_BYTES): Promise<Bo
     discardRest(req, 0);
     return Promise.resolve({ ok: false, reason: 'too-large' });
   }
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
@@ -37,7 +37,11 @@ export function readBody(req: IncomingMessage, cap = MAX_BODY_BYTES): Promise<Bo
     const onEnd = () => resolve({ ok: true, body: Buffer.concat(chunks, size) });
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', reject);
+    // The sender went away mid-body: nothing to store, nobody to answer.
+    req.on('error', () => resolve({ ok: false, reason: 'aborted' }));
+    req.on('close', () => {
+      if (!req.complete) resolve({ ok: false, reason: 'aborted' });
+    });
   });
 }
 

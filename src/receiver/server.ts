@@ -217,6 +217,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     if (method !== 'POST') return refuse(405, `use POST ${route}`, { allow: provider.name === 'oura' ? 'GET, POST' : 'POST' });
 
     const read = await readBody(req);
+    if (!read.ok && read.reason === 'aborted') return refuse(400, 'the sender closed the connection before the body was complete');
     if (!read.ok) return refuse(413, 'body larger than 1 MiB', { connection: 'close' });
     const signed = { headers: req.headers, body: read.body };
     const verification = provider.verify(signed, clock());

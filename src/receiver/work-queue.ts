@@ -63,6 +63,8 @@ export function defaultRetryDelayMs(attempt: number): number {
  */
 export class WorkQueue {
   private readonly busy = new Map<number, Promise<void>>();
+  /** Rows whose work failed unexpectedly (e.g. the database refused a write): left for the next start, not retried in a loop. */
+  private readonly stuck = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   /** Set once stop() stops waiting: late results are dropped, their rows stay pending. */
@@ -116,10 +118,14 @@ export class WorkQueue {
     this.timer = undefined;
     const { db } = this.options;
     const free = this.concurrency - this.busy.size;
-    const rows = free > 0 ? dueDeliveries(db, new Date(), free, [...this.busy.keys()]) : [];
+    const skip = [...this.busy.keys(), ...this.stuck];
+    const rows = free > 0 ? dueDeliveries(db, new Date(), free, skip) : [];
     for (const row of rows) {
       const task = this.run(row)
-        .catch((err: unknown) => this.options.onError?.(err))
+        .catch((err: unknown) => {
+          this.stuck.add(row.id);
+          this.options.onError?.(err);
+        })
         .finally(() => {
           this.busy.delete(row.id);
           this.kick();
@@ -130,7 +136,7 @@ export class WorkQueue {
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
     if (this.busy.size < this.concurrency) {
-      const next = nextAttemptAt(db, [...this.busy.keys()]);
+      const next = nextAttemptAt(db, [...this.busy.keys(), ...this.stuck]);
       if (next) this.timer = setTimeout(() => this.kick(), Math.max(0, Date.parse(next) - Date.now()));
     }
   }
