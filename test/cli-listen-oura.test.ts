@@ -1,0 +1,219 @@
+import { createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse } from 'csv-parse/sync';
+import { request } from 'undici';
+import { openDatabase } from '../src/store/db.js';
+import { runCli, tempDir } from './helpers/cli.js';
+import { startServer, type TestServer } from './helpers/http-server.js';
+import { startListen, type ListenProcess } from './helpers/listen-process.js';
+import { startOuraFake, type OuraFake } from './helpers/oura-fake.js';
+import { seedOuraUser } from './helpers/oura-user.js';
+
+let fake: OuraFake;
+let dir: string;
+let env: Record<string, string>;
+let listeners: ListenProcess[] = [];
+let servers: TestServer[] = [];
+
+beforeEach(async () => {
+  fake = await startOuraFake();
+  dir = tempDir();
+  env = { ...fake.env(), WEARHOOK_CONFIG_DIR: path.join(dir, 'config'), WEARHOOK_DB: path.join(dir, 'wearhook.db') };
+});
+afterEach(async () => {
+  await Promise.all(listeners.map((l) => l.stop('SIGKILL')));
+  listeners = [];
+  await Promise.all(servers.map((s) => s.close()));
+  servers = [];
+  await fake.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function listen(extra: Record<string, string> = {}): Promise<ListenProcess> {
+  const l = await startListen({ ...env, ...extra });
+  listeners.push(l);
+  return l;
+}
+
+/** A notification as Oura sends it, signed here with node:crypto: HMAC-SHA256(client secret, timestamp + body), upper-case hex. */
+function signedNotification(fields: { event_type?: string; data_type: string; object_id: string; user_id: string }) {
+  const body = JSON.stringify({ event_type: 'create', event_time: '2026-03-02T07:45:00+00:00', ...fields });
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const signature = createHmac('sha256', fake.clientSecret).update(timestamp + body).digest('hex').toUpperCase();
+  return { body, headers: { 'content-type': 'application/json', 'x-oura-timestamp': timestamp, 'x-oura-signature': signature } };
+}
+
+async function notify(url: string, fields: Parameters<typeof signedNotification>[0]): Promise<number> {
+  const { body, headers } = signedNotification(fields);
+  const res = await request(`${url}/oura`, { method: 'POST', headers, body });
+  await res.body.dump();
+  return res.statusCode;
+}
+
+function sleepDoc(id: string, day: string) {
+  return {
+    id,
+    day,
+    type: 'long_sleep',
+    bedtime_start: `${day}T00:10:00+02:00`,
+    bedtime_end: `${day}T07:40:00+02:00`,
+    total_sleep_duration: 25_200,
+    time_in_bed: 27_000,
+    deep_sleep_duration: 5_400,
+    light_sleep_duration: 14_400,
+    rem_sleep_duration: 5_400,
+    awake_time: 1_800,
+    efficiency: 93,
+    latency: 600,
+    average_heart_rate: 55.5,
+    lowest_heart_rate: 48,
+    average_hrv: 42,
+    average_breath: 14.5,
+    hrv: { interval: 300, items: [40, null, 44], timestamp: `${day}T00:10:00.000+02:00` },
+  };
+}
+
+function deliveries(): { status: string; attempts: number; error: string | null }[] {
+  const db = openDatabase(env.WEARHOOK_DB!, { readonly: true });
+  try {
+    return db.prepare('SELECT status, attempts, error FROM deliveries ORDER BY id').all() as never;
+  } finally {
+    db.close();
+  }
+}
+
+describe('listen end to end with Oura', () => {
+  it('fetches notified documents with the user token (refreshing an expired one) and export shows them', async () => {
+    const tokens = await seedOuraUser(fake, { configDir: env.WEARHOOK_CONFIG_DIR!, dbPath: env.WEARHOOK_DB!, userId: 'ou-1', accessTokenExpired: true });
+    fake.addDocuments('ou-1', 'sleep', [sleepDoc('sleep-1', '2026-03-02')]);
+    fake.addDocuments('ou-1', 'daily_readiness', [
+      { id: 'dr-1', day: '2026-03-02', score: 84, temperature_deviation: -0.1, temperature_trend_deviation: 0.05, contributors: { hrv_balance: 77 } },
+    ]);
+    fake.addDocuments('ou-1', 'daily_activity', [{ id: 'da-1', day: '2026-03-02', score: 71, steps: 8421, equivalent_walking_distance: 6400 }]);
+
+    const l = await listen();
+    for (const [dataType, objectId] of [
+      ['sleep', 'sleep-1'],
+      ['daily_readiness', 'dr-1'],
+      ['daily_activity', 'da-1'],
+    ] as const) {
+      expect(await notify(l.url, { data_type: dataType, object_id: objectId, user_id: 'ou-1' })).toBe(200);
+    }
+    for (const type of ['sleep.create', 'daily_readiness.create', 'daily_activity.create']) {
+      await l.waitForLine((line) => line.type === 'work' && line.event_type === type && line.status === 'processed', `${type} processed`);
+    }
+    // The expired token was refreshed once, with the refresh token wearhook held, and never reused.
+    expect(fake.refreshTokensPresented).toEqual([tokens.refresh_token]);
+    expect(fake.reusedRefreshTokens()).toEqual([]);
+    expect(await l.stop('SIGTERM')).toBe(0);
+
+    const out = path.join(dir, 'tables');
+    const exported = await runCli(['export', '--from', '2026-03-01', '--to', '2026-03-31', '--out', out], { env, cwd: dir });
+    expect(exported.code, exported.stderr).toBe(0);
+    const table = (name: string) => parse(fs.readFileSync(path.join(out, `${name}.csv`), 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(table('sleep')).toEqual([
+      expect.objectContaining({ provider: 'oura', user_id: 'ou-1', day: '2026-03-02', total_sleep_s: '25200', avg_hrv_ms: '42', source_id: 'sleep-1' }),
+    ]);
+    expect(table('hrv').map((r) => [r.timestamp, r.rmssd_ms])).toEqual([
+      ['2026-03-02T00:10:00+02:00', '40'],
+      ['2026-03-02T00:20:00+02:00', '44'],
+    ]);
+    expect(table('readiness')).toEqual([expect.objectContaining({ provider: 'oura', score: '84', hrv_balance: '77', source_id: 'dr-1' })]);
+    expect(table('activity')).toEqual([expect.objectContaining({ provider: 'oura', steps: '8421', distance_m: '6400', source_id: 'da-1' })]);
+  });
+
+  it('a delivery for a user wearhook has no token for stays pending with a reason, visible in events list', async () => {
+    const l = await listen();
+    expect(await notify(l.url, { data_type: 'sleep', object_id: 'sleep-x', user_id: 'stranger' })).toBe(200);
+    const work = await l.waitForLine((line) => line.type === 'work', 'the failed fetch');
+    expect(work).toMatchObject({ status: 'pending', error: expect.stringMatching(/No Oura user stranger is authorized here/) });
+    const listed = await runCli(['events', 'list', '--status', 'pending'], { env, cwd: dir });
+    expect(listed.stdout).toMatch(/stranger\s+pending\s+No Oura user stranger/);
+  });
+});
+
+/**
+ * An Oura API in front of the fake that holds document requests until released, so that
+ * fetches are certainly still running when the receiver is killed.
+ */
+async function holdingProxy(target: string) {
+  const state = { holding: true, held: 0 };
+  const server = await startServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const pass = async () => {
+        const upstream = await request(`${target}${req.url}`, {
+          method: req.method as 'GET',
+          headers: { ...req.headers, host: new URL(target).host },
+          body: chunks.length ? Buffer.concat(chunks) : undefined,
+        });
+        const body = Buffer.from(await upstream.body.arrayBuffer());
+        res.writeHead(upstream.statusCode, { 'content-type': String(upstream.headers['content-type'] ?? 'application/json') }).end(body);
+      };
+      if (state.holding && req.url?.startsWith('/v2/usercollection/')) state.held++;
+      else pass().catch(() => res.destroy());
+    });
+  });
+  servers.push(server);
+  return { server, state };
+}
+
+describe('a crash in the middle of a stream of deliveries', () => {
+  it('SIGKILL loses no acknowledged delivery, and the next listen completes every pending fetch', async () => {
+    await seedOuraUser(fake, { configDir: env.WEARHOOK_CONFIG_DIR!, dbPath: env.WEARHOOK_DB!, userId: 'ou-1' });
+    const ids = Array.from({ length: 30 }, (_, i) => `sleep-${i}`);
+    fake.addDocuments('ou-1', 'sleep', ids.map((id, i) => sleepDoc(id, `2026-03-${String(i + 1).padStart(2, '0')}`)));
+    const proxy = await holdingProxy(fake.url);
+
+    const first = await listen({ WEARHOOK_OURA_API_URL: proxy.server.url });
+    const acknowledged = new Set<string>();
+    const unanswered: string[] = [];
+    // A stream of deliveries, four at a time; the receiver is killed after the 15th answer.
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < ids.length) {
+          const id = ids[next++]!;
+          let status: number | undefined;
+          try {
+            status = await notify(first.url, { data_type: 'sleep', object_id: id, user_id: 'ou-1' });
+          } catch {
+            status = undefined; // connection refused or cut: not acknowledged
+          }
+          if (status === 200) acknowledged.add(id);
+          else unanswered.push(id);
+          if (acknowledged.size === 15 && first.child.exitCode === null) first.child.kill('SIGKILL');
+        }
+      }),
+    );
+    expect(await first.exited).toBe('SIGKILL');
+    expect(acknowledged.size).toBeGreaterThanOrEqual(15);
+    expect(proxy.state.held).toBeGreaterThan(0);
+    const afterCrash = deliveries();
+    // Every acknowledged delivery was committed before its answer, and none of them is finished yet.
+    expect(afterCrash.length).toBeGreaterThanOrEqual(acknowledged.size);
+    expect(afterCrash.every((d) => d.status === 'received')).toBe(true);
+
+    // Restart; Oura retries what was not acknowledged.
+    proxy.state.holding = false;
+    const second = await listen({ WEARHOOK_OURA_API_URL: proxy.server.url });
+    for (const id of unanswered) expect(await notify(second.url, { data_type: 'sleep', object_id: id, user_id: 'ou-1' })).toBe(200);
+    const db = openDatabase(env.WEARHOOK_DB!, { readonly: true });
+    try {
+      for (let i = 0; i < 2000; i++) {
+        const open = db.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE status != 'processed'").get() as { n: number };
+        if (open.n === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(db.prepare("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status").all()).toEqual([{ status: 'processed', n: 30 }]);
+      const stored = db.prepare("SELECT id FROM documents WHERE provider = 'oura' AND type = 'sleep' ORDER BY day").all() as { id: string }[];
+      expect(stored.map((d) => d.id)).toEqual(ids);
+    } finally {
+      db.close();
+    }
+    expect(await second.stop('SIGINT')).toBe(0);
+  });
+});
