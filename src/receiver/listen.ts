@@ -17,14 +17,14 @@ export interface ListenOptions {
   json: boolean;
 }
 
-/** Resolves at the first SIGINT or SIGTERM. */
+/**
+ * Resolves at the first SIGINT or SIGTERM. The handler stays installed for the whole stop:
+ * libraries that clean up on exit (conf's atomic writes) re-raise the signal, and without a
+ * handler of ours that second signal would kill the process before the database is closed.
+ */
 function untilStopSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(signal);
-    };
+    const stop = (signal: NodeJS.Signals) => resolve(signal);
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
