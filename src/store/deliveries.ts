@@ -164,8 +164,3 @@ export function markFailed(db: DB, id: number, attempts: number, error: string, 
     `UPDATE deliveries SET status = 'failed', attempts = ?, error = ?, next_attempt_at = NULL, processed_at = ? WHERE id = ?`,
   ).run(attempts, error, now.toISOString(), id);
 }
-
-export function countDeliveriesByStatus(db: DB): Record<string, number> {
-  const rows = db.prepare('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status').all() as { status: string; n: number }[];
-  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
-}

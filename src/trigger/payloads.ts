@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { isoAtOffset } from '../util/iso.js';
+import { formatOffset, isoAtOffset } from '../util/iso.js';
 import type { ProviderName } from '../providers/types.js';
 
 /**
@@ -11,7 +11,7 @@ import type { ProviderName } from '../providers/types.js';
 
 export interface TriggerContext {
   now: Date;
-  /** Minutes east of UTC for local times (default: this machine's zone). */
+  /** Minutes east of UTC of the local times (`trigger` uses this machine's zone). */
   offsetMinutes: number;
   userId?: string;
 }
@@ -33,7 +33,7 @@ const DEFAULT_USERS: Record<ProviderName, string> = {
 };
 
 /** A UUID-shaped id that is the same for the same seed. */
-export function stableUuid(seed: string): string {
+function stableUuid(seed: string): string {
   const h = createHash('sha256').update(`wearhook-trigger:${seed}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
@@ -47,18 +47,12 @@ function isoSeconds(epochMs: number, offsetMinutes: number): string {
 function night(ctx: TriggerContext) {
   const today = isoAtOffset(ctx.now.getTime(), ctx.offsetMinutes).slice(0, 10);
   const yesterday = new Date(Date.parse(`${today}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
-  const offset = isoAtOffset(0, ctx.offsetMinutes).slice(23);
+  const offset = formatOffset(ctx.offsetMinutes);
   const at = (day: string, time: string) => `${day}T${time}${offset}`;
   return { today, yesterday, offsetMinutes: ctx.offsetMinutes, at };
 }
 
-export interface TriggerPayload {
-  event: string;
-  userId: string;
-  payload: unknown;
-}
-
-export function buildPayload(provider: ProviderName, event: string, ctx: TriggerContext): TriggerPayload {
+export function buildPayload(provider: ProviderName, event: string, ctx: TriggerContext): unknown {
   const userId = ctx.userId ?? DEFAULT_USERS[provider];
   const n = night(ctx);
   switch (provider) {
@@ -67,29 +61,21 @@ export function buildPayload(provider: ProviderName, event: string, ctx: Trigger
       const dataType = event.slice(0, dot);
       const eventType = event.slice(dot + 1);
       return {
-        event,
-        userId,
-        payload: {
-          event_type: eventType,
-          data_type: dataType,
-          object_id: stableUuid(`oura:${userId}:${dataType}:${n.today}`),
-          event_time: isoSeconds(ctx.now.getTime(), 0),
-          user_id: userId,
-        },
+        event_type: eventType,
+        data_type: dataType,
+        object_id: stableUuid(`oura:${userId}:${dataType}:${n.today}`),
+        event_time: isoSeconds(ctx.now.getTime(), 0),
+        user_id: userId,
       };
     }
     case 'vital':
-      return { event, userId, payload: vitalPayload(event, userId, n, ctx) };
+      return vitalPayload(event, userId, n, ctx);
     case 'open-wearables':
-      return { event, userId, payload: openWearablesPayload(event, userId, n) };
+      return openWearablesPayload(event, userId, n);
     case 'standard':
-      return {
-        event,
-        userId,
-        payload: { type: event, timestamp: ctx.now.toISOString(), data: { user_id: userId, message: 'hello from wearhook trigger' } },
-      };
+      return { type: event, timestamp: ctx.now.toISOString(), data: { user_id: userId, message: 'hello from wearhook trigger' } };
     case 'corsano':
-      return { event, userId, payload: corsanoPayload(event, userId, ctx) };
+      return corsanoPayload(event, userId, ctx);
   }
 }
 
@@ -190,7 +176,7 @@ function openWearablesPayload(event: string, userId: string, n: ReturnType<typeo
 
 function corsanoPayload(event: string, userId: string, ctx: TriggerContext): unknown {
   if (event === 'test') return { event_type: 'test' };
-  const timezone = isoAtOffset(0, ctx.offsetMinutes).slice(23);
+  const timezone = formatOffset(ctx.offsetMinutes);
   const end = Math.floor(ctx.now.getTime() / 60_000) * 60_000;
   const minutes = [4, 3, 2, 1, 0].map((m) => end - m * 60_000);
   const samples =

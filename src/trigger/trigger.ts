@@ -63,8 +63,8 @@ export function signedDelivery(settings: Settings, options: TriggerOptions): Sig
     );
   }
   const now = options.now ?? new Date();
-  const built = buildPayload(provider, event, { now, offsetMinutes: -now.getTimezoneOffset(), userId: options.userId });
-  const body = Buffer.from(JSON.stringify(built.payload), 'utf8');
+  const payload = buildPayload(provider, event, { now, offsetMinutes: -now.getTimezoneOffset(), userId: options.userId });
+  const body = Buffer.from(JSON.stringify(payload), 'utf8');
   const seconds = Math.floor(now.getTime() / 1000);
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'wearhook-trigger' };
 

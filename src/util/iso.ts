@@ -12,7 +12,8 @@ export function offsetMinutes(iso: string): number | undefined {
   return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4)));
 }
 
-function formatOffset(minutes: number): string {
+/** Minutes east of UTC as an ISO 8601 offset: 60 = "+01:00". */
+export function formatOffset(minutes: number): string {
   const sign = minutes < 0 ? '-' : '+';
   const abs = Math.abs(minutes);
   return `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
@@ -41,8 +42,8 @@ export function localDay(iso: string): string | null {
 }
 
 /**
- * An instant written in a given offset, for providers that send unix times plus an offset
- * (Corsano's `timezone`, Vital's `timezone_offset`): 1763562121000 at +60 = "2025-11-19T15:22:01.000+01:00".
+ * An instant written in a given offset, for providers that send unix times and an offset
+ * apart (Corsano's `timezone`): 1763562121000 at +60 = "2025-11-19T15:22:01.000+01:00".
  */
 export function isoAtOffset(epochMs: number, offsetMinutesEast: number): string {
   const local = new Date(epochMs + offsetMinutesEast * 60_000);
