@@ -2,6 +2,7 @@ import http from 'node:http';
 import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getDelivery, headerPairs } from '../src/store/deliveries.js';
+import { buildProviders } from '../src/providers/registry.js';
 import { deliveryCount, send, startTestReceiver, type Answer, type TestReceiver } from './helpers/receiver.js';
 import { corsanoHeaders, nowSeconds, ouraHeaders, standardHeaders, TEST_SECRETS } from './helpers/signing.js';
 
@@ -86,6 +87,27 @@ describe('Standard Webhooks deliveries (Vital, Open Wearables, standard)', () =>
       expect(t.events).toContainEqual(expect.objectContaining({ type: 'rejected', provider: 'vital', http_status: 401 }));
     });
   }
+
+  it('accepts the official Standard Webhooks test vector on POST /standard with the clock at its timestamp', async () => {
+    await t.close();
+    t = await startTestReceiver({
+      clock: () => 1614265330 * 1000,
+      providers: buildProviders({ secrets: { standard: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' } }),
+    });
+    const body = '{"test": 2432232314}';
+    const headers = {
+      'webhook-id': 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+      'webhook-timestamp': '1614265330',
+      'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+    };
+    const answer = await post('/standard', body, headers);
+    expect(answer.status).toBe(200);
+    expect(getDelivery(t.db, answer.json().id as number)!.body.toString('utf8')).toBe(body);
+    // The same delivery with today's clock is a replay from 2021.
+    await t.close();
+    t = await startTestReceiver({ providers: buildProviders({ secrets: { standard: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' } }) });
+    expect((await post('/standard', body, headers)).status).toBe(401);
+  });
 
   it('refuses a correctly signed body that is not JSON with 400 and stores nothing', async () => {
     const body = '{"event_type": "daily.data.sleep.created", ';
