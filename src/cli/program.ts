@@ -30,9 +30,10 @@ export function buildProgram(): Command {
       'after',
       `
 Quick start (offline, no account needed):
-  $ wearhook listen --port 8787 &                       # the receiver on 127.0.0.1
-  $ wearhook trigger vital --to http://127.0.0.1:8787/vital --secret whsec_...
-  $ wearhook export --from 2026-01-01 --to 2026-12-31 --type sleep
+  $ export WEARHOOK_SECRET_VITAL=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw   # listen and trigger share it
+  $ wearhook listen &                                     # the receiver on 127.0.0.1:8787
+  $ wearhook trigger vital --to http://127.0.0.1:8787
+  $ wearhook export --type sleep --from 2000-01-01 --to 2099-12-31
 
 Environment: WEARHOOK_DB, WEARHOOK_CONFIG_DIR, OURA_CLIENT_ID, OURA_CLIENT_SECRET,
 WEARHOOK_SECRET_VITAL, WEARHOOK_SECRET_OPEN_WEARABLES, WEARHOOK_SECRET_STANDARD, WEARHOOK_SECRET_CORSANO.
