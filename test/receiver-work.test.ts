@@ -240,8 +240,36 @@ describe('payloads that carry their data are normalised at once', () => {
     await postStandard('/open-wearables', 'msg_c1', chunk(1, [{ timestamp: '2026-03-02T00:05:00-05:00', value: 44.2 }]));
     const rows = t.db.prepare("SELECT series_type, timestamp, day, value, unit FROM samples WHERE provider = 'open-wearables' ORDER BY epoch_ms").all();
     expect(rows).toEqual([
-      { series_type: 'heart_rate_variability_rmssd', timestamp: '2026-03-01T23:30:00-05:00', day: '2026-03-01', value: 41.5, unit: 'ms' },
+      // 23:30 is still March 1st locally, but it is part of the sleep that ends on March 2nd.
+      { series_type: 'heart_rate_variability_rmssd', timestamp: '2026-03-01T23:30:00-05:00', day: '2026-03-02', value: 41.5, unit: 'ms' },
       { series_type: 'heart_rate_variability_rmssd', timestamp: '2026-03-02T00:05:00-05:00', day: '2026-03-02', value: 44.2, unit: 'ms' },
+    ]);
+  });
+
+  it('HRV samples that arrive before their sleep take its day once it comes; samples outside any sleep keep their own date', async () => {
+    t = await startTestReceiver();
+    await postStandard('/open-wearables', 'msg_h', {
+      type: 'series.heart_rate_variability_rmssd.created',
+      data: {
+        user_id: 'ou-9',
+        series_type: 'heart_rate_variability_rmssd',
+        samples: [
+          { timestamp: '2026-03-01T14:00:00-05:00', value: 30, unit: 'ms' },
+          { timestamp: '2026-03-01T23:45:00-05:00', value: 52, unit: 'ms' },
+        ],
+      },
+    });
+    const days = () => t!.db.prepare("SELECT timestamp, day FROM samples ORDER BY epoch_ms").all();
+    await waitFor(() => (days() as unknown[]).length === 2, 'samples stored');
+    expect(days()).toEqual([
+      { timestamp: '2026-03-01T14:00:00-05:00', day: '2026-03-01' },
+      { timestamp: '2026-03-01T23:45:00-05:00', day: '2026-03-01' },
+    ]);
+    const sleep = { id: 'ows-2', user_id: 'ou-9', start_time: '2026-03-01T23:05:00-05:00', end_time: '2026-03-02T06:47:00-05:00' };
+    await postStandard('/open-wearables', 'msg_s2', { type: 'sleep.created', data: sleep });
+    expect(days()).toEqual([
+      { timestamp: '2026-03-01T14:00:00-05:00', day: '2026-03-01' },
+      { timestamp: '2026-03-01T23:45:00-05:00', day: '2026-03-02' },
     ]);
   });
 

@@ -30,7 +30,14 @@ export interface DeliveryFacts {
 /** What a verified payload asks of the store. */
 export type Work =
   /** The payload carries its data (Vital, Open Wearables, Corsano) or a deletion: store it at once. */
-  | { kind: 'store'; documents: DocumentInput[]; samples: SampleInput[]; deletions: DocumentRef[] }
+  | {
+      kind: 'store';
+      documents: DocumentInput[];
+      samples: SampleInput[];
+      deletions: DocumentRef[];
+      /** Series whose samples take the day of the sleep they fall in (HRV), once stored. */
+      sleepDaySeries?: readonly string[];
+    }
   /** An Oura notification: fetch the document with the user's token, then store it. */
   | { kind: 'fetch-oura'; userId: string; dataType: string; objectId: string };
 
@@ -60,7 +67,7 @@ export interface Provider {
 }
 
 export function storeWork(parts: Partial<Omit<Extract<Work, { kind: 'store' }>, 'kind'>> = {}): Work {
-  return { kind: 'store', documents: parts.documents ?? [], samples: parts.samples ?? [], deletions: parts.deletions ?? [] };
+  return { kind: 'store', documents: parts.documents ?? [], samples: parts.samples ?? [], deletions: parts.deletions ?? [], sleepDaySeries: parts.sleepDaySeries };
 }
 
 /** A plain JSON object, or undefined. */

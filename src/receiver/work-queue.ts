@@ -9,7 +9,7 @@ import {
   type DeliveryStatus,
 } from '../store/deliveries.js';
 import { markDocumentDeleted, upsertDocument } from '../store/documents.js';
-import { upsertSamples } from '../store/samples.js';
+import { attributeSamplesToSleepDays, upsertSamples } from '../store/samples.js';
 import { ouraDocumentInput } from '../providers/oura/documents.js';
 import type { Provider, ProviderName, Work } from '../providers/types.js';
 import { errorMessage } from '../errors.js';
@@ -161,6 +161,7 @@ export class WorkQueue {
         const samples = upsertSamples(db, work.samples);
         let deleted = 0;
         for (const ref of work.deletions) deleted += markDocumentDeleted(db, ref.provider, ref.type, ref.id) ? 1 : 0;
+        if (work.sleepDaySeries) attributeToSleep(db, work, work.sleepDaySeries);
         markProcessed(db, row.id, attempts);
         return { documents: work.documents.length, samples, deleted };
       })();
@@ -227,4 +228,25 @@ export class WorkQueue {
       ...(extra.next_attempt_at !== undefined ? { next_attempt_at: extra.next_attempt_at } : {}),
     });
   }
+}
+
+/** The time windows a store step touched, per user: its samples' span and its sleeps' periods. */
+function attributeToSleep(db: DB, work: Extract<Work, { kind: 'store' }>, seriesTypes: readonly string[]): void {
+  const windows: { provider: string; userId: string; fromMs: number; toMs: number }[] = [];
+  for (const doc of work.documents) {
+    const from = Date.parse(doc.startTime ?? '');
+    const to = Date.parse(doc.endTime ?? '');
+    if (doc.type === 'sleep' && Number.isFinite(from) && Number.isFinite(to)) windows.push({ provider: doc.provider, userId: doc.userId, fromMs: from, toMs: to });
+  }
+  const spans = new Map<string, { provider: string; userId: string; fromMs: number; toMs: number }>();
+  for (const sample of work.samples) {
+    const at = Date.parse(sample.timestamp);
+    if (!Number.isFinite(at)) continue;
+    const key = `${sample.provider}\u0000${sample.userId}`;
+    const span = spans.get(key) ?? { provider: sample.provider, userId: sample.userId, fromMs: at, toMs: at };
+    span.fromMs = Math.min(span.fromMs, at);
+    span.toMs = Math.max(span.toMs, at);
+    spans.set(key, span);
+  }
+  for (const window of [...windows, ...spans.values()]) attributeSamplesToSleepDays(db, { ...window, seriesTypes });
 }

@@ -10,6 +10,8 @@ export interface DocumentInput {
   day: string | null;
   /** Start of the period the document covers, ISO 8601 with the provider's offset; orders rows within a day. */
   startTime?: string | null;
+  /** End of that period, when it has one (a sleep's wake time). */
+  endTime?: string | null;
   data: unknown;
   /** How the document arrived: 'webhook', 'sync', 'trigger', ... */
   source?: string;
@@ -28,10 +30,10 @@ export function upsertDocument(db: DB, doc: DocumentInput, now = new Date()): Up
     .get(doc.provider, doc.type, doc.id) as { data: string; deleted: number } | undefined;
   if (existing && existing.data === json && existing.deleted === 0) return 'unchanged';
   db.prepare(
-    `INSERT INTO documents (provider, type, id, user_id, day, start_time, data, updated_at, deleted, source)
-     VALUES (@provider, @type, @id, @userId, @day, @startTime, @data, @updatedAt, 0, @source)
+    `INSERT INTO documents (provider, type, id, user_id, day, start_time, end_time, data, updated_at, deleted, source)
+     VALUES (@provider, @type, @id, @userId, @day, @startTime, @endTime, @data, @updatedAt, 0, @source)
      ON CONFLICT (provider, type, id) DO UPDATE SET
-       user_id = excluded.user_id, day = excluded.day, start_time = excluded.start_time,
+       user_id = excluded.user_id, day = excluded.day, start_time = excluded.start_time, end_time = excluded.end_time,
        data = excluded.data, updated_at = excluded.updated_at, deleted = 0, source = excluded.source`,
   ).run({
     provider: doc.provider,
@@ -40,6 +42,7 @@ export function upsertDocument(db: DB, doc: DocumentInput, now = new Date()): Up
     userId: doc.userId,
     day: doc.day,
     startTime: doc.startTime ?? null,
+    endTime: doc.endTime ?? null,
     data: json,
     updatedAt: now.toISOString(),
     source: doc.source ?? null,
@@ -62,6 +65,7 @@ export interface StoredDocument {
   user_id: string;
   day: string | null;
   start_time: string | null;
+  end_time: string | null;
   data: string;
   updated_at: string;
   deleted: number;

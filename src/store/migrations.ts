@@ -89,6 +89,11 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX samples_by_day ON samples(series_type, day);
   `,
+  // 3: the end of the period a document covers, so that HRV samples can be given the day of
+  //    the sleep they fall in (CONTRACT: hrv's day is the day of the sleep the sample belongs to).
+  `
+  ALTER TABLE documents ADD COLUMN end_time TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

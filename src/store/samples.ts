@@ -51,3 +51,26 @@ export function sampleValuesBetween(
     .all(provider, userId, seriesType, fromEpochMs, toEpochMs) as { epoch_ms: number; value: number | null }[];
   return new Map(rows.map((r) => [r.epoch_ms, r.value]));
 }
+
+/**
+ * Give the samples of `seriesTypes` between `fromMs` and `toMs` the day of the sleep they fall
+ * in (the same provider and user's `sleep` document whose period contains them); a sample in no
+ * sleep keeps its own local date. Run after storing samples or a sleep, whichever came last.
+ */
+export function attributeSamplesToSleepDays(
+  db: DB,
+  target: { provider: string; userId: string; seriesTypes: readonly string[]; fromMs: number; toMs: number },
+): number {
+  if (target.seriesTypes.length === 0) return 0;
+  const series = target.seriesTypes.map(() => '?').join(', ');
+  return db
+    .prepare(
+      `UPDATE samples AS s SET day = COALESCE((
+         SELECT d.day FROM documents d
+         WHERE d.provider = s.provider AND d.type = 'sleep' AND d.user_id = s.user_id AND d.deleted = 0 AND d.day IS NOT NULL
+           AND s.epoch_ms >= unixepoch(d.start_time, 'subsec') * 1000 AND s.epoch_ms <= unixepoch(d.end_time, 'subsec') * 1000
+         ORDER BY d.start_time LIMIT 1), substr(s.timestamp, 1, 10))
+       WHERE s.provider = ? AND s.user_id = ? AND s.series_type IN (${series}) AND s.epoch_ms BETWEEN ? AND ?`,
+    )
+    .run(target.provider, target.userId, ...target.seriesTypes, target.fromMs, target.toMs).changes;
+}

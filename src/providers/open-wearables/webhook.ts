@@ -12,6 +12,9 @@ import type { SampleInput } from '../../store/samples.js';
  */
 const SERIES_EVENT_RE = /^series\.([A-Za-z0-9_]+)\.created$/;
 
+/** HRV samples belong to the day of the sleep they were taken in, not their own date. */
+const SLEEP_DAY_SERIES = ['heart_rate_variability_rmssd', 'heart_rate_variability_sdnn'] as const;
+
 export function openWearablesWork(payload: unknown): Work {
   const envelope = asRecord(payload);
   const type = stringField(envelope, 'type') ?? '';
@@ -38,7 +41,7 @@ export function openWearablesWork(payload: unknown): Work {
         sourceId: stringField(data, 'id') ?? null,
       });
     }
-    return storeWork({ samples });
+    return storeWork({ samples, sleepDaySeries: SLEEP_DAY_SERIES });
   }
 
   const id = stringField(data, 'id');
@@ -55,10 +58,12 @@ export function openWearablesWork(payload: unknown): Work {
         userId,
         day: end ? localDay(end) : null,
         startTime: stringField(data, 'start_time') ?? null,
+        endTime: stringField(data, 'end_time') ?? null,
         data,
         source: 'webhook',
       },
     ],
+    sleepDaySeries: kind === 'sleep' ? SLEEP_DAY_SERIES : undefined,
   });
 }
 

@@ -13,6 +13,8 @@ interface OuraDocumentShape {
   id?: string;
   day?: string;
   bedtime_start?: string;
+  bedtime_end?: string;
+  end_datetime?: string;
   start_datetime?: string;
   timestamp?: string;
 }
@@ -33,6 +35,7 @@ export function ouraDocumentInput(dataType: string, userId: string, doc: unknown
     userId,
     day: typeof d.day === 'string' ? d.day : null,
     startTime: d.bedtime_start ?? d.start_datetime ?? d.timestamp ?? null,
+    endTime: d.bedtime_end ?? d.end_datetime ?? null,
     data: doc,
     source,
   };
