@@ -90,6 +90,32 @@ describe('export refuses bad input with one line, the right exit code, and no fi
   });
 });
 
+describe('export into a pipe that closes early (| head)', () => {
+  it('stops quietly with exit 0, no stack trace', async () => {
+    const { spawn } = await import('node:child_process');
+    const { BIN } = await import('./helpers/cli.js');
+    const store = openDatabase(db);
+    const insert = store.prepare(
+      "INSERT INTO documents (provider, type, id, user_id, day, start_time, data, updated_at) VALUES ('oura', 'sleep', ?, 'u1', ?, ?, ?, '2026-01-01T00:00:00Z')",
+    );
+    store.transaction(() => {
+      for (let i = 0; i < 300; i++) {
+        const day = `2026-01-${String((i % 28) + 1).padStart(2, '0')}`;
+        const start = `${day}T00:00:00+00:00`;
+        insert.run(`s${i}`, day, start, JSON.stringify({ id: `s${i}`, day, type: 'long_sleep', hrv: { interval: 300, timestamp: start, items: Array(100).fill(40) } }));
+      }
+    })();
+    store.close();
+    const child = spawn(process.execPath, [BIN, '--db', db, 'export', ...RANGE, '--type', 'hrv'], { env: { ...process.env, WEARHOOK_CONFIG_DIR: dir } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
+});
+
 describe('global usage errors', () => {
   it('an unknown flag is exit 2', async () => {
     const res = await runCli(['export', ...RANGE, '--frmo', '2026-01-01'], { env: { WEARHOOK_CONFIG_DIR: dir } });

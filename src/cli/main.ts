@@ -4,6 +4,11 @@ import { WearhookError, errorMessage } from '../errors.js';
 
 /** Run the CLI and return the exit code; errors become one sentence on stderr. */
 export async function main(argv: string[]): Promise<number> {
+  // `wearhook export ... | head`: the reader left, so there is nobody to write to. Stop quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const program = buildProgram();
   const debug = argv.includes('--debug') || process.env.WEARHOOK_DEBUG === '1';
   try {
