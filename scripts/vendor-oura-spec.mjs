@@ -18,7 +18,17 @@ function stripProse(node) {
   const out = {};
   for (const [key, value] of Object.entries(node)) {
     if (PROSE.has(key) && typeof value === 'string') continue;
-    out[key] = stripProse(value);
+    out[key] = key === 'responses' && value && typeof value === 'object' ? stripResponses(value) : stripProse(value);
+  }
+  return out;
+}
+
+// A Response Object must have a description: without one Prism ignores the response, and a
+// bodiless 204 (DELETE of a subscription) would never be served. Keep it, emptied.
+function stripResponses(responses) {
+  const out = {};
+  for (const [code, response] of Object.entries(responses)) {
+    out[code] = response && typeof response === 'object' && !('$ref' in response) ? { description: '', ...stripProse(response) } : stripProse(response);
   }
   return out;
 }

@@ -25,7 +25,7 @@ describe('Prism contract mock of the vendored Oura spec', () => {
       if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${at}/${i}`));
       if (node && typeof node === 'object') {
         for (const [k, v] of Object.entries(node)) {
-          if ((k === 'description' || k === 'summary') && typeof v === 'string') prose.push(`${at}/${k}`);
+          if ((k === 'description' || k === 'summary') && typeof v === 'string' && v !== '') prose.push(`${at}/${k}`);
           walk(v, `${at}/${k}`);
         }
       }
