@@ -94,6 +94,19 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE documents ADD COLUMN end_time TEXT;
   `,
+  // 4: verification tokens of subscriptions being created. Oura checks the callback while
+  //    `subs create` waits for its answer, so a separately running `listen` must already know
+  //    the token (as a hash) before the subscription, and its id, exist.
+  `
+  CREATE TABLE pending_verification_tokens (
+    id           INTEGER PRIMARY KEY,
+    token_sha256 TEXT NOT NULL,
+    callback_url TEXT NOT NULL,
+    event_type   TEXT NOT NULL,
+    data_type    TEXT NOT NULL,
+    created_at   TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
