@@ -41,14 +41,11 @@ export function newVerificationToken(): string {
 }
 
 /**
- * True when `token` is the verification token of an Oura subscription wearhook created, or of
- * one being created right now (Oura's challenge arrives before its create call returns).
- * The receiver calls this for `GET /oura?verification_token=...`. Every stored hash is
- * compared in constant time, none skipped, so the answer time says nothing about the hashes.
+ * SHA-256 hex of every verification token Oura may present in a challenge now: those of the
+ * subscriptions wearhook created, and those of subscriptions being created right now (Oura's
+ * challenge arrives before its create call returns).
  */
-export function isKnownVerificationToken(db: DB, token: string, now = new Date()): boolean {
-  if (token === '') return false;
-  const candidate = Buffer.from(hashVerificationToken(token), 'hex');
+export function knownVerificationTokenHashes(db: DB, now = new Date()): string[] {
   const cutoff = new Date(now.getTime() - PENDING_TOKEN_TTL_MS).toISOString();
   const rows = db
     .prepare(
@@ -58,8 +55,19 @@ export function isKnownVerificationToken(db: DB, token: string, now = new Date()
        SELECT token_sha256 AS h FROM pending_verification_tokens WHERE created_at >= ?`,
     )
     .all(cutoff) as { h: string }[];
+  return rows.map((r) => r.h);
+}
+
+/**
+ * True when `token` is the verification token of an Oura subscription wearhook created or is
+ * creating. The receiver's answer to `GET /oura?verification_token=...`. Every known hash is
+ * compared in constant time, none skipped, so the answer time says nothing about them.
+ */
+export function isKnownVerificationToken(db: DB, token: string, now = new Date()): boolean {
+  if (token === '') return false;
+  const candidate = Buffer.from(hashVerificationToken(token), 'hex');
   let found = false;
-  for (const { h } of rows) {
+  for (const h of knownVerificationTokenHashes(db, now)) {
     const stored = Buffer.from(h, 'hex');
     if (stored.length === candidate.length && crypto.timingSafeEqual(stored, candidate)) found = true;
   }
