@@ -163,6 +163,14 @@ describe('subs create', () => {
     expect([...oura.subscriptions.values()].map((s) => s.data_type)).toEqual(['meal']);
   });
 
+  it('names the subscription in the way when the pair already exists for another URL', async () => {
+    receiver = await startChallengeStandIn(dbFile);
+    const other = oura.add({ callback_url: 'https://other.example/oura', event_type: 'create', data_type: 'sleep', inMs: 30 * DAY });
+    const res = await subs(['create', '--callback-url', `${receiver.url}/oura`, '--data-type', 'sleep', '--event-type', 'create']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(`Oura already has subscription ${other.id} for sleep/create, to https://other.example/oura; delete it first`);
+  });
+
   it('shows the field messages of a 422', async () => {
     await oura.close();
     oura = await startFakeOuraSubs({

@@ -95,12 +95,12 @@ Example:
           dataTypes,
           eventTypes: opts.eventType,
           verificationToken: opts.verificationToken,
+          onOutcome: (o) => {
+            if (o.status === 'failed') ctx.output.log(createOutcomeLine(o, ctx.output.errColor));
+            else if (!ctx.output.json) ctx.output.result(createOutcomeLine(o, ctx.output.color));
+          },
         });
         if (ctx.output.json) ctx.output.resultJson(outcomes.map(createOutcomeJson));
-        for (const o of outcomes) {
-          if (o.status === 'failed') ctx.output.log(createOutcomeLine(o, ctx.output.errColor));
-          else if (!ctx.output.json) ctx.output.result(createOutcomeLine(o, ctx.output.color));
-        }
         const failed = outcomes.filter((o) => o.status === 'failed');
         if (failed.some((o) => o.error instanceof CallbackVerificationError)) ctx.output.log(CALLBACK_VERIFICATION_HELP);
         if (failed.length > 0) {

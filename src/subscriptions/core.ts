@@ -1,6 +1,6 @@
 import type { DB } from '../store/db.js';
 import { OURA_WEBHOOK_DATA_TYPES, OURA_WEBHOOK_EVENT_TYPES } from '../providers/oura/data-types.js';
-import { NoSuchSubscriptionError, type OuraSubscription, type OuraSubscriptionsApi } from '../providers/oura/subscriptions-api.js';
+import { NoSuchSubscriptionError, OuraApiError, type OuraSubscription, type OuraSubscriptionsApi } from '../providers/oura/subscriptions-api.js';
 import {
   addPendingVerificationToken,
   deleteStoredSubscription,
@@ -78,6 +78,8 @@ export interface CreateRequest {
   eventTypes?: readonly string[];
   /** One token for all; by default each subscription gets its own random one. */
   verificationToken?: string;
+  /** Called as each pair is done, for progress. */
+  onOutcome?: (outcome: CreateOutcome) => void;
 }
 
 export type CreateOutcome =
@@ -95,18 +97,32 @@ export async function createSubscriptions(deps: SubscriptionDeps, req: CreateReq
   const existing = await listAndSync(deps);
   const eventTypes = req.eventTypes ?? OURA_WEBHOOK_EVENT_TYPES;
   const outcomes: CreateOutcome[] = [];
+  const done = (outcome: CreateOutcome) => {
+    outcomes.push(outcome);
+    req.onOutcome?.(outcome);
+  };
   for (const dataType of unique(req.dataTypes)) {
     for (const eventType of unique(eventTypes)) {
-      const same = existing.find((s) => s.data_type === dataType && s.event_type === eventType && s.callback_url === req.callbackUrl);
+      const samePair = existing.filter((s) => s.data_type === dataType && s.event_type === eventType);
+      const same = samePair.find((s) => s.callback_url === req.callbackUrl);
       if (same) {
-        outcomes.push({ event_type: eventType, data_type: dataType, status: 'exists', subscription: same });
+        done({ event_type: eventType, data_type: dataType, status: 'exists', subscription: same });
         continue;
       }
       try {
-        const created = await createOne(deps, { ...req, dataType, eventType });
-        outcomes.push({ event_type: eventType, data_type: dataType, status: 'created', subscription: created });
+        const created = await createOne(deps, { callbackUrl: req.callbackUrl, verificationToken: req.verificationToken, dataType, eventType });
+        done({ event_type: eventType, data_type: dataType, status: 'created', subscription: created });
       } catch (err) {
-        outcomes.push({ event_type: eventType, data_type: dataType, status: 'failed', error: asError(err) });
+        const other = samePair[0];
+        const error =
+          err instanceof OuraApiError && err.status === 409 && other
+            ? new OuraApiError(
+                `Oura already has subscription ${other.id} for ${dataType}/${eventType}, to ${other.callback_url}; delete it first (\`wearhook subs delete ${other.id}\`).`,
+                409,
+                err.detail,
+              )
+            : asError(err);
+        done({ event_type: eventType, data_type: dataType, status: 'failed', error });
       }
     }
   }
