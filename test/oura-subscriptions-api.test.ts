@@ -1,13 +1,8 @@
 import type http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient } from '../src/net/http-client.js';
-import {
-  CallbackVerificationError,
-  NoSuchSubscriptionError,
-  OuraApiError,
-  OuraSubscriptionsApi,
-  OuraValidationError,
-} from '../src/providers/oura/subscriptions-api.js';
+import { OuraApiError, OuraValidationError } from '../src/providers/oura/api.js';
+import { CallbackVerificationError, NoSuchSubscriptionError, OuraSubscriptionsApi } from '../src/providers/oura/subscriptions-api.js';
 import { startServer, type TestServer } from './helpers/http-server.js';
 
 let server: TestServer | undefined;
@@ -36,11 +31,11 @@ describe('OuraSubscriptionsApi errors', () => {
     api = await apiAnswering(json(422, { detail: [{ loc: ['body', 'data_type'], msg: "Input should be 'tag'", type: 'enum' }] }));
     const err = await api.create(create).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OuraValidationError);
-    expect((err as OuraValidationError).fieldMessages).toEqual(["data_type: Input should be 'tag'"]);
+    expect((err as OuraValidationError).details).toEqual(["body.data_type: Input should be 'tag'"]);
     await server!.close();
 
     api = await apiAnswering(json(422, { detail: 'event_type not allowed' }));
-    await expect(api.create(create)).rejects.toThrow(/Oura refused the request \(422\): event_type not allowed/);
+    await expect(api.create(create)).rejects.toThrow('Oura refused the request (422: event_type not allowed).');
   });
 
   it('names a duplicate pair (409) and keeps only a short excerpt of a non-JSON error page', async () => {

@@ -120,7 +120,7 @@ describe('subs create', () => {
     expect(res.stdout).toContain('created  daily_stress/create');
     expect(res.stdout).not.toContain('vo2_max');
     expect(res.stderr).toContain('failed   daily_stress/update: Oura answered HTTP 500: Internal Server Error');
-    expect(res.stderr).toContain('failed   vo2_max/create: Oura refused the request (422): data_type: not enabled for this application.');
+    expect(res.stderr).toContain('failed   vo2_max/create: Oura refused the request (422: body.data_type: not enabled for this application).');
     expect(res.stderr).toMatch(/error: 3 of 32 subscriptions were not created \(daily_stress\/update, vo2_max\/create, vo2_max\/update\)/);
     expect(oura.subscriptions.size).toBe(29);
     const { rows, pending } = storedSubscriptions();
@@ -178,7 +178,7 @@ describe('subs create', () => {
     });
     const res = await subs(['create', '--callback-url', 'http://127.0.0.1:9/oura', '--data-type', 'sleep', '--event-type', 'create']);
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain('callback_url: URL scheme should be https');
+    expect(res.stderr).toContain('body.callback_url: URL scheme should be https');
     expect(res.stderr).not.toMatch(/receiver is not running/);
   });
 

@@ -3,7 +3,7 @@ import { CliContext } from '../cli/context.js';
 import { listOf, parseDuration, parseList, parseUrl } from '../cli/parse.js';
 import { canPrompt, confirm } from '../cli/confirm.js';
 import { RuntimeError, UsageError } from '../errors.js';
-import { HttpClient } from '../net/http-client.js';
+import { ouraHttpClient } from '../providers/oura/http.js';
 import { OURA_WEBHOOK_EVENT_TYPES, isKnownWebhookDataType } from '../providers/oura/data-types.js';
 import { CALLBACK_VERIFICATION_HELP, CallbackVerificationError, OuraSubscriptionsApi } from '../providers/oura/subscriptions-api.js';
 import {
@@ -212,8 +212,13 @@ Example:
 
 /** The application's credentials (a usage error when missing), the one HTTP client, the store. */
 function subscriptionDeps(ctx: CliContext): SubscriptionDeps {
-  const http = new HttpClient({
-    onRetry: ({ delayMs, reason }) => ctx.output.log(`Oura: ${reason}; trying again in ${Math.ceil(delayMs / 1000)} s.`),
+  const http = ouraHttpClient({
+    onRetry: ({ delayMs, reason }) => {
+      const line = `${reason}; retrying in ${(delayMs / 1000).toFixed(1)} s`;
+      // A rate-limit wait can be long: say so, or the command looks hung.
+      if (reason.includes('429')) ctx.output.log(`Oura: ${line}`);
+      else ctx.output.debug(line);
+    },
   });
   return { api: OuraSubscriptionsApi.fromSettings(ctx.settings, http), db: ctx.openDb() };
 }

@@ -1,6 +1,7 @@
 import type { DB } from '../store/db.js';
 import { OURA_WEBHOOK_DATA_TYPES, OURA_WEBHOOK_EVENT_TYPES } from '../providers/oura/data-types.js';
-import { NoSuchSubscriptionError, OuraApiError, type OuraSubscription, type OuraSubscriptionsApi } from '../providers/oura/subscriptions-api.js';
+import { OuraApiError } from '../providers/oura/api.js';
+import { NoSuchSubscriptionError, type OuraSubscription, type OuraSubscriptionsApi } from '../providers/oura/subscriptions-api.js';
 import {
   addPendingVerificationToken,
   deleteStoredSubscription,
@@ -119,7 +120,6 @@ export async function createSubscriptions(deps: SubscriptionDeps, req: CreateReq
             ? new OuraApiError(
                 `Oura already has subscription ${other.id} for ${dataType}/${eventType}, to ${other.callback_url}; delete it first (\`wearhook subs delete ${other.id}\`).`,
                 409,
-                err.detail,
               )
             : asError(err);
         done({ event_type: eventType, data_type: dataType, status: 'failed', error });

@@ -244,7 +244,7 @@ function parseJson<T>(res: HttpResponse, dataType: string): T {
 }
 
 /** Oura's `detail`: a list of `{loc, msg}` or a plain string. */
-function errorDetail(res: HttpResponse): string[] | null {
+export function errorDetail(res: HttpResponse): string[] | null {
   let body: { detail?: unknown };
   try {
     body = res.json();

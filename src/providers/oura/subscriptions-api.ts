@@ -1,6 +1,8 @@
-import { HttpClient, type HttpResponse } from '../../net/http-client.js';
+import type { HttpClient, HttpResponse } from '../../net/http-client.js';
 import type { Settings } from '../../config/settings.js';
 import { RuntimeError } from '../../errors.js';
+import { OuraApiError, OuraValidationError, errorDetail } from './api.js';
+import { ouraAppCredentials, ouraEndpoints, ouraHttpClient, type OuraAppCredentials } from './http.js';
 
 /** A webhook subscription as Oura returns it; the verification token is never echoed back. */
 export interface OuraSubscription {
@@ -18,33 +20,14 @@ export interface CreateSubscriptionRequest {
   dataType: string;
 }
 
-/** Any answer from Oura's subscription routes that is not a success. */
-export class OuraApiError extends RuntimeError {
-  constructor(
-    message: string,
-    readonly status: number,
-    /** Oura's own words (its `detail`), for reports. */
-    readonly detail: string,
-  ) {
-    super(message);
-  }
-}
-
 /** 403 on a route with an id: that is how Oura says the subscription does not exist. */
 export class NoSuchSubscriptionError extends OuraApiError {
-  constructor(readonly subscriptionId: string, detail: string) {
-    super(`no such subscription: ${subscriptionId} (Oura answered 403); run \`wearhook subs list\` to see the ids.`, 403, detail);
+  constructor(readonly subscriptionId: string) {
+    super(`no such subscription: ${subscriptionId} (Oura answered 403); run \`wearhook subs list\` to see the ids.`, 403);
   }
 }
 
-/** 422: the request broke Oura's rules; `fieldMessages` are "field: message" lines. */
-export class OuraValidationError extends OuraApiError {
-  constructor(readonly fieldMessages: string[], detail: string) {
-    super(`Oura refused the request (422): ${fieldMessages.join('; ')}.`, 422, detail);
-  }
-}
-
-/** 401: the application's client id or secret is wrong. */
+/** 401 (or 403 where no id is involved): the application's client id or secret is not accepted. */
 export class CredentialsRejectedError extends OuraApiError {}
 
 /**
@@ -53,11 +36,7 @@ export class CredentialsRejectedError extends OuraApiError {}
  */
 export class CallbackVerificationError extends OuraApiError {
   constructor(readonly callbackUrl: string, status: number, detail: string) {
-    super(
-      `Oura could not verify the callback URL ${callbackUrl} (HTTP ${status}${detail ? `: ${detail}` : ''}).`,
-      status,
-      detail,
-    );
+    super(`Oura could not verify the callback URL ${callbackUrl} (HTTP ${status}${detail ? `: ${detail}` : ''}).`, status);
   }
 }
 
@@ -80,23 +59,21 @@ export class OuraSubscriptionsApi {
 
   constructor(
     apiUrl: string,
-    private readonly credentials: { clientId: string; clientSecret: string },
-    private readonly http: HttpClient = new HttpClient(),
+    private readonly credentials: OuraAppCredentials,
+    private readonly http: HttpClient = ouraHttpClient(),
   ) {
     this.base = apiUrl.replace(/\/+$/, '');
   }
 
   /** The API on the configured endpoint; missing credentials are a usage error that names the fix. */
   static fromSettings(settings: Settings, http?: HttpClient): OuraSubscriptionsApi {
-    const clientId = settings.require('oura.clientId', 'The Oura client id');
-    const clientSecret = settings.require('oura.clientSecret', 'The Oura client secret');
-    return new OuraSubscriptionsApi(settings.require('oura.apiUrl', 'The Oura API URL'), { clientId, clientSecret }, http);
+    return new OuraSubscriptionsApi(ouraEndpoints(settings).apiUrl, ouraAppCredentials(settings), http);
   }
 
   async list(): Promise<OuraSubscription[]> {
     const res = await this.send('GET', PATH);
     if (res.status !== 200) throw this.error(res);
-    const body = res.json<unknown>();
+    const body = safeJson(res);
     if (!Array.isArray(body)) throw new RuntimeError('Oura answered the subscription list with something that is not a list.');
     return body.map(asSubscription);
   }
@@ -110,19 +87,18 @@ export class OuraSubscriptionsApi {
       data_type: req.dataType,
     });
     if (res.status === 201 || res.status === 200) return asSubscription(res.json());
-    const detail = errorDetail(res);
+    const detail = detailText(res);
     if (res.status === 409) {
       throw new OuraApiError(
-        `Oura already has a ${req.dataType}/${req.eventType} subscription (HTTP 409${detail.text ? `: ${detail.text}` : ''}); delete it first or renew it.`,
+        `Oura already has a ${req.dataType}/${req.eventType} subscription (HTTP 409${detail ? `: ${detail}` : ''}); delete it first or renew it.`,
         409,
-        detail.text,
       );
     }
-    // A 422 is about the fields, unless Oura's words are about the callback check.
-    const aboutCallback = detail.fields.length === 0 && /verif|challenge|callback/i.test(detail.text);
+    // A 422 is about the fields, unless it is one plain sentence about the callback check.
+    const aboutCallback = typeof (safeJson(res) as { detail?: unknown } | undefined)?.detail === 'string' && /verif|challenge|callback/i.test(detail);
     const clientError = res.status >= 400 && res.status < 500 && ![401, 403, 429].includes(res.status);
     if (clientError && (res.status !== 422 || aboutCallback)) {
-      throw new CallbackVerificationError(req.callbackUrl, res.status, detail.text);
+      throw new CallbackVerificationError(req.callbackUrl, res.status, detail);
     }
     throw this.error(res);
   }
@@ -152,48 +128,36 @@ export class OuraSubscriptionsApi {
   }
 
   private error(res: HttpResponse, id?: string): OuraApiError {
-    const detail = errorDetail(res);
-    if (res.status === 403 && id !== undefined) return new NoSuchSubscriptionError(id, detail.text);
-    if (res.status === 422) return new OuraValidationError(detail.fields.length > 0 ? detail.fields : [detail.text || 'no details given'], detail.text);
+    const detail = detailText(res);
+    if (res.status === 403 && id !== undefined) return new NoSuchSubscriptionError(id);
+    if (res.status === 422) {
+      const details = errorDetail(res) ?? [];
+      return new OuraValidationError(`Oura refused the request (422${details.length ? `: ${details.join('; ')}` : ''}).`, details);
+    }
     if (res.status === 401 || res.status === 403) {
       return new CredentialsRejectedError(
-        `Oura refused the application's credentials (HTTP ${res.status}${detail.text ? `: ${detail.text}` : ''}); check OURA_CLIENT_ID and OURA_CLIENT_SECRET (or \`wearhook config get oura.clientId\`).`,
+        `Oura refused the application's credentials (HTTP ${res.status}${detail ? `: ${detail}` : ''}); check OURA_CLIENT_ID and OURA_CLIENT_SECRET (or \`wearhook config get oura.clientId\`).`,
         res.status,
-        detail.text,
       );
     }
     const retryHint = res.status >= 500 || res.status === 429 ? '; try again later' : '';
-    return new OuraApiError(`Oura answered HTTP ${res.status}${detail.text ? `: ${detail.text}` : ''}${retryHint}.`, res.status, detail.text);
+    return new OuraApiError(`Oura answered HTTP ${res.status}${detail ? `: ${detail}` : ''}${retryHint}.`, res.status);
   }
 }
 
-/**
- * Oura's error bodies: `{detail: [{loc, msg, type}]}` (validation), `{detail: "..."}`, or
- * something else entirely (a proxy's HTML page): keep a short, printable excerpt of that.
- */
-export function errorDetail(res: Pick<HttpResponse, 'text'>): { text: string; fields: string[] } {
-  const raw = res.text();
-  let body: unknown;
+/** Oura's `detail` as one line, or a short excerpt of a body that is not Oura's (a proxy's error page). */
+function detailText(res: HttpResponse): string {
+  const details = errorDetail(res);
+  if (details) return details.join('; ');
+  return res.text().replace(/\s+/g, ' ').trim().slice(0, 200);
+}
+
+function safeJson(res: HttpResponse): unknown {
   try {
-    body = JSON.parse(raw);
+    return res.json();
   } catch {
-    return { text: raw.replace(/\s+/g, ' ').trim().slice(0, 200), fields: [] };
+    return undefined;
   }
-  const detail = (body as { detail?: unknown; message?: unknown } | null)?.detail ?? (body as { message?: unknown } | null)?.message;
-  if (typeof detail === 'string') return { text: detail, fields: [] };
-  if (Array.isArray(detail)) {
-    const fields = detail.map(fieldMessage);
-    return { text: fields.join('; '), fields };
-  }
-  return { text: raw.slice(0, 200), fields: [] };
-}
-
-function fieldMessage(item: unknown): string {
-  const { loc, msg } = (item ?? {}) as { loc?: unknown; msg?: unknown };
-  // FastAPI locations start with where the field was ("body", "path", "query").
-  const where = Array.isArray(loc) ? loc.filter((part, i) => !(i === 0 && ['body', 'path', 'query'].includes(String(part)))).join('.') : '';
-  const text = typeof msg === 'string' ? msg : JSON.stringify(item);
-  return where ? `${where}: ${text}` : text;
 }
 
 function asSubscription(value: unknown): OuraSubscription {
