@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DB } from '../store/db.js';
 import { insertDelivery, type DeliveryStatus, type HeaderPairs } from '../store/deliveries.js';
+import { knownVerificationTokenHashes } from '../store/subscriptions.js';
 import { InvalidPayload, isProviderName, type Provider, type ProviderName } from '../providers/types.js';
 import { sha256Hex, verificationTokenMatches } from '../providers/oura/webhook.js';
 import { HttpClient } from '../net/http-client.js';
@@ -157,10 +158,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   });
 
   const acceptedTokens = (): string[] => {
-    const rows = db
-      .prepare("SELECT verification_token_sha256 AS hash FROM subscriptions WHERE provider = 'oura' AND verification_token_sha256 IS NOT NULL")
-      .all() as { hash: string }[];
-    const hashes = rows.map((r) => r.hash);
+    // Subscriptions wearhook created, and those being created now (Oura's challenge arrives mid-create).
+    const hashes = knownVerificationTokenHashes(db);
     if (options.verificationToken) hashes.push(sha256Hex(options.verificationToken));
     return hashes;
   };

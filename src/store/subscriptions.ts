@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { DB } from './db.js';
+import { sha256Hex, verificationTokenMatches } from '../providers/oura/webhook.js';
 
 /**
  * What the database knows of Oura webhook subscriptions: a mirror of Oura's list, plus the
@@ -31,9 +32,8 @@ export interface SubscriptionRecord {
 /** A pending token is trusted this long: far more than one create call takes, and a crash leaves nothing trusted for ever. */
 export const PENDING_TOKEN_TTL_MS = 10 * 60_000;
 
-export function hashVerificationToken(token: string): string {
-  return crypto.createHash('sha256').update(token, 'utf8').digest('hex');
-}
+/** The form a verification token is stored in. */
+export const hashVerificationToken = sha256Hex;
 
 /** A fresh random verification token (192 bits, URL-safe so it survives the challenge's query string). */
 export function newVerificationToken(): string {
@@ -60,18 +60,11 @@ export function knownVerificationTokenHashes(db: DB, now = new Date()): string[]
 
 /**
  * True when `token` is the verification token of an Oura subscription wearhook created or is
- * creating. The receiver's answer to `GET /oura?verification_token=...`. Every known hash is
- * compared in constant time, none skipped, so the answer time says nothing about them.
+ * creating (compared as hashes, in constant time). The receiver does the same with
+ * knownVerificationTokenHashes() plus the hash of its own --verification-token.
  */
 export function isKnownVerificationToken(db: DB, token: string, now = new Date()): boolean {
-  if (token === '') return false;
-  const candidate = Buffer.from(hashVerificationToken(token), 'hex');
-  let found = false;
-  for (const h of knownVerificationTokenHashes(db, now)) {
-    const stored = Buffer.from(h, 'hex');
-    if (stored.length === candidate.length && crypto.timingSafeEqual(stored, candidate)) found = true;
-  }
-  return found;
+  return token !== '' && verificationTokenMatches(token, knownVerificationTokenHashes(db, now));
 }
 
 /** Record the token hash of a subscription about to be created; returns the pending row's id. */
