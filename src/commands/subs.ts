@@ -4,10 +4,9 @@ import { listOf, parseDuration, parseList, parseUrl } from '../cli/parse.js';
 import { canPrompt, confirm } from '../cli/confirm.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { ouraHttpClient } from '../providers/oura/http.js';
-import { OURA_WEBHOOK_EVENT_TYPES, isKnownWebhookDataType } from '../providers/oura/data-types.js';
+import { OURA_WEBHOOK_DATA_TYPES, OURA_WEBHOOK_EVENT_TYPES, isKnownWebhookDataType } from '../providers/oura/data-types.js';
 import { CALLBACK_VERIFICATION_HELP, CallbackVerificationError, OuraSubscriptionsApi } from '../providers/oura/subscriptions-api.js';
 import {
-  ALL_DATA_TYPES,
   createSubscriptions,
   deleteSubscriptions,
   listAndSync,
@@ -63,7 +62,7 @@ export function registerSubs(program: Command): void {
     )
     .requiredOption('--callback-url <url>', 'public URL of the receiver, e.g. https://x.example/oura', parseUrl)
     .option('--data-type <types>', 'comma-separated data types (sleep,daily_readiness,...); unknown ones are passed on with a warning', parseList)
-    .option('--all', `every data type: ${ALL_DATA_TYPES.join(', ')}`)
+    .option('--all', `every data type: ${OURA_WEBHOOK_DATA_TYPES.join(', ')}`)
     .option('--event-type <types>', 'comma-separated event types (default: create,update,delete)', listOf(OURA_WEBHOOK_EVENT_TYPES, 'event type'))
     .option('--verification-token <token>', 'token Oura sends back in the challenge (default: random per subscription, kept as a hash for `listen`)')
     .option('--json', 'machine-readable output')
@@ -84,7 +83,7 @@ Example:
       if (opts.all && opts.dataType) throw new UsageError('Give either --data-type or --all, not both.');
       if (!opts.all && !opts.dataType) throw new UsageError('Say which data types to subscribe to: --data-type sleep,daily_readiness or --all.');
       if (opts.verificationToken !== undefined && opts.verificationToken.trim() === '') throw new UsageError('--verification-token must not be empty.');
-      const dataTypes = opts.all ? ALL_DATA_TYPES : opts.dataType!;
+      const dataTypes = opts.all ? OURA_WEBHOOK_DATA_TYPES : opts.dataType!;
       for (const t of dataTypes.filter((d) => !isKnownWebhookDataType(d))) {
         ctx.output.warn(`"${t}" is not a data type Oura's API 1.27 documents; passing it on as is (newer versions add data types).`);
       }

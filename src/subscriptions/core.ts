@@ -1,5 +1,5 @@
 import type { DB } from '../store/db.js';
-import { OURA_WEBHOOK_DATA_TYPES, OURA_WEBHOOK_EVENT_TYPES } from '../providers/oura/data-types.js';
+import { OURA_WEBHOOK_EVENT_TYPES } from '../providers/oura/data-types.js';
 import { OuraApiError } from '../providers/oura/api.js';
 import { NoSuchSubscriptionError, type OuraSubscription, type OuraSubscriptionsApi } from '../providers/oura/subscriptions-api.js';
 import {
@@ -86,8 +86,6 @@ export interface CreateRequest {
 export type CreateOutcome =
   | { event_type: string; data_type: string; status: 'created' | 'exists'; subscription: SubscriptionView }
   | { event_type: string; data_type: string; status: 'failed'; error: Error };
-
-export const ALL_DATA_TYPES: readonly string[] = OURA_WEBHOOK_DATA_TYPES;
 
 /**
  * One subscription per (event type, data type) pair. A pair that already has a subscription
