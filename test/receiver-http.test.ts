@@ -74,8 +74,8 @@ describe('Standard Webhooks deliveries (Vital, Open Wearables, standard)', () =>
     ['no webhook-id', () => [VITAL_BODY, { ...good(), 'webhook-id': '' }]],
     ['no webhook-timestamp', () => [VITAL_BODY, { ...good(), 'webhook-timestamp': '' }]],
     ['no webhook-signature', () => [VITAL_BODY, { ...good(), 'webhook-signature': '' }]],
-    ['a timestamp 301 s old', () => [VITAL_BODY, standardHeaders(TEST_SECRETS.vital, 'msg_bad', VITAL_BODY, { seconds: nowSeconds() - 301 })]],
-    ['a timestamp 301 s ahead', () => [VITAL_BODY, standardHeaders(TEST_SECRETS.vital, 'msg_bad', VITAL_BODY, { seconds: nowSeconds() + 301 })]],
+    ['a timestamp 305 s old', () => [VITAL_BODY, standardHeaders(TEST_SECRETS.vital, 'msg_bad', VITAL_BODY, { seconds: nowSeconds() - 305 })]],
+    ['a timestamp 305 s ahead', () => [VITAL_BODY, standardHeaders(TEST_SECRETS.vital, 'msg_bad', VITAL_BODY, { seconds: nowSeconds() + 305 })]],
   ];
   for (const [what, make] of rejections) {
     it(`refuses ${what} with 401 and stores nothing`, async () => {
@@ -154,8 +154,8 @@ describe('Oura deliveries', () => {
     ['no x-oura-signature', () => [OURA_BODY, { ...good(), 'x-oura-signature': '' }]],
     ['no x-oura-timestamp', () => [OURA_BODY, { ...good(), 'x-oura-timestamp': '' }]],
     ['a signature made for another timestamp', () => [OURA_BODY, { ...good(), 'x-oura-timestamp': String(nowSeconds() - 1) }]],
-    ['a timestamp 301 s old', () => [OURA_BODY, ouraHeaders(TEST_SECRETS.oura, OURA_BODY, { seconds: nowSeconds() - 301 })]],
-    ['a timestamp 301 s ahead', () => [OURA_BODY, ouraHeaders(TEST_SECRETS.oura, OURA_BODY, { seconds: nowSeconds() + 301 })]],
+    ['a timestamp 305 s old', () => [OURA_BODY, ouraHeaders(TEST_SECRETS.oura, OURA_BODY, { seconds: nowSeconds() - 305 })]],
+    ['a timestamp 305 s ahead', () => [OURA_BODY, ouraHeaders(TEST_SECRETS.oura, OURA_BODY, { seconds: nowSeconds() + 305 })]],
   ];
   for (const [what, make] of rejections) {
     it(`refuses ${what} with 401 and stores nothing`, async () => {
