@@ -10,6 +10,7 @@ import { startServer, type TestServer } from './helpers/http-server.js';
 import { startListen, type ListenProcess } from './helpers/listen-process.js';
 import { startOuraFake, type OuraFake } from './helpers/oura-fake.js';
 import { seedOuraUser } from './helpers/oura-user.js';
+import { ouraSleepDocument as sleepDoc } from './fixtures/documents.js';
 
 let fake: OuraFake;
 let dir: string;
@@ -52,28 +53,6 @@ async function notify(url: string, fields: Parameters<typeof signedNotification>
   return res.statusCode;
 }
 
-function sleepDoc(id: string, day: string) {
-  return {
-    id,
-    day,
-    type: 'long_sleep',
-    bedtime_start: `${day}T00:10:00+02:00`,
-    bedtime_end: `${day}T07:40:00+02:00`,
-    total_sleep_duration: 25_200,
-    time_in_bed: 27_000,
-    deep_sleep_duration: 5_400,
-    light_sleep_duration: 14_400,
-    rem_sleep_duration: 5_400,
-    awake_time: 1_800,
-    efficiency: 93,
-    latency: 600,
-    average_heart_rate: 55.5,
-    lowest_heart_rate: 48,
-    average_hrv: 42,
-    average_breath: 14.5,
-    hrv: { interval: 300, items: [40, null, 44], timestamp: `${day}T00:10:00.000+02:00` },
-  };
-}
 
 function deliveries(): { status: string; attempts: number; error: string | null }[] {
   const db = openDatabase(env.WEARHOOK_DB!, { readonly: true });

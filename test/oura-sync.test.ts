@@ -5,6 +5,7 @@ import { runCli, tempDir } from './helpers/cli.js';
 import { startOuraFake, type OuraFake } from './helpers/oura-fake.js';
 import { seedOuraUser } from './helpers/oura-user.js';
 import { openDatabase } from '../src/store/db.js';
+import { ouraSleepDocument as sleepDoc } from './fixtures/documents.js';
 
 /** `wearhook sync` against the Oura fake: paging, rate limits, server errors, refusals, idempotence. */
 
@@ -12,28 +13,6 @@ let fake: OuraFake;
 let dir: string;
 let env: Record<string, string>;
 
-function sleepDoc(id: string, day: string) {
-  return {
-    id,
-    day,
-    type: 'long_sleep',
-    bedtime_start: `${day}T00:10:00+02:00`,
-    bedtime_end: `${day}T07:40:00+02:00`,
-    total_sleep_duration: 25_200,
-    time_in_bed: 27_000,
-    deep_sleep_duration: 5_400,
-    light_sleep_duration: 14_400,
-    rem_sleep_duration: 5_400,
-    awake_time: 1_800,
-    efficiency: 93,
-    latency: 600,
-    average_heart_rate: 55.5,
-    lowest_heart_rate: 48,
-    average_hrv: 42,
-    average_breath: 14.5,
-    hrv: { interval: 300, items: [40, null, 44], timestamp: `${day}T00:10:00.000+02:00` },
-  };
-}
 
 const DAYS = ['2026-02-28', '2026-03-01', '2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05', '2026-03-06'];
 
