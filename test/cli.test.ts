@@ -12,6 +12,14 @@ describe('the command-line surface', () => {
     }
   });
 
+  it('a command group without its subcommand shows its help as a usage error (exit 2)', async () => {
+    const res = await runCli(['auth']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/Usage: wearhook auth/);
+    expect((await runCli(['subs', '--help'])).code).toBe(0);
+    expect((await runCli(['--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
   it('every command has an example in its help', async () => {
     for (const args of [['auth', 'oura'], ['subs', 'create'], ['listen'], ['sync'], ['export'], ['events', 'replay'], ['trigger'], ['config', 'set']]) {
       const res = await runCli([...args, '--help']);

@@ -16,8 +16,9 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Help and version are successes; every other parse failure is a usage error.
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      // Asked-for help and version are successes; help shown for a missing subcommand
+      // (`wearhook auth`) and every other parse failure are usage errors.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
       return 2;
     }
     const code = err instanceof WearhookError ? err.exitCode : 1;
