@@ -1,0 +1,172 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SubscriptionKeeper, type HeldSubscription, type SubscriptionOps } from '../src/subscriptions/keeper.js';
+import { planCatchUp, runCatchUp } from '../src/providers/oura/catch-up.js';
+import { openDatabase, type DB } from '../src/store/db.js';
+import { upsertUser } from '../src/store/users.js';
+
+const DAY = 86_400_000;
+const NOW = Date.parse('2026-03-10T12:00:00Z');
+
+/** Oura's subscription list in memory, one subscription per (event type, data type) as Oura allows. */
+function fakeOura(expiresInMs = 90 * DAY) {
+  const subs = new Map<string, HeldSubscription & { callback_url: string }>();
+  let next = 1;
+  const calls: string[] = [];
+  const ops: SubscriptionOps = {
+    async create(callbackUrl, dataTypes) {
+      calls.push(`create ${callbackUrl} ${dataTypes.join(',')}`);
+      return dataTypes.flatMap((data_type) =>
+        ['create', 'update', 'delete'].map((event_type) => {
+          const clash = [...subs.values()].find((s) => s.data_type === data_type && s.event_type === event_type);
+          if (clash?.callback_url === callbackUrl) return { event_type, data_type, status: 'exists' as const, subscription: clash };
+          if (clash) return { event_type, data_type, status: 'failed' as const, error: new Error('409 duplicate') };
+          const sub = { id: `sub-${next++}`, callback_url: callbackUrl, event_type, data_type, expiration_time: new Date(NOW + expiresInMs).toISOString() };
+          subs.set(sub.id, sub);
+          return { event_type, data_type, status: 'created' as const, subscription: sub };
+        }),
+      );
+    },
+    async renew(ids) {
+      calls.push(`renew ${ids.join(',')}`);
+      return ids.map((id) => {
+        const sub = subs.get(id)!;
+        sub.expiration_time = new Date(NOW + 90 * DAY).toISOString();
+        return { id, status: 'renewed' as const, subscription: { ...sub } };
+      });
+    },
+    async delete(ids) {
+      calls.push(`delete ${ids.join(',')}`);
+      return ids.map((id) => (subs.delete(id) ? { id, status: 'deleted' as const } : { id, status: 'failed' as const, error: new Error('no such subscription') }));
+    },
+  };
+  return { ops, subs, calls };
+}
+
+function recordingLog() {
+  const lines: string[] = [];
+  return { lines, info: (t: string) => lines.push(`info: ${t}`), warn: (t: string) => lines.push(`warn: ${t}`) };
+}
+
+describe('subscription keeper', () => {
+  it('subscribes, renews only what is near expiry, and deletes what it made at the end', async () => {
+    const oura = fakeOura();
+    const log = recordingLog();
+    let now = NOW;
+    const keeper = new SubscriptionKeeper(oura.ops, ['sleep', 'daily_readiness'], log, () => now);
+    await keeper.subscribe('https://a.example/oura');
+    expect(oura.subs.size).toBe(6);
+    expect([...oura.subs.values()].every((s) => s.callback_url === 'https://a.example/oura')).toBe(true);
+
+    await keeper.renewDue();
+    expect(oura.calls.filter((c) => c.startsWith('renew'))).toEqual([]);
+
+    // One of them comes within 7 days of its expiry.
+    const first = oura.subs.get('sub-1')!;
+    first.expiration_time = new Date(NOW + 6 * DAY).toISOString();
+    const keeper2 = new SubscriptionKeeper(oura.ops, ['sleep'], log, () => now);
+    await keeper2.subscribe('https://a.example/oura');
+    now = NOW + DAY;
+    await keeper2.renewDue();
+    expect(oura.calls.at(-1)).toBe('renew sub-1');
+    expect(log.lines).toContainEqual(expect.stringMatching(/^info: renewed subscription sub-1 \(sleep\/create\) until /));
+
+    await keeper.release(false);
+    expect(oura.subs.size).toBe(0);
+    expect(log.lines.at(-1)).toBe('info: deleted 6 subscription(s) this run made');
+  });
+
+  it('leaves subscriptions that were there before the run alone at the end', async () => {
+    const oura = fakeOura();
+    const before = new SubscriptionKeeper(oura.ops, ['sleep'], recordingLog(), () => NOW);
+    await before.subscribe('https://a.example/oura');
+    const log = recordingLog();
+    const keeper = new SubscriptionKeeper(oura.ops, ['sleep', 'workout'], log, () => NOW);
+    await keeper.subscribe('https://a.example/oura');
+    expect(log.lines[0]).toBe('info: subscribed https://a.example/oura: 3 created, 3 already there');
+    await keeper.release(false);
+    expect([...oura.subs.values()].map((s) => s.data_type)).toEqual(['sleep', 'sleep', 'sleep']);
+  });
+
+  it('keeps them with --keep-subscriptions and says how to remove them', async () => {
+    const oura = fakeOura();
+    const log = recordingLog();
+    const keeper = new SubscriptionKeeper(oura.ops, ['sleep'], log, () => NOW);
+    await keeper.subscribe('https://a.example/oura');
+    await keeper.release(true);
+    expect(oura.subs.size).toBe(3);
+    expect(log.lines.at(-1)).toBe('info: keeping 3 subscription(s) for https://a.example/oura; remove them with `wearhook subs delete sub-1 sub-2 sub-3`');
+  });
+
+  it('moves every subscription of the run to a new URL, old ones first', async () => {
+    const oura = fakeOura();
+    const keeper = new SubscriptionKeeper(oura.ops, ['sleep'], recordingLog(), () => NOW);
+    await keeper.subscribe('https://a.example/oura');
+    await keeper.move('https://b.example/oura');
+    expect(oura.calls.slice(1)).toEqual(['delete sub-1,sub-2,sub-3', 'create https://b.example/oura sleep']);
+    expect([...oura.subs.values()].map((s) => s.callback_url)).toEqual(Array(3).fill('https://b.example/oura'));
+    await keeper.release(false);
+    expect(oura.subs.size).toBe(0);
+  });
+
+  it('fails when Oura refuses every subscription', async () => {
+    const ops: SubscriptionOps = {
+      create: async (_url, types) => types.map((data_type) => ({ data_type, event_type: 'create', status: 'failed' as const, error: new Error('Oura could not verify the callback URL') })),
+      renew: async () => [],
+      delete: async () => [],
+    };
+    await expect(new SubscriptionKeeper(ops, ['sleep'], recordingLog()).subscribe('https://a.example/oura')).rejects.toThrow(
+      'No Oura subscription could be made for https://a.example/oura: Oura could not verify the callback URL',
+    );
+  });
+});
+
+describe('catch-up plan', () => {
+  let dir: string | undefined;
+  let db: DB | undefined;
+  afterEach(() => {
+    db?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  function addDelivery(d: DB, userId: string, receivedAt: string, key: string) {
+    d.prepare(
+      `INSERT INTO deliveries (provider, received_at, method, path, headers, body, verified, dedupe_key, user_id)
+       VALUES ('oura', ?, 'POST', '/oura', '[]', x'7b7d', 1, ?, ?)`,
+    ).run(receivedAt, key, userId);
+  }
+
+  it('covers, per user, the days from the last delivery to today', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wearhook-catchup-'));
+    db = openDatabase(path.join(dir, 'w.db'));
+    upsertUser(db, { provider: 'oura', userId: 'u1', label: 'P001' });
+    upsertUser(db, { provider: 'oura', userId: 'u2' });
+    upsertUser(db, { provider: 'oura', userId: 'u3' });
+    addDelivery(db, 'u1', '2026-03-01T08:00:00.000Z', 'a');
+    addDelivery(db, 'u1', '2026-03-04T23:30:00.000Z', 'b');
+    addDelivery(db, 'u2', '2026-03-09T10:00:00.000Z', 'c');
+    const plan = planCatchUp(db, new Date(NOW));
+    expect(plan.ranges).toEqual([
+      { userId: 'u1', label: 'P001', from: '2026-03-03', to: '2026-03-11', lastDeliveryAt: '2026-03-04T23:30:00.000Z' },
+      { userId: 'u2', label: null, from: '2026-03-08', to: '2026-03-11', lastDeliveryAt: '2026-03-09T10:00:00.000Z' },
+    ]);
+    expect(plan.withoutDelivery).toEqual(['u3']);
+
+    const synced: string[] = [];
+    const log = recordingLog();
+    await runCatchUp(
+      plan,
+      async (r) => {
+        if (r.userId === 'u1') throw new Error('Oura answered 401');
+        synced.push(`${r.userId} ${r.from}..${r.to}`);
+      },
+      log,
+    );
+    expect(synced).toEqual(['u2 2026-03-08..2026-03-11']);
+    expect(log.lines).toContain(
+      'warn: catch-up for Oura user u1 (P001) failed: Oura answered 401; run `wearhook sync --user u1 --from 2026-03-03 --to 2026-03-11`',
+    );
+  });
+});
