@@ -16,6 +16,10 @@ function fakeOura(expiresInMs = 90 * DAY) {
   let next = 1;
   const calls: string[] = [];
   const ops: SubscriptionOps = {
+    async list() {
+      calls.push('list');
+      return [...subs.values()].map((s) => ({ ...s }));
+    },
     async create(callbackUrl, dataTypes) {
       calls.push(`create ${callbackUrl} ${dataTypes.join(',')}`);
       return dataTypes.flatMap((data_type) =>
@@ -63,19 +67,20 @@ describe('subscription keeper', () => {
     await keeper.renewDue();
     expect(oura.calls.filter((c) => c.startsWith('renew'))).toEqual([]);
 
-    // One of them comes within 7 days of its expiry.
-    const first = oura.subs.get('sub-1')!;
-    first.expiration_time = new Date(NOW + 6 * DAY).toISOString();
-    const keeper2 = new SubscriptionKeeper(oura.ops, ['sleep'], log, () => now);
-    await keeper2.subscribe('https://a.example/oura');
-    now = NOW + DAY;
-    await keeper2.renewDue();
+    // One of them comes within 7 days of its expiry; another is deleted behind the run's back.
+    oura.subs.get('sub-1')!.expiration_time = new Date(NOW + 8 * DAY).toISOString();
+    oura.subs.delete('sub-6');
+    now = NOW + 2 * DAY;
+    await keeper.renewDue();
     expect(oura.calls.at(-1)).toBe('renew sub-1');
+    expect(log.lines).toContain(
+      'warn: subscription sub-6 is gone from Oura (deleted elsewhere or expired); restart with --subscribe to make it again',
+    );
     expect(log.lines).toContainEqual(expect.stringMatching(/^info: renewed subscription sub-1 \(sleep\/create\) until /));
 
     await keeper.release(false);
     expect(oura.subs.size).toBe(0);
-    expect(log.lines.at(-1)).toBe('info: deleted 6 subscription(s) this run made');
+    expect(log.lines.at(-1)).toBe('info: deleted 5 subscription(s) this run made');
   });
 
   it('leaves subscriptions that were there before the run alone at the end', async () => {
@@ -105,7 +110,7 @@ describe('subscription keeper', () => {
     const keeper = new SubscriptionKeeper(oura.ops, ['sleep'], recordingLog(), () => NOW);
     await keeper.subscribe('https://a.example/oura');
     await keeper.move('https://b.example/oura');
-    expect(oura.calls.slice(1)).toEqual(['delete sub-1,sub-2,sub-3', 'create https://b.example/oura sleep']);
+    expect(oura.calls.slice(1).filter((c) => c !== 'list')).toEqual(['delete sub-1,sub-2,sub-3', 'create https://b.example/oura sleep']);
     expect([...oura.subs.values()].map((s) => s.callback_url)).toEqual(Array(3).fill('https://b.example/oura'));
     await keeper.release(false);
     expect(oura.subs.size).toBe(0);
@@ -113,6 +118,7 @@ describe('subscription keeper', () => {
 
   it('fails when Oura refuses every subscription', async () => {
     const ops: SubscriptionOps = {
+      list: async () => [],
       create: async (_url, types) => types.map((data_type) => ({ data_type, event_type: 'create', status: 'failed' as const, error: new Error('Oura could not verify the callback URL') })),
       renew: async () => [],
       delete: async () => [],

@@ -22,6 +22,7 @@ export type DeleteResult = { id: string; status: 'deleted' } | { id: string; sta
 
 /** The subscription operations a run needs: the `subs` core bound to the API and the store. */
 export interface SubscriptionOps {
+  list(): Promise<HeldSubscription[]>;
   create(callbackUrl: string, dataTypes: readonly string[]): Promise<CreateResult[]>;
   renew(ids: readonly string[]): Promise<RenewResult[]>;
   delete(ids: readonly string[]): Promise<DeleteResult[]>;
@@ -76,15 +77,29 @@ export class SubscriptionKeeper {
     });
   }
 
-  /** Renew those within RENEW_WITHIN_MS of expiry (or with no readable expiry). */
+  /**
+   * Renew those within RENEW_WITHIN_MS of expiry (or with no readable expiry), as Oura
+   * knows them now; one that Oura no longer has is reported, not silently dropped.
+   */
   renewDue(): Promise<void> {
     return this.serially(async () => {
-      const due = this.subscriptions.filter((s) => {
-        const at = s.expiration_time ? Date.parse(s.expiration_time) : Number.NaN;
-        return Number.isNaN(at) || at - this.now() <= RENEW_WITHIN_MS;
-      });
+      if (this.held.size === 0) return;
+      const remote = new Map((await this.ops.list()).map((s) => [s.id, s]));
+      const due: string[] = [];
+      for (const id of [...this.held.keys()]) {
+        const sub = remote.get(id);
+        if (!sub) {
+          this.log.warn(`subscription ${id} is gone from Oura (deleted elsewhere or expired); restart with --subscribe to make it again`);
+          this.held.delete(id);
+          this.made.delete(id);
+          continue;
+        }
+        this.held.set(id, sub);
+        const at = sub.expiration_time ? Date.parse(sub.expiration_time) : Number.NaN;
+        if (Number.isNaN(at) || at - this.now() <= RENEW_WITHIN_MS) due.push(id);
+      }
       if (due.length === 0) return;
-      for (const o of await this.ops.renew(due.map((s) => s.id))) {
+      for (const o of await this.ops.renew(due)) {
         if (o.status === 'failed') {
           this.log.warn(`could not renew subscription ${o.id}: ${errorMessage(o.error)}`);
           continue;

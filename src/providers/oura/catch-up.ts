@@ -66,11 +66,17 @@ export interface CatchUpLog {
 }
 
 /** Sync each range in turn; one user's failure is reported and does not stop the others. */
-export async function runCatchUp(plan: CatchUpPlan, sync: (range: CatchUpRange) => Promise<void>, log: CatchUpLog): Promise<void> {
+export async function runCatchUp(
+  plan: CatchUpPlan,
+  sync: (range: CatchUpRange) => Promise<void>,
+  log: CatchUpLog,
+  shouldStop: () => boolean = () => false,
+): Promise<void> {
   for (const userId of plan.withoutDelivery) {
     log.info(`catch-up: no delivery for Oura user ${userId} yet; for their history run \`wearhook sync --user ${userId} --from YYYY-MM-DD --to YYYY-MM-DD\``);
   }
   for (const range of plan.ranges) {
+    if (shouldStop()) return;
     const who = range.label ? `${range.userId} (${range.label})` : range.userId;
     log.info(`catch-up: syncing Oura user ${who} from ${range.from} to ${range.to} (last delivery ${range.lastDeliveryAt})`);
     try {
