@@ -196,7 +196,9 @@ describe('tunnel supervisor', () => {
       intervalMs: 200,
       settleMs: 300,
     });
-    await expect(supervisor.start()).rejects.toThrow(/requests through it do not reach wearhook \(.*not as this wearhook run/);
+    await expect(supervisor.start()).rejects.toThrow(
+      new RegExp(`^${impostor.server.url} does not reach this wearhook \\(.*not as this wearhook run.*\\); make your tunnel or proxy forward it to http://127\\.0\\.0\\.1:${receiver.server.port}\\.$`),
+    );
   });
 
   it('watches a --public-url it cannot reopen, and reports when it answers again', async () => {

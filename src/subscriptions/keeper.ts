@@ -31,6 +31,8 @@ export interface SubscriptionOps {
 export interface KeeperLog {
   info(text: string): void;
   warn(text: string): void;
+  /** The run's subscriptions after they were made or moved. */
+  subscribed?(callbackUrl: string, subscriptions: HeldSubscription[]): void;
 }
 
 export const RENEW_WITHIN_MS = 7 * 86_400_000;
@@ -74,6 +76,7 @@ export class SubscriptionKeeper {
         `subscribed ${callbackUrl}: ${made} created${existing ? `, ${existing} already there` : ''}${failed.length ? `, ${failed.length} failed` : ''}`,
       );
       for (const o of failed) this.log.warn(`could not subscribe ${o.data_type}/${o.event_type}: ${errorMessage(o.error)}`);
+      this.log.subscribed?.(callbackUrl, this.subscriptions);
     });
   }
 

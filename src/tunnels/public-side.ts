@@ -39,6 +39,12 @@ export interface PublicSideOptions {
 
 export interface PublicSide {
   readonly publicUrl: string;
+  /**
+   * Once `listen` has said it is ready: make the subscriptions (Oura's challenge comes through
+   * the tunnel at once), then keep renewing them, and catch up on the time wearhook was stopped.
+   * Rejects when no subscription could be made; stop() still cleans up.
+   */
+  begin(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -88,21 +94,17 @@ export async function startPublicSide(opts: PublicSideOptions): Promise<PublicSi
 
   let renewTimer: NodeJS.Timeout | undefined;
   const subs = opts.subscriptions;
-  if (subs) {
-    try {
-      await subs.keeper.subscribe(`${publicUrl}/oura`);
-      await subs.keeper.renewDue();
-    } catch (err) {
-      await subs.keeper.release(false).catch(() => undefined);
-      await supervisor.stop();
-      throw err;
-    }
-    renewTimer = setInterval(() => inBackground('renewing the subscriptions', () => subs.keeper.renewDue()), subs.renewCheckMs ?? RENEW_CHECK_MS);
-  }
-  catchUp();
-
   return {
     publicUrl,
+    async begin() {
+      if (subs) {
+        await subs.keeper.subscribe(`${supervisor.publicUrl}/oura`);
+        await subs.keeper.renewDue();
+        renewTimer = setInterval(() => inBackground('renewing the subscriptions', () => subs.keeper.renewDue()), subs.renewCheckMs ?? RENEW_CHECK_MS);
+      }
+      // This start follows a stop: what Oura sent meanwhile was lost.
+      catchUp();
+    },
     async stop() {
       stopping = true;
       clearInterval(renewTimer);

@@ -73,8 +73,11 @@ export class TunnelSupervisor {
     const failure = await this.settle(session.publicUrl);
     if (failure !== undefined) {
       await session.close();
+      const { host, port } = this.opts.target;
       throw new RuntimeError(
-        `The tunnel ${provider.description} gave ${session.publicUrl}, but requests through it do not reach wearhook (${failure}); check the tunnel or try another --tunnel.`,
+        provider.reconnectable
+          ? `The tunnel ${provider.description} gave ${session.publicUrl}, but requests through it do not reach wearhook (${failure}); check the tunnel or try another --tunnel.`
+          : `${session.publicUrl} does not reach this wearhook (${failure}); make your tunnel or proxy forward it to http://${host.includes(':') ? `[${host}]` : host}:${port}.`,
       );
     }
     this.adopt(session);
