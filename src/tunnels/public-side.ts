@@ -33,8 +33,6 @@ export interface PublicSideOptions {
   };
   /** Polls what Oura could not deliver; absent with --no-catch-up. */
   catchUp?: (shouldStop: () => boolean) => Promise<void>;
-  /** Test seam for the supervisor's waits. */
-  backoff?: { baseMs: number; maxMs: number };
 }
 
 export interface PublicSide {
@@ -75,9 +73,7 @@ export async function startPublicSide(opts: PublicSideOptions): Promise<PublicSi
     target: opts.target,
     probe: opts.probe,
     intervalMs: opts.healthIntervalMs,
-    backoffBaseMs: opts.backoff?.baseMs,
-    backoffMaxMs: opts.backoff?.maxMs,
-    onDown: (event) => reportDown(output, event),
+    onDown: (event) => reportDown(output, event, opts.provider.reconnectable),
     onRetry: ({ attempt, delayMs, reason }) =>
       output.log(output.errColor.yellow(`tunnel: reconnect attempt ${attempt} failed (${reason}); next in ${formatSeconds(delayMs)}`)),
     onUp: (event) => {
@@ -89,13 +85,14 @@ export async function startPublicSide(opts: PublicSideOptions): Promise<PublicSi
     },
   });
 
-  const publicUrl = await supervisor.start();
-  announce(output, publicUrl);
+  announce(output, await supervisor.start());
 
   let renewTimer: NodeJS.Timeout | undefined;
   const subs = opts.subscriptions;
   return {
-    publicUrl,
+    get publicUrl() {
+      return supervisor.publicUrl;
+    },
     async begin() {
       if (subs) {
         await subs.keeper.subscribe(`${supervisor.publicUrl}/oura`);
@@ -125,11 +122,11 @@ function announce(output: Output, publicUrl: string): void {
   output.log('');
 }
 
-function reportDown(output: Output, event: TunnelDown): void {
+function reportDown(output: Output, event: TunnelDown, reconnecting: boolean): void {
   const c = output.errColor;
   output.log(
     c.bold.red(
-      `TUNNEL DOWN since ${event.since.toISOString()}: ${event.publicUrl} no longer reaches wearhook (${event.reason}). Deliveries sent now are lost; reconnecting.`,
+      `TUNNEL DOWN since ${event.since.toISOString()}: ${event.publicUrl} no longer reaches wearhook (${event.reason}). Deliveries sent now are lost; ${reconnecting ? 'reconnecting' : 'checking until it answers again'}.`,
     ),
   );
   if (output.json) {
