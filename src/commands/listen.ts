@@ -1,15 +1,13 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { CliContext } from '../cli/context.js';
-import { parsePort, parseUrl } from '../cli/parse.js';
-import { UsageError } from '../errors.js';
+import { parseDuration, parseList, parsePort, parsePositiveInt, parseUrl } from '../cli/parse.js';
+import { planPublicSide, type PublicFlags } from '../tunnels/listen-plan.js';
+import { TUNNEL_KINDS } from '../tunnels/tunnel.js';
 import { runListen } from '../receiver/listen.js';
 
-interface ListenFlags {
+interface ListenFlags extends PublicFlags {
   port: number;
   host: string;
-  tunnel: string;
-  publicUrl?: string;
-  subscribe?: boolean;
   forwardTo?: string;
   events?: string;
   verificationToken?: string;
@@ -22,10 +20,16 @@ export function registerListen(program: Command): void {
     .description('Run the local receiver: verify, store durably, acknowledge, then fetch and normalise.')
     .option('--port <port>', 'port (0 picks a free one)', parsePort, 8787)
     .option('--host <host>', 'interface to bind', '127.0.0.1')
-    .option('--tunnel <kind>', 'none, localtunnel, ngrok or cloudflared', 'none')
-    .option('--tunnel-server <url>', 'localtunnel server (env WEARHOOK_LOCALTUNNEL_HOST)', parseUrl)
+    .addOption(new Option('--tunnel <kind>', 'give the receiver a public URL').choices(TUNNEL_KINDS).default('none'))
+    .option('--tunnel-server <url>', 'localtunnel server (env WEARHOOK_LOCALTUNNEL_HOST; default https://localtunnel.me)', parseUrl)
     .option('--public-url <url>', 'public URL of a tunnel or proxy you run yourself', parseUrl)
-    .option('--subscribe', 'create Oura subscriptions for the public URL while running')
+    .option('--health-interval <seconds>', 'how often the public URL is checked end to end (default 30)', parsePositiveInt)
+    .option('--subscribe', 'create Oura subscriptions for the public URL while running (needs OURA_CLIENT_ID/SECRET)')
+    .option('--data-type <types>', 'with --subscribe: comma-separated Oura data types', parseList)
+    .option('--all', 'with --subscribe: every Oura data type')
+    .option('--keep-subscriptions', 'with --subscribe: leave the subscriptions in place on exit')
+    .option('--no-catch-up', 'with --subscribe: do not sync what Oura sent while wearhook was stopped or unreachable')
+    .option('--renew-check <duration>', 'with --subscribe: how often to renew subscriptions within 7 days of expiry (default 1h)', parseDuration)
     .option('--forward-to <url>', 'pass each accepted delivery on to your app', parseUrl)
     .option('--events <filter>', 'show and forward only matching events, e.g. oura:sleep.* or vital:daily.data.*')
     .option('--verification-token <token>', 'token to accept in Oura\'s challenge')
@@ -38,22 +42,21 @@ Every delivery is stored; --events only limits what is shown and forwarded.
 
 Examples:
   $ wearhook listen --port 8787 --json
-  $ wearhook listen --forward-to http://localhost:3000/webhooks --events 'oura:sleep.*,vital:daily.data.*'`,
+  $ wearhook listen --forward-to http://localhost:3000/webhooks --events 'oura:sleep.*,vital:daily.data.*'
+  $ wearhook listen --tunnel localtunnel --subscribe --data-type sleep,daily_readiness
+  $ wearhook listen --public-url https://hooks.example.org --json`,
     )
     .action(async (_opts: ListenFlags, cmd: Command) => {
       const ctx = CliContext.from(cmd);
       const flags = cmd.optsWithGlobals<ListenFlags>();
-      if (flags.tunnel !== 'none' || flags.subscribe) {
-        throw new UsageError('--tunnel and --subscribe are not available yet; run your own tunnel and pass --public-url.');
-      }
+      const publicPlan = await planPublicSide(ctx, flags);
       await runListen(ctx, {
         port: flags.port,
         host: flags.host,
         forwardTo: flags.forwardTo,
         events: flags.events,
         verificationToken: flags.verificationToken,
-        publicUrl: flags.publicUrl,
         json: flags.json ?? false,
-      });
+      }, publicPlan);
     });
 }

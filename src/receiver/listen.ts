@@ -6,6 +6,8 @@ import { parseEventFilter } from './event-filter.js';
 import { LiveLog } from './live-log.js';
 import { startReceiver } from './server.js';
 import { ouraDocumentFetcher } from './oura-fetch.js';
+import type { PublicPlan } from '../tunnels/listen-plan.js';
+import type { PublicSide } from '../tunnels/public-side.js';
 
 export interface ListenOptions {
   port: number;
@@ -13,7 +15,6 @@ export interface ListenOptions {
   forwardTo?: string;
   events?: string;
   verificationToken?: string;
-  publicUrl?: string;
   json: boolean;
 }
 
@@ -34,7 +35,7 @@ function untilStopSignal(): Promise<NodeJS.Signals> {
  * `wearhook listen`: run the receiver until SIGINT/SIGTERM, then stop accepting, finish the
  * requests in flight, let running work finish (what does not is resumed next time), close the store.
  */
-export async function runListen(ctx: CliContext, options: ListenOptions): Promise<void> {
+export async function runListen(ctx: CliContext, options: ListenOptions, publicPlan?: PublicPlan): Promise<void> {
   const eventFilter = parseEventFilter(options.events);
   const providers = buildProviders(providerConfigFromSettings(ctx.settings));
   const log = new LiveLog(ctx.output, options.json);
@@ -52,6 +53,7 @@ export async function runListen(ctx: CliContext, options: ListenOptions): Promis
       forwardTo: options.forwardTo,
       eventFilter,
       onEvent: (event) => log.event(event),
+      healthKey: publicPlan?.healthKey,
     });
   } catch (err) {
     ctx.close();
@@ -63,7 +65,27 @@ export async function runListen(ctx: CliContext, options: ListenOptions): Promis
   }
 
   const stopped = untilStopSignal();
-  log.ready(receiver.url, options.publicUrl ? { public_url: options.publicUrl } : {});
+  // The receiver answers first: the tunnel's health check and Oura's challenge go through it.
+  let publicSide: PublicSide | undefined;
+  if (publicPlan) {
+    ctx.output.log(`receiver on ${receiver.url}; opening the public side...`);
+    try {
+      publicSide = await publicPlan.start({ host: options.host, port: receiver.port });
+    } catch (err) {
+      await receiver.close();
+      ctx.close();
+      throw err;
+    }
+  }
+  log.ready(receiver.url, publicSide ? { public_url: publicSide.publicUrl } : {});
+  try {
+    await publicSide?.begin();
+  } catch (err) {
+    await receiver.close();
+    await publicSide?.stop();
+    ctx.close();
+    throw err;
+  }
   const unsigned = [...providers.values()].filter((p) => !p.configured).map((p) => p.name);
   if (unsigned.length > 0) {
     ctx.output.warn(
@@ -77,6 +99,8 @@ export async function runListen(ctx: CliContext, options: ListenOptions): Promis
   const signal = await stopped;
   ctx.output.log(`stopping on ${signal}: finishing the requests in flight...`);
   await receiver.close();
+  // Subscriptions are deleted (or kept) while the store is still open.
+  await publicSide?.stop();
   ctx.close();
   log.stopped(receiver.stats);
 }

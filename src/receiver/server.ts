@@ -6,6 +6,7 @@ import { knownVerificationTokenHashes } from '../store/subscriptions.js';
 import { InvalidPayload, isProviderName, type Provider, type ProviderName } from '../providers/types.js';
 import { sha256Hex, verificationTokenMatches } from '../providers/oura/webhook.js';
 import { HttpClient } from '../net/http-client.js';
+import { healthProof } from '../tunnels/health.js';
 import { errorMessage } from '../errors.js';
 import { readBody } from './body.js';
 import type { EventFilter } from './event-filter.js';
@@ -89,6 +90,8 @@ export interface ReceiverOptions {
   /** Tuning of the post-acknowledgement work (tests shorten the retry delays). */
   work?: Pick<WorkQueueOptions, 'concurrency' | 'maxAttempts' | 'retryDelayMs'>;
   httpClient?: HttpClient;
+  /** The run's key for `GET /healthz?probe=N`, by which a tunnel's health check knows it reached this run. */
+  healthKey?: Buffer;
 }
 
 export interface Receiver {
@@ -209,7 +212,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
 
     if (route === '/healthz') {
       if (method !== 'GET' && method !== 'HEAD') return refuse(405, 'use GET /healthz', { allow: 'GET, HEAD' });
-      return answer(res, 200, { ok: true, ...stats });
+      const probe = new URL(target, 'http://receiver').searchParams.get('probe');
+      const proof = probe && options.healthKey ? { proof: healthProof(options.healthKey, probe) } : {};
+      return answer(res, 200, { ok: true, ...stats, ...proof });
     }
     if (!provider) return refuse(404, `no such route; deliveries go to POST ${ROUTES.join(', ')}`);
     if (provider.name === 'oura' && method === 'GET') return answerChallenge(req, res, target, receivedAt);
