@@ -1,12 +1,17 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/store/db.js';
 import { runCli, tempDir } from './helpers/cli.js';
+import { startServer, type TestServer } from './helpers/http-server.js';
 import { startListen, type ListenProcess } from './helpers/listen-process.js';
 import { LocaltunnelTestServer } from './helpers/localtunnel-server.js';
+import { startOuraFake, type OuraFake } from './helpers/oura-fake.js';
+import { startFakeOuraSubs, type FakeOuraSubs } from './helpers/oura-subs-fake.js';
+import { seedOuraUser } from './helpers/oura-user.js';
 import { send } from './helpers/receiver.js';
-import { standardHeaders, TEST_SECRETS } from './helpers/signing.js';
+import { ouraHeaders, standardHeaders, TEST_SECRETS } from './helpers/signing.js';
 
 /**
  * `wearhook listen --tunnel localtunnel` end to end, as child processes, against a
@@ -46,6 +51,15 @@ function storedDelivery(id: number): { body: Buffer; headers: [string, string][]
     return { body: row.body, headers: JSON.parse(row.headers) as [string, string][] };
   } finally {
     db.close();
+  }
+}
+
+/** Poll a condition of the world outside the child (a fake's state) until it holds. */
+async function eventually(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`never happened: ${what}\nstderr:\n${listen?.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -103,6 +117,8 @@ describe('listen --tunnel localtunnel', () => {
       [['--tunnel', 'cloudflared'], { PATH: noCloudflared }, /--tunnel cloudflared needs the cloudflared program, which is not on PATH: install it/],
       [['--tunnel', 'ngrok'], {}, /--tunnel ngrok needs an ngrok auth token: export NGROK_AUTHTOKEN=/],
       [['--subscribe', '--data-type', 'sleep'], {}, /--subscribe needs a public URL for Oura to call: add --tunnel localtunnel/],
+      [['--tunnel', 'localtunnel', '--subscribe', '--data-type', 'sleep'], {}, /The Oura client id is not set: export OURA_CLIENT_ID=/],
+      [['--tunnel', 'localtunnel', '--subscribe'], { OURA_CLIENT_ID: 'x', OURA_CLIENT_SECRET: 'y' }, /--data-type sleep,daily_readiness,\.\.\. or --all/],
       [['--tunnel', 'localtunnel', '--keep-subscriptions'], {}, /--keep-subscriptions only apply with --subscribe/],
       [['--public-url', 'https://x.example', '--tunnel', 'localtunnel'], {}, /use one of them/],
       [['--tunnel', 'bore'], {}, /Allowed choices are none, localtunnel, ngrok, cloudflared/],
@@ -111,5 +127,146 @@ describe('listen --tunnel localtunnel', () => {
       const res = await runCli(['listen', '--port', '0', ...args], { env: { ...env, ...extra } });
       expect({ args, code: res.code, stderr: res.stderr }).toEqual({ args, code: 2, stderr: expect.stringMatching(message) });
     }
+  });
+});
+
+describe('listen --subscribe', () => {
+  let oura: OuraFake;
+  let subs: FakeOuraSubs;
+
+  /** One Oura base URL, as wearhook sees it: subscriptions at one fake, data and tokens at the other. */
+  async function ouraFront(): Promise<TestServer> {
+    const front = await startServer((req, res) => {
+      const target = req.url?.startsWith('/v2/webhook/') ? subs : oura;
+      const upstream = http.request({ host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.writeHead(502).end());
+      req.pipe(upstream);
+    });
+    cleanups.push(() => front.close());
+    return front;
+  }
+
+  beforeEach(async () => {
+    oura = await startOuraFake();
+    subs = await startFakeOuraSubs({ clientId: oura.clientId, clientSecret: oura.clientSecret });
+    cleanups.push(() => oura.close(), () => subs.close());
+    const front = await ouraFront();
+    Object.assign(env, oura.env(), { WEARHOOK_OURA_API_URL: front.url });
+  });
+
+  it('subscribes the public URL with the challenge passed, renews one near expiry, follows a new URL and deletes them on SIGINT', async () => {
+    let server = await tunnelServer();
+    listen = await startListen(env, [
+      '--tunnel', 'localtunnel', '--tunnel-server', server.url, '--health-interval', '1',
+      '--subscribe', '--data-type', 'sleep,daily_readiness', '--renew-check', '1s', '--no-catch-up',
+    ]);
+    const publicUrl = listen.lines()[0]!.public_url as string;
+    const callback = `${publicUrl}/oura`;
+    const subscribed = await listen.waitForLine((l) => l.type === 'subscribed', 'the subscriptions');
+    expect(subscribed.callback_url).toBe(callback);
+    const held = () => [...subs.subscriptions.values()];
+    expect((subscribed.subscriptions as { id: string }[]).map((s) => s.id).sort()).toEqual(held().map((s) => s.id).sort());
+    expect(held().map((s) => [s.data_type, s.event_type, s.callback_url]).sort()).toEqual(
+      [
+        ['daily_readiness', 'create', callback],
+        ['daily_readiness', 'delete', callback],
+        ['daily_readiness', 'update', callback],
+        ['sleep', 'create', callback],
+        ['sleep', 'delete', callback],
+        ['sleep', 'update', callback],
+      ],
+    );
+    // Oura's challenge went through the tunnel and was answered by this run.
+    expect(subs.challenges).toHaveLength(6);
+    expect(subs.challenges.every((c) => c.passed && c.callbackUrl === callback)).toBe(true);
+
+    // One comes within 7 days of expiry: it is renewed, the others are left alone.
+    const near = held()[2]!;
+    near.expiration_time = new Date(Date.now() + 3 * 86_400_000).toISOString();
+    await eventually(() => subs.requests.includes(`PUT /v2/webhook/subscription/renew/${near.id}`), 'the renewal');
+    expect(Date.parse(near.expiration_time) - Date.now()).toBeGreaterThan(80 * 86_400_000);
+    expect(subs.requests.filter((r) => r.includes('/renew/'))).toEqual([`PUT /v2/webhook/subscription/renew/${near.id}`]);
+
+    // The tunnel server restarts and hands out another URL: the subscriptions follow it.
+    const { port } = server;
+    await server.close();
+    await listen.waitForLine((l) => l.type === 'tunnel' && l.state === 'down', 'the tunnel going down');
+    server = await tunnelServer({ port });
+    const up = await listen.waitForLine((l) => l.type === 'tunnel' && l.state === 'up', 'the tunnel coming back');
+    expect(up.previous_url).toBe(publicUrl);
+    const moved = `${up.public_url as string}/oura`;
+    await listen.waitForLine((l) => l.type === 'subscribed' && l.callback_url === moved, 'the subscriptions moving');
+    expect(held().map((s) => s.callback_url)).toEqual(Array(6).fill(moved));
+    expect(subs.challenges.filter((c) => c.callbackUrl === moved).every((c) => c.passed)).toBe(true);
+
+    expect(await listen.stop('SIGINT')).toBe(0);
+    expect(subs.subscriptions.size).toBe(0);
+    expect(listen.stderr()).toContain('deleted 6 subscription(s) this run made');
+  });
+
+  it('keeps them with --keep-subscriptions', async () => {
+    const server = await tunnelServer();
+    // The server named by the environment this time, as a self-hosted one would be.
+    listen = await startListen({ ...env, WEARHOOK_LOCALTUNNEL_HOST: server.url }, ['--tunnel', 'localtunnel', '--subscribe', '--data-type', 'sleep', '--keep-subscriptions', '--no-catch-up']);
+    await listen.waitForLine((l) => l.type === 'subscribed', 'the subscriptions');
+    expect(subs.subscriptions.size).toBe(3);
+    expect(await listen.stop('SIGINT')).toBe(0);
+    expect(subs.subscriptions.size).toBe(3);
+    expect(listen.stderr()).toMatch(/keeping 3 subscription\(s\) for \S+\/oura; remove them with `wearhook subs delete /);
+  });
+
+  it('catches up on the days since the last delivery at start and after an outage, and stores a delivery through the tunnel', async () => {
+    await seedOuraUser(oura, { configDir: env.WEARHOOK_CONFIG_DIR!, dbPath: env.WEARHOOK_DB!, userId: 'u1', label: 'P001' });
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    oura.addDocuments('u1', 'daily_readiness', [
+      { id: 'dr-old', day: day(-20), score: 60, contributors: {} },
+      { id: 'dr-missed', day: day(-3), score: 81, contributors: {} },
+    ]);
+    // The previous run's last delivery for u1 came 4 days ago.
+    const lastDelivery = Date.now() - 4 * 86_400_000;
+    const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const db = openDatabase(env.WEARHOOK_DB!);
+    db.prepare(
+      `INSERT INTO deliveries (provider, received_at, method, path, headers, body, verified, dedupe_key, user_id, status)
+       VALUES ('oura', ?, 'POST', '/oura', '[]', x'7b7d', 1, 'earlier', 'u1', 'processed')`,
+    ).run(new Date(lastDelivery).toISOString());
+    db.close();
+
+    let server = await tunnelServer();
+    listen = await startListen(env, ['--tunnel', 'localtunnel', '--tunnel-server', server.url, '--health-interval', '1', '--subscribe', '--data-type', 'daily_readiness']);
+    const first = await listen.waitForLine((l) => l.type === 'catch-up', 'the catch-up');
+    expect(first).toMatchObject({ user_id: 'u1', from: utcDay(lastDelivery - 86_400_000), new: 1 });
+    const documents = () => {
+      const d = openDatabase(env.WEARHOOK_DB!, { readonly: true });
+      try {
+        return (d.prepare("SELECT id FROM documents WHERE type = 'daily_readiness' ORDER BY id").all() as { id: string }[]).map((r) => r.id);
+      } finally {
+        d.close();
+      }
+    };
+    expect(documents()).toEqual(['dr-missed']);
+
+    // An Oura notification through the tunnel, then an outage: the catch-up runs again from
+    // that last delivery and brings what Oura had meanwhile.
+    const publicUrl = listen.lines()[0]!.public_url as string;
+    oura.addDocuments('u1', 'daily_readiness', [{ id: 'dr-new', day: day(0), score: 90, contributors: {} }]);
+    const notification = JSON.stringify({ event_type: 'create', data_type: 'daily_readiness', object_id: 'dr-new', event_time: new Date().toISOString(), user_id: 'u1' });
+    const res = await send(`${publicUrl}/oura`, { method: 'POST', headers: ouraHeaders(oura.clientSecret, notification), body: notification });
+    expect(res.status).toBe(200);
+
+    const { port } = server;
+    const publicPorts = new Map(server.publicPorts);
+    await server.close();
+    await listen.waitForLine((l) => l.type === 'tunnel' && l.state === 'down', 'the tunnel going down');
+    server = await tunnelServer({ port, publicPorts });
+    await listen.waitForLine((l) => l.type === 'tunnel' && l.state === 'up', 'the tunnel coming back');
+    const second = await listen.waitForLine((l) => l.type === 'catch-up' && l !== first, 'the catch-up after the outage');
+    const notified = Date.parse(listen.lines().find((l) => l.type === 'delivery')!.received_at as string);
+    expect(second).toMatchObject({ user_id: 'u1', from: utcDay(notified - 86_400_000) });
+    expect(documents()).toEqual(['dr-missed', 'dr-new']);
+    expect(await listen.stop('SIGINT')).toBe(0);
   });
 });

@@ -67,18 +67,12 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
   const stopped = untilStopSignal();
   // The receiver answers first: the tunnel's health check and Oura's challenge go through it.
   let publicSide: PublicSide | undefined;
-  if (publicPlan) {
-    ctx.output.log(`receiver on ${receiver.url}; opening the public side...`);
-    try {
-      publicSide = await publicPlan.start({ host: options.host, port: receiver.port });
-    } catch (err) {
-      await receiver.close();
-      ctx.close();
-      throw err;
-    }
-  }
-  log.ready(receiver.url, publicSide ? { public_url: publicSide.publicUrl } : {});
   try {
+    if (publicPlan) {
+      ctx.output.log(`receiver on ${receiver.url}; opening the public side...`);
+      publicSide = await publicPlan.start({ host: options.host, port: receiver.port });
+    }
+    log.ready(receiver.url, publicSide ? { public_url: publicSide.publicUrl } : {});
     await publicSide?.begin();
   } catch (err) {
     await receiver.close();
