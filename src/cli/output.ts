@@ -19,8 +19,10 @@ export class Output {
     readonly stdout: NodeJS.WriteStream = process.stdout,
     readonly stderr: NodeJS.WriteStream = process.stderr,
   ) {
-    const allowed = options.color !== false && !process.env.NO_COLOR;
-    this.color = new Chalk({ level: allowed && stdout.isTTY ? 1 : 0 });
+    // The contract: no colour anywhere once stdout is not a terminal (`wearhook listen > log`),
+    // and stderr's own lines only when stderr is one too.
+    const allowed = options.color !== false && !process.env.NO_COLOR && stdout.isTTY === true;
+    this.color = new Chalk({ level: allowed ? 1 : 0 });
     this.errColor = new Chalk({ level: allowed && stderr.isTTY ? 1 : 0 });
     this.json = options.json ?? false;
     this.debugEnabled = options.debug === true || process.env.WEARHOOK_DEBUG === '1';
