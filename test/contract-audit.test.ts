@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/store/db.js';
 import { upsertUser } from '../src/store/users.js';
-import { BIN, tempDir } from './helpers/cli.js';
+import { BIN, runCli, tempDir } from './helpers/cli.js';
 
 /** Checks of the global behaviour table of CONTRACT.md that no single feature owns. */
 
@@ -49,5 +49,37 @@ describe('colour', () => {
     expect(redirected.output).toContain('warning:');
     expect(redirected.output).not.toContain('\x1b[');
     expect(fs.readFileSync(out, 'utf8')).toContain('u-without-tokens');
+  });
+});
+
+describe('--json: one JSON value per command', () => {
+  it('config get, path, set and unset answer in JSON too', async () => {
+    const dir = tempDir('wearhook-config-json-');
+    const env = { WEARHOOK_CONFIG_DIR: dir };
+    const file = path.join(dir, 'config.json');
+
+    const set = await runCli(['config', 'set', 'oura.clientSecret', 'supersecretvalue123', '--json'], { env });
+    expect(set.code).toBe(0);
+    expect(set.stdout).not.toContain('supersecretvalue123');
+    expect(JSON.parse(set.stdout)).toEqual({ key: 'oura.clientSecret', value: 'supe****', file });
+
+    const get = await runCli(['--json', 'config', 'get', 'oura.clientSecret'], { env });
+    expect(get.code).toBe(0);
+    expect(JSON.parse(get.stdout)).toEqual({ key: 'oura.clientSecret', value: 'supe****', source: 'file', env: 'OURA_CLIENT_SECRET' });
+
+    const apiUrl = await runCli(['config', 'get', 'oura.apiUrl', '--json'], { env });
+    expect(JSON.parse(apiUrl.stdout)).toMatchObject({ value: 'https://api.ouraring.com', source: 'default' });
+
+    expect(JSON.parse((await runCli(['config', 'path', '--json'], { env })).stdout)).toBe(file);
+
+    const unset = await runCli(['config', 'unset', 'oura.clientSecret', '--json'], { env });
+    expect(unset.code).toBe(0);
+    expect(JSON.parse(unset.stdout)).toEqual({ key: 'oura.clientSecret', file });
+  });
+
+  it('config get of a setting that is not set says how to set it', async () => {
+    const res = await runCli(['config', 'get', 'secrets.vital'], { env: { WEARHOOK_CONFIG_DIR: tempDir() } });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^error: secrets\.vital is not set; run `wearhook config set secrets\.vital \.\.\.` or export WEARHOOK_SECRET_VITAL\.\n$/);
   });
 });

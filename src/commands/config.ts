@@ -18,7 +18,9 @@ export function registerConfig(program: Command): void {
       const ctx = CliContext.from(cmd);
       const k = parseSettingKey(key);
       ctx.settings.set(k, value);
-      ctx.output.log(`${k} saved in ${ctx.settings.path}${SETTINGS[k].secret ? ` (${redact(value)})` : ''}.`);
+      const shown = SETTINGS[k].secret ? redact(value) : value;
+      if (ctx.globals.json) return ctx.output.resultJson({ key: k, value: shown, file: ctx.settings.path });
+      ctx.output.log(`${k} saved in ${ctx.settings.path}${SETTINGS[k].secret ? ` (${shown})` : ''}.`);
     });
 
   config
@@ -31,8 +33,12 @@ export function registerConfig(program: Command): void {
       const ctx = CliContext.from(cmd);
       const k = parseSettingKey(key);
       const value = ctx.settings.get(k);
-      if (value === undefined) throw new RuntimeError(`${k} is not set.`);
-      ctx.output.result(SETTINGS[k].secret && !opts.reveal ? redact(value) : value);
+      if (value === undefined) {
+        throw new RuntimeError(`${k} is not set; run \`wearhook config set ${k} ...\` or export ${SETTINGS[k].env}.`);
+      }
+      const shown = SETTINGS[k].secret && !opts.reveal ? redact(value) : value;
+      if (ctx.globals.json) return ctx.output.resultJson({ key: k, value: shown, source: ctx.settings.source(k), env: SETTINGS[k].env });
+      ctx.output.result(shown);
     });
 
   config
@@ -44,6 +50,7 @@ export function registerConfig(program: Command): void {
       const ctx = CliContext.from(cmd);
       const k = parseSettingKey(key);
       ctx.settings.unset(k);
+      if (ctx.globals.json) return ctx.output.resultJson({ key: k, file: ctx.settings.path });
       ctx.output.log(`${k} removed from ${ctx.settings.path}.`);
     });
 
@@ -74,6 +81,7 @@ export function registerConfig(program: Command): void {
     .addHelpText('after', '\nExample:\n  $ wearhook config path')
     .action((_opts, cmd: Command) => {
       const ctx = CliContext.from(cmd);
+      if (ctx.globals.json) return ctx.output.resultJson(ctx.settings.path);
       ctx.output.result(ctx.settings.path);
     });
 }
