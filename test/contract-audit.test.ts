@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/store/db.js';
+import { upsertDocument } from '../src/store/documents.js';
 import { upsertUser } from '../src/store/users.js';
 import { BIN, runCli, tempDir } from './helpers/cli.js';
 
@@ -81,5 +82,47 @@ describe('--json: one JSON value per command', () => {
     const res = await runCli(['config', 'get', 'secrets.vital'], { env: { WEARHOOK_CONFIG_DIR: tempDir() } });
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/^error: secrets\.vital is not set; run `wearhook config set secrets\.vital \.\.\.` or export WEARHOOK_SECRET_VITAL\.\n$/);
+  });
+});
+
+describe('export --json', () => {
+  function seeded(): { env: Record<string, string>; dir: string } {
+    const dir = tempDir('wearhook-export-json-');
+    const env = { WEARHOOK_CONFIG_DIR: dir, WEARHOOK_DB: path.join(dir, 'wearhook.db') };
+    const db = openDatabase(env.WEARHOOK_DB);
+    const doc = { id: 'ra-1', day: '2026-03-02', score: 81, contributors: { hrv_balance: 77 } };
+    upsertDocument(db, { provider: 'oura', type: 'daily_readiness', id: doc.id, userId: 'u1', day: doc.day, data: doc });
+    db.close();
+    return { env, dir };
+  }
+  const range = ['--from', '2026-03-01', '--to', '2026-03-31'];
+
+  it('writes the table as one JSON array on stdout when no --format is given', async () => {
+    const { env } = seeded();
+    const res = await runCli(['--json', 'export', ...range, '--type', 'readiness'], { env });
+    expect(res.code).toBe(0);
+    const rows = JSON.parse(res.stdout) as Record<string, unknown>[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ provider: 'oura', user_id: 'u1', day: '2026-03-02', score: 81, hrv_balance: 77, source_id: 'ra-1' });
+  });
+
+  it('prints what it wrote as a JSON array when the tables go to files', async () => {
+    const { env, dir } = seeded();
+    const out = path.join(dir, 'tables');
+    const res = await runCli(['export', ...range, '--type', 'readiness,sleep', '--out', out, '--json'], { env });
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout)).toEqual([
+      { type: 'readiness', file: path.join(out, 'readiness.json'), rows: 1 },
+      { type: 'sleep', file: path.join(out, 'sleep.json'), rows: 0 },
+    ]);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'readiness.json'), 'utf8'))).toHaveLength(1);
+  });
+
+  it('refuses --json with --format csv or ndjson (exit 2), writing nothing', async () => {
+    const { env } = seeded();
+    const res = await runCli(['--json', 'export', ...range, '--type', 'readiness', '--format', 'csv'], { env });
+    expect(res.code).toBe(2);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toMatch(/^error: --json writes JSON; drop --format csv or use --format json\.\n$/);
   });
 });

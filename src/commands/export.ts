@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { CliContext } from '../cli/context.js';
 import { parseDay, listOf } from '../cli/parse.js';
+import { UsageError } from '../errors.js';
 import { runExport } from '../export/export.js';
 import { EXPORT_FORMATS, EXPORT_TYPES, type ExportFormat, type ExportType } from '../export/tables.js';
 
@@ -21,7 +22,7 @@ export function registerExport(program: Command): void {
     .requiredOption('--from <date>', 'first day, YYYY-MM-DD (inclusive; the provider\'s local day)', parseDay)
     .requiredOption('--to <date>', 'last day, YYYY-MM-DD (inclusive)', parseDay)
     .option('--type <types>', `comma-separated: ${EXPORT_TYPES.join(',')} (default: all)`, listOf(EXPORT_TYPES, 'type'))
-    .addOption(new Option('--format <format>', 'file format').choices(EXPORT_FORMATS).default('csv'))
+    .addOption(new Option('--format <format>', 'file format (json when --json is given)').choices(EXPORT_FORMATS).default('csv'))
     .option('--out <path>', 'a file, a directory (one <type>.<format> per type), or - for stdout (default for one type)')
     .option('--user <id>', 'only this provider user id')
     .option('--label <name>', 'only the user with this label')
@@ -35,20 +36,26 @@ Examples:
     )
     .action(async (flags: ExportFlags, cmd: Command) => {
       const ctx = CliContext.from(cmd);
+      // --json asks for one JSON value on stdout: the table as a JSON array, unless --format says otherwise.
+      const format = ctx.globals.json && cmd.getOptionValueSource('format') === 'default' ? 'json' : flags.format;
+      if (ctx.globals.json && format !== 'json') {
+        throw new UsageError(`--json writes JSON; drop --format ${format} or use --format json.`);
+      }
       try {
         const types = flags.type ? [...new Set(flags.type)] : [...EXPORT_TYPES];
         const result = await runExport(ctx.openDb(), {
           from: flags.from,
           to: flags.to,
           types,
-          format: flags.format,
+          format,
           out: flags.out,
           user: flags.user,
           label: flags.label,
         });
-        for (const table of result.tables) {
-          if (table.file) ctx.output.log(`wrote ${table.file} (${table.rows} ${table.type} rows)`);
-        }
+        const written = result.tables.filter((table) => table.file !== null);
+        for (const table of written) ctx.output.log(`wrote ${table.file} (${table.rows} ${table.type} rows)`);
+        // Tables in files leave stdout free for the one JSON value: what was written.
+        if (ctx.globals.json && written.length > 0) ctx.output.resultJson(written);
       } finally {
         ctx.close();
       }
