@@ -126,3 +126,17 @@ describe('export --json', () => {
     expect(res.stderr).toMatch(/^error: --json writes JSON; drop --format csv or use --format json\.\n$/);
   });
 });
+
+describe('a corrupt credential file', () => {
+  it('stops auth oura before the user is sent to consent, and is left as it was', async () => {
+    const dir = tempDir('wearhook-corrupt-credentials-');
+    const file = path.join(dir, 'credentials.json');
+    fs.writeFileSync(file, '{"oura:u1": {"access_token": "tok', { mode: 0o600 });
+    const env = { WEARHOOK_CONFIG_DIR: dir, WEARHOOK_DB: path.join(dir, 'wearhook.db'), OURA_CLIENT_ID: 'client-id', OURA_CLIENT_SECRET: 'client-secret' };
+    const res = await runCli(['auth', 'oura', '--no-browser', '--port', '0', '--timeout', '2'], { env });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^error: The (credential )?file .*credentials\.json is not valid JSON .*wearhook will not overwrite it\.\n$/);
+    expect(res.stderr).not.toContain('Open this URL');
+    expect(fs.readFileSync(file, 'utf8')).toBe('{"oura:u1": {"access_token": "tok');
+  });
+});

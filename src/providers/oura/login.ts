@@ -39,6 +39,10 @@ export async function loginOuraUser(deps: OuraDeps, options: LoginOptions): Prom
   const credentials = deps.credentials ?? new CredentialStore();
   const now = deps.now ?? (() => new Date());
 
+  // A credential file that cannot be read now cannot be saved to later: say so before the
+  // user consents, not after, when the new tokens would be lost.
+  credentials.list('oura');
+
   const state = newState();
   const loopback = await listenForCallback({ port: options.port, state, timeoutMs: options.timeoutSeconds * 1000 });
   try {
