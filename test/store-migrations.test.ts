@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase, schemaVersion } from '../src/store/db.js';
@@ -39,9 +40,11 @@ describe('store migrations', () => {
     upgraded.close();
   });
 
-  it('runs every migration on a new file and uses WAL', () => {
+  it('runs every migration on a new file, readable by its owner only, and uses WAL', () => {
     const file = path.join(tempDir(), 'new.db');
     const db = openDatabase(file);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(`${file}-wal`).mode & 0o777).toBe(0o600);
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);

@@ -21,8 +21,11 @@ export function openDatabase(file: string, options: OpenOptions = {}): DB {
   if (file !== ':memory:') {
     try {
       fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      // Health data: a new database is readable by its owner only (SQLite gives its -wal and
+      // -shm files the same mode).
+      if (!options.readonly) fs.closeSync(fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_RDWR, 0o600));
     } catch (err) {
-      throw new RuntimeError(`Cannot create the folder of the database ${file}: ${errorMessage(err)}`);
+      throw new RuntimeError(`Cannot create the database ${file} or its folder: ${errorMessage(err)}`);
     }
   }
   let db: DB;
