@@ -9,6 +9,7 @@ import { HttpClient } from '../net/http-client.js';
 import { healthProof } from '../tunnels/health.js';
 import { errorMessage } from '../errors.js';
 import { readBody } from './body.js';
+import { GroupCommit } from './group-commit.js';
 import type { EventFilter } from './event-filter.js';
 import { resendDelivery } from './resend.js';
 import { WorkQueue, type FetchOuraDocument, type WorkEvent, type WorkQueueOptions } from './work-queue.js';
@@ -145,12 +146,14 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const forwardClient = options.httpClient ?? new HttpClient({ timeoutMs: 10_000, maxRetries: 2 });
   let forwarding: Promise<void> = Promise.resolve();
   let closing = false;
+  const commits = new GroupCommit(db);
   // While stopping, connections are closed after their answer rather than kept alive, so the stop never waits on idle sockets.
   const answer = (res: http.ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) =>
     reply(res, status, payload, closing ? { ...headers, connection: 'close' } : headers);
 
   const queue = new WorkQueue({
     db,
+    commits,
     providers,
     fetchOuraDocument: options.fetchOuraDocument,
     ...options.work,
@@ -238,7 +241,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
 
     let stored: { id: number; duplicate: boolean };
     try {
-      stored = insertDelivery(db, {
+      stored = await commits.run(() => insertDelivery(db, {
         provider: provider.name,
         receivedAt,
         method,
@@ -246,7 +249,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         headers: rawHeaderPairs(req),
         body: read.body,
         ...facts,
-      });
+      }));
     } catch (err) {
       // Not durable, so not acknowledged: the sender will retry.
       answer(res, 503, { error: 'the delivery could not be stored; retry later' });

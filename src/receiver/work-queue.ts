@@ -13,6 +13,7 @@ import { attributeSamplesToSleepDays, upsertSamples } from '../store/samples.js'
 import { ouraDocumentInput } from '../providers/oura/documents.js';
 import type { Provider, ProviderName, Work } from '../providers/types.js';
 import { errorMessage } from '../errors.js';
+import { GroupCommit } from './group-commit.js';
 
 /**
  * Fetch one Oura document with the user's token. `null` means Oura answered 404 (it happens
@@ -37,6 +38,8 @@ export interface WorkEvent {
 
 export interface WorkQueueOptions {
   db: DB;
+  /** Where the work's writes are committed; the receiver shares its own, so deliveries and documents share fsyncs. */
+  commits?: GroupCommit;
   providers: ReadonlyMap<ProviderName, Provider>;
   fetchOuraDocument: FetchOuraDocument;
   /** Oura fetches at once (default 4). */
@@ -73,8 +76,10 @@ export class WorkQueue {
   private readonly concurrency: number;
   private readonly maxAttempts: number;
   private readonly retryDelayMs: (attempt: number) => number;
+  private readonly commits: GroupCommit;
 
   constructor(private readonly options: WorkQueueOptions) {
+    this.commits = options.commits ?? new GroupCommit(options.db);
     this.concurrency = options.concurrency ?? 4;
     this.maxAttempts = options.maxAttempts ?? 8;
     this.retryDelayMs = options.retryDelayMs ?? defaultRetryDelayMs;
@@ -156,7 +161,7 @@ export class WorkQueue {
     }
 
     if (work.kind === 'store') {
-      const counts = db.transaction(() => {
+      const counts = await this.commits.run(() => {
         for (const doc of work.documents) upsertDocument(db, doc);
         const samples = upsertSamples(db, work.samples);
         let deleted = 0;
@@ -164,7 +169,7 @@ export class WorkQueue {
         if (work.sleepDaySeries) attributeToSleep(db, work, work.sleepDaySeries);
         markProcessed(db, row.id, attempts);
         return { documents: work.documents.length, samples, deleted };
-      })();
+      });
       this.report(row, 'processed', attempts, counts);
       return;
     }
@@ -182,10 +187,10 @@ export class WorkQueue {
       return;
     }
     try {
-      db.transaction(() => {
+      await this.commits.run(() => {
         upsertDocument(db, ouraDocumentInput(work.dataType, work.userId, doc, 'webhook'));
         markProcessed(db, row.id, attempts);
-      })();
+      });
     } catch (err) {
       markFailed(db, row.id, attempts, errorMessage(err));
       this.report(row, 'failed', attempts, { error: errorMessage(err) });

@@ -1,4 +1,4 @@
-import type { DB } from './db.js';
+import { cachedStatement, type DB } from './db.js';
 
 /**
  * The delivery log. A row is written, committed, and only then acknowledged; it is also the
@@ -57,12 +57,13 @@ export function headerPairs(row: Pick<DeliveryRow, 'headers'>): HeaderPairs {
  * is already stored is not stored again: the first one's id comes back with `duplicate`.
  */
 export function insertDelivery(db: DB, d: DeliveryInput): { id: number; duplicate: boolean } {
-  const insert = db.prepare(
+  const insert = cachedStatement(
+    db,
     `INSERT INTO deliveries (provider, received_at, method, path, headers, body, verified, dedupe_key, event_type, user_id, status, next_attempt_at)
      VALUES (@provider, @receivedAt, @method, @path, @headers, @body, 1, @dedupeKey, @eventType, @userId, 'received', @receivedAt)
      ON CONFLICT (dedupe_key) DO NOTHING`,
   );
-  const run = db.transaction(() => {
+  const store = () => {
     const result = insert.run({
       provider: d.provider,
       receivedAt: d.receivedAt.toISOString(),
@@ -75,10 +76,11 @@ export function insertDelivery(db: DB, d: DeliveryInput): { id: number; duplicat
       userId: d.userId,
     });
     if (result.changes > 0) return { id: Number(result.lastInsertRowid), duplicate: false };
-    const existing = db.prepare('SELECT id FROM deliveries WHERE dedupe_key = ?').get(d.dedupeKey) as { id: number };
+    const existing = cachedStatement(db, 'SELECT id FROM deliveries WHERE dedupe_key = ?').get(d.dedupeKey) as { id: number };
     return { id: existing.id, duplicate: true };
-  });
-  return run.immediate();
+  };
+  // Within the receiver's group commit it is already inside a transaction: one statement needs no savepoint of its own.
+  return db.inTransaction ? store() : db.transaction(store).immediate();
 }
 
 export function getDelivery(db: DB, id: number): DeliveryRow | undefined {
@@ -124,28 +126,27 @@ export function deliveriesSince(db: DB, since: Date): DeliveryRow[] {
 
 /** Work that is due: `received`, or `pending` whose next attempt has come; `busy` ids are being worked on. */
 export function dueDeliveries(db: DB, now: Date, limit: number, busy: readonly number[]): DeliveryRow[] {
-  return db
-    .prepare(
-      `SELECT * FROM deliveries
+  return cachedStatement(
+    db,
+    `SELECT * FROM deliveries
        WHERE status IN ('received', 'pending') AND next_attempt_at <= ? AND id NOT IN (SELECT value FROM json_each(?))
        ORDER BY next_attempt_at, id LIMIT ?`,
-    )
-    .all(now.toISOString(), JSON.stringify(busy), limit) as DeliveryRow[];
+  ).all(now.toISOString(), JSON.stringify(busy), limit) as DeliveryRow[];
 }
 
 /** When the next piece of work falls due, if any (ISO 8601). */
 export function nextAttemptAt(db: DB, busy: readonly number[]): string | undefined {
-  const row = db
-    .prepare(
-      `SELECT MIN(next_attempt_at) AS at FROM deliveries
+  const row = cachedStatement(
+    db,
+    `SELECT MIN(next_attempt_at) AS at FROM deliveries
        WHERE status IN ('received', 'pending') AND id NOT IN (SELECT value FROM json_each(?))`,
-    )
-    .get(JSON.stringify(busy)) as { at: string | null };
+  ).get(JSON.stringify(busy)) as { at: string | null };
   return row.at ?? undefined;
 }
 
 export function markProcessed(db: DB, id: number, attempts: number, now = new Date()): void {
-  db.prepare(
+  cachedStatement(
+    db,
     `UPDATE deliveries SET status = 'processed', attempts = ?, error = NULL, next_attempt_at = NULL, processed_at = ? WHERE id = ?`,
   ).run(attempts, now.toISOString(), id);
 }

@@ -1,4 +1,4 @@
-import type { DB } from './db.js';
+import { cachedStatement, type DB } from './db.js';
 
 /** One provider document (an Oura sleep, a Vital activity day, ...). One row per (provider, type, id). */
 export interface DocumentInput {
@@ -25,11 +25,12 @@ export type UpsertOutcome = 'new' | 'updated' | 'unchanged';
  */
 export function upsertDocument(db: DB, doc: DocumentInput, now = new Date()): UpsertOutcome {
   const json = JSON.stringify(doc.data);
-  const existing = db
-    .prepare('SELECT data, deleted FROM documents WHERE provider = ? AND type = ? AND id = ?')
-    .get(doc.provider, doc.type, doc.id) as { data: string; deleted: number } | undefined;
+  const existing = cachedStatement(db, 'SELECT data, deleted FROM documents WHERE provider = ? AND type = ? AND id = ?').get(doc.provider, doc.type, doc.id) as
+    | { data: string; deleted: number }
+    | undefined;
   if (existing && existing.data === json && existing.deleted === 0) return 'unchanged';
-  db.prepare(
+  cachedStatement(
+    db,
     `INSERT INTO documents (provider, type, id, user_id, day, start_time, end_time, data, updated_at, deleted, source)
      VALUES (@provider, @type, @id, @userId, @day, @startTime, @endTime, @data, @updatedAt, 0, @source)
      ON CONFLICT (provider, type, id) DO UPDATE SET
