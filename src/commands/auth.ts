@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
 import { parsePort, parsePositiveInt } from '../cli/parse.js';
-import { CliContext } from '../cli/context.js';
 import { DEFAULT_SCOPES } from '../providers/oura/oauth.js';
-import { loginOuraUser } from '../providers/oura/login.js';
-import { listOuraAccounts, logoutOuraUser, selectOuraUsers } from '../providers/oura/accounts.js';
 
 export function registerAuth(program: Command): void {
   const auth = program.command('auth').description('Authorize wearhook to read a user\'s data (Oura OAuth 2.0).');
@@ -19,6 +16,7 @@ export function registerAuth(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  $ wearhook auth oura --label P001 --no-browser')
     .action(async (opts: { port: number; scopes: string; browser: boolean; label?: string; timeout: number }, cmd: Command) => {
+      const [{ CliContext }, { loginOuraUser }] = await Promise.all([import('../cli/context.js'), import('../providers/oura/login.js')]);
       const ctx = CliContext.from(cmd);
       try {
         const user = await loginOuraUser(
@@ -48,7 +46,8 @@ export function registerAuth(program: Command): void {
     .description('List authorized users (never their tokens).')
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  $ wearhook auth list --json')
-    .action((_opts: unknown, cmd: Command) => {
+    .action(async (_opts: unknown, cmd: Command) => {
+      const [{ CliContext }, { listOuraAccounts }] = await Promise.all([import('../cli/context.js'), import('../providers/oura/accounts.js')]);
       const ctx = CliContext.from(cmd);
       try {
         const accounts = listOuraAccounts(ctx.openDb());
@@ -83,6 +82,7 @@ export function registerAuth(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  $ wearhook auth logout --label P001')
     .action(async (opts: { user?: string; label?: string; all?: boolean }, cmd: Command) => {
+      const [{ CliContext }, { logoutOuraUser, selectOuraUsers }] = await Promise.all([import('../cli/context.js'), import('../providers/oura/accounts.js')]);
       const ctx = CliContext.from(cmd);
       try {
         const db = ctx.openDb();

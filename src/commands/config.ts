@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { CliContext } from '../cli/context.js';
-import { SETTINGS, parseSettingKey, redact } from '../config/settings.js';
+import { SETTINGS, parseSettingKey, redact } from '../config/setting-keys.js';
 import { RuntimeError } from '../errors.js';
 
 export function registerConfig(program: Command): void {
@@ -14,7 +13,8 @@ export function registerConfig(program: Command): void {
     .argument('<key>', `one of: ${Object.keys(SETTINGS).join(', ')}`)
     .argument('<value>', 'the value')
     .addHelpText('after', '\nExample:\n  $ wearhook config set oura.clientId abc123')
-    .action((key: string, value: string, _opts, cmd: Command) => {
+    .action(async (key: string, value: string, _opts, cmd: Command) => {
+      const { CliContext } = await import('../cli/context.js');
       const ctx = CliContext.from(cmd);
       const k = parseSettingKey(key);
       ctx.settings.set(k, value);
@@ -29,7 +29,8 @@ export function registerConfig(program: Command): void {
     .argument('<key>', 'the setting')
     .option('--reveal', 'print a secret in full')
     .addHelpText('after', '\nExample:\n  $ wearhook config get oura.apiUrl')
-    .action((key: string, opts: { reveal?: boolean }, cmd: Command) => {
+    .action(async (key: string, opts: { reveal?: boolean }, cmd: Command) => {
+      const { CliContext } = await import('../cli/context.js');
       const ctx = CliContext.from(cmd);
       const k = parseSettingKey(key);
       const value = ctx.settings.get(k);
@@ -46,7 +47,8 @@ export function registerConfig(program: Command): void {
     .description('Remove a stored setting.')
     .argument('<key>', 'the setting')
     .addHelpText('after', '\nExample:\n  $ wearhook config unset secrets.vital')
-    .action((key: string, _opts, cmd: Command) => {
+    .action(async (key: string, _opts, cmd: Command) => {
+      const { CliContext } = await import('../cli/context.js');
       const ctx = CliContext.from(cmd);
       const k = parseSettingKey(key);
       ctx.settings.unset(k);
@@ -59,7 +61,8 @@ export function registerConfig(program: Command): void {
     .description('List every setting with its value in force and where it comes from; secrets redacted.')
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  $ wearhook config list')
-    .action((_opts, cmd: Command) => {
+    .action(async (_opts, cmd: Command) => {
+      const { CliContext } = await import('../cli/context.js');
       const ctx = CliContext.from(cmd);
       const rows = Object.entries(SETTINGS).map(([key, meta]) => {
         const k = parseSettingKey(key);
@@ -79,7 +82,8 @@ export function registerConfig(program: Command): void {
     .command('path')
     .description('Print the config file path.')
     .addHelpText('after', '\nExample:\n  $ wearhook config path')
-    .action((_opts, cmd: Command) => {
+    .action(async (_opts, cmd: Command) => {
+      const { CliContext } = await import('../cli/context.js');
       const ctx = CliContext.from(cmd);
       if (ctx.globals.json) return ctx.output.resultJson(ctx.settings.path);
       ctx.output.result(ctx.settings.path);

@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { CliContext } from '../cli/context.js';
 import { listOf, parsePositiveInt, parseTime, parseUrl } from '../cli/parse.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { PROVIDER_NAMES } from '../providers/types.js';
-import { DELIVERY_STATUSES, STATUS_MEANING, getDelivery, listDeliveries } from '../store/deliveries.js';
-import { detail, printDetail, printList, replay, selectForReplay, summary } from '../receiver/delivery-log.js';
+import { DELIVERY_STATUSES, STATUS_MEANING } from '../store/deliveries.js';
 
 interface ListFlags {
   provider?: string[];
@@ -38,7 +36,12 @@ export function registerEvents(program: Command): void {
     .option('--limit <n>', 'at most this many', parsePositiveInt, 50)
     .option('--json', 'machine-readable output')
     .addHelpText('after', `\nStatuses:\n${STATUS_HELP}\n\nExample:\n  $ wearhook events list --status failed`)
-    .action((_opts: unknown, cmd: Command) => {
+    .action(async (_opts: unknown, cmd: Command) => {
+      const [{ CliContext }, { listDeliveries }, { printList, summary }] = await Promise.all([
+        import('../cli/context.js'),
+        import('../store/deliveries.js'),
+        import('../receiver/delivery-log.js'),
+      ]);
       const ctx = CliContext.from(cmd);
       const flags = cmd.optsWithGlobals<{ provider?: string; status?: string } & Omit<ListFlags, 'provider' | 'status'>>();
       try {
@@ -56,7 +59,12 @@ export function registerEvents(program: Command): void {
     .argument('<id>', 'delivery id', parseDeliveryId)
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  $ wearhook events show 42')
-    .action((id: number, _opts: unknown, cmd: Command) => {
+    .action(async (id: number, _opts: unknown, cmd: Command) => {
+      const [{ CliContext }, { getDelivery }, { detail, printDetail }] = await Promise.all([
+        import('../cli/context.js'),
+        import('../store/deliveries.js'),
+        import('../receiver/delivery-log.js'),
+      ]);
       const ctx = CliContext.from(cmd);
       try {
         const row = getDelivery(ctx.openDb(), id);
@@ -85,6 +93,7 @@ Example:
   $ wearhook events replay --since 2h --to http://localhost:3000/webhooks`,
     )
     .action(async (ids: string[], _opts: unknown, cmd: Command) => {
+      const [{ CliContext }, { replay, selectForReplay }] = await Promise.all([import('../cli/context.js'), import('../receiver/delivery-log.js')]);
       const ctx = CliContext.from(cmd);
       const flags = cmd.optsWithGlobals<{ since?: Date; to: string; json?: boolean }>();
       if (ids.length > 0 && flags.since) throw new UsageError('Give delivery ids or --since, not both.');

@@ -1,8 +1,6 @@
 import { Option, type Command } from 'commander';
-import { CliContext } from '../cli/context.js';
 import { parseDay, listOf } from '../cli/parse.js';
 import { UsageError } from '../errors.js';
-import { runExport } from '../export/export.js';
 import { EXPORT_FORMATS, EXPORT_TYPES, type ExportFormat, type ExportType } from '../export/tables.js';
 
 interface ExportFlags {
@@ -35,6 +33,7 @@ Examples:
   $ wearhook export --from 2026-01-01 --to 2026-01-31 --type hrv --label P001 --format json --out hrv.json`,
     )
     .action(async (flags: ExportFlags, cmd: Command) => {
+      const [{ CliContext }, { runExport }] = await Promise.all([import('../cli/context.js'), import('../export/export.js')]);
       const ctx = CliContext.from(cmd);
       // --json asks for one JSON value on stdout: the table as a JSON array, unless --format says otherwise.
       const format = ctx.globals.json && cmd.getOptionValueSource('format') === 'default' ? 'json' : flags.format;

@@ -1,9 +1,7 @@
 import { Option, type Command } from 'commander';
-import { CliContext } from '../cli/context.js';
 import { parseDuration, parseList, parsePort, parsePositiveInt, parseUrl } from '../cli/parse.js';
-import { planPublicSide, type PublicFlags } from '../tunnels/listen-plan.js';
+import type { PublicFlags } from '../tunnels/listen-plan.js';
 import { TUNNEL_KINDS } from '../tunnels/tunnel.js';
-import { runListen } from '../receiver/listen.js';
 
 interface ListenFlags extends PublicFlags {
   port: number;
@@ -47,6 +45,11 @@ Examples:
   $ wearhook listen --public-url https://hooks.example.org --json`,
     )
     .action(async (_opts: ListenFlags, cmd: Command) => {
+      const [{ CliContext }, { runListen }, { planPublicSide }] = await Promise.all([
+        import('../cli/context.js'),
+        import('../receiver/listen.js'),
+        import('../tunnels/listen-plan.js'),
+      ]);
       const ctx = CliContext.from(cmd);
       const flags = cmd.optsWithGlobals<ListenFlags>();
       const publicPlan = await planPublicSide(ctx, flags);

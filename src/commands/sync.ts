@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
 import { parseDay, parseList } from '../cli/parse.js';
-import { CliContext } from '../cli/context.js';
 import { RuntimeError, UsageError } from '../errors.js';
-import { selectOuraUsers } from '../providers/oura/accounts.js';
-import { ouraAppCredentials, ouraHttpClient } from '../providers/oura/http.js';
-import { DEFAULT_OURA_SYNC_TYPES, OURA_SYNC_TYPES, syncOura, type SyncSummary } from '../sync/oura.js';
-import { syncProgressBar } from '../sync/progress.js';
+import type { CliContext } from '../cli/context.js';
+import type { SyncSummary } from '../sync/oura.js';
+import { DEFAULT_OURA_SYNC_TYPES, OURA_SYNC_TYPES } from '../sync/oura-types.js';
 
 export function registerSync(program: Command): void {
   program
@@ -23,6 +21,13 @@ export function registerSync(program: Command): void {
       const unknown = (opts.type ?? []).filter((t) => !OURA_SYNC_TYPES.includes(t));
       if (unknown.length > 0) throw new UsageError(`Unknown data type ${unknown.join(', ')}; choose from ${OURA_SYNC_TYPES.join(', ')}.`);
       const types = opts.type ? [...new Set(opts.type)] : [...DEFAULT_OURA_SYNC_TYPES];
+      const [{ CliContext }, { selectOuraUsers }, { ouraAppCredentials, ouraHttpClient }, { syncOura }, { syncProgressBar }] = await Promise.all([
+        import('../cli/context.js'),
+        import('../providers/oura/accounts.js'),
+        import('../providers/oura/http.js'),
+        import('../sync/oura.js'),
+        import('../sync/progress.js'),
+      ]);
       const ctx = CliContext.from(cmd);
       try {
         // Needed for any refresh along the way: missing ones are a usage error up front, not a failure per user.

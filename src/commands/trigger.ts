@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { CliContext } from '../cli/context.js';
 import { parseUrl } from '../cli/parse.js';
 import { RuntimeError } from '../errors.js';
-import { sendTrigger } from '../trigger/trigger.js';
 import { TRIGGER_EVENTS } from '../trigger/payloads.js';
 
 interface TriggerFlags {
@@ -36,6 +34,7 @@ Example:
   $ wearhook trigger vital daily.data.sleep.created --to http://127.0.0.1:8787/vital`,
     )
     .action(async (provider: string, event: string | undefined, _opts: TriggerFlags, cmd: Command) => {
+      const [{ CliContext }, { sendTrigger }] = await Promise.all([import('../cli/context.js'), import('../trigger/trigger.js')]);
       const ctx = CliContext.from(cmd);
       const flags = cmd.optsWithGlobals<TriggerFlags>();
       const result = await sendTrigger(ctx.settings, { provider, event, to: flags.to, secret: flags.secret, userId: flags.user });

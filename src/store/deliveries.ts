@@ -1,4 +1,5 @@
-import { cachedStatement, type DB } from './db.js';
+import type { DB } from './db.js';
+import { cachedStatement } from './statements.js';
 
 /**
  * The delivery log. A row is written, committed, and only then acknowledged; it is also the

@@ -1,4 +1,5 @@
-import { cachedStatement, type DB } from './db.js';
+import type { DB } from './db.js';
+import { cachedStatement } from './statements.js';
 
 /** One provider document (an Oura sleep, a Vital activity day, ...). One row per (provider, type, id). */
 export interface DocumentInput {

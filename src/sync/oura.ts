@@ -3,16 +3,13 @@ import { upsertDocument, type UpsertOutcome } from '../store/documents.js';
 import { sampleValuesBetween, upsertSamples, type SampleInput } from '../store/samples.js';
 import type { UserRow } from '../store/users.js';
 import { OuraApiError, OuraAuthError, type OuraApi, type OuraHeartRate } from '../providers/oura/api.js';
-import { OURA_WEBHOOK_DATA_TYPES } from '../providers/oura/data-types.js';
 import { ouraDocumentInput } from '../providers/oura/documents.js';
 import { ouraApiForUser, type OuraDeps } from '../providers/oura/session.js';
+import { DEFAULT_OURA_SYNC_TYPES } from './oura-types.js';
 
 /** Polling: fetch each user's Oura collections for a range of days and upsert them into the store. */
 
-export const DEFAULT_OURA_SYNC_TYPES: readonly string[] = ['sleep', 'daily_sleep', 'daily_readiness', 'daily_activity'];
-
-/** Every collection of Oura API v2 (data types as webhooks name them) plus heart rate. */
-export const OURA_SYNC_TYPES: readonly string[] = [...new Set([...DEFAULT_OURA_SYNC_TYPES, 'heartrate', ...OURA_WEBHOOK_DATA_TYPES])];
+export { DEFAULT_OURA_SYNC_TYPES, OURA_SYNC_TYPES } from './oura-types.js';
 
 /** Collections without a date filter: fetched whole. */
 const UNDATED_TYPES = new Set(['ring_configuration']);
