@@ -80,7 +80,8 @@ async function writeTable(db: DB, type: ExportType, filter: ExportFilter, format
   const writer = createRowWriter(format, out, columnsOf(type));
   let count = 0;
   for (const row of exportRows(db, type, filter)) {
-    await writer.write(row);
+    const drained = writer.write(row);
+    if (drained) await drained;
     count++;
   }
   await writer.finish();

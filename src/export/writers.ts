@@ -1,72 +1,93 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { stringify } from 'csv-stringify';
 import type { ExportFormat, Value } from './tables.js';
 
 /** Writes rows of one table in one format to a stream, respecting backpressure. */
 export interface RowWriter {
-  write(row: Record<string, Value>): Promise<void>;
+  /** Returns a promise only when the stream must drain first: await it before the next row. */
+  write(row: Record<string, Value>): Promise<void> | undefined;
   /** Finish the table (closing bracket, flush); does not end the underlying stream. */
   finish(): Promise<void>;
 }
 
-async function put(out: Writable, chunk: string): Promise<void> {
-  if (!out.write(chunk)) await once(out, 'drain');
+/** Output gathered into chunks of about this many characters: one stream write per chunk, not per row. */
+const CHUNK_CHARS = 1 << 16;
+
+/** Text handed to the stream in large chunks, waiting for it to drain when it asks to. */
+class ChunkedOutput {
+  private parts: string[] = [];
+  private size = 0;
+
+  constructor(private readonly out: Writable) {}
+
+  add(text: string): Promise<void> | undefined {
+    this.parts.push(text);
+    this.size += text.length;
+    return this.size >= CHUNK_CHARS ? this.flush() : undefined;
+  }
+
+  async flush(): Promise<void> {
+    if (this.parts.length === 0) return;
+    const chunk = this.parts.join('');
+    this.parts = [];
+    this.size = 0;
+    if (!this.out.write(chunk)) await once(this.out, 'drain');
+  }
 }
 
-/** RFC 4180: CRLF records, a header row, quotes only where needed; null is an empty field. */
-function csvWriter(out: Writable, columns: readonly string[]): RowWriter {
-  const stringifier = stringify({
-    header: true,
-    columns: [...columns],
-    record_delimiter: '\r\n',
-    quoted_match: /[\r\n]/,
-    cast: { boolean: (v) => (v ? 'true' : 'false') },
-  });
-  stringifier.pipe(out, { end: false });
+const NEEDS_QUOTES = /[",\r\n]/;
+
+/** One CSV field: null is empty; quoted (quotes doubled) only when it holds a comma, a quote or a line break. */
+function csvField(value: Value | undefined): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value !== 'string') return String(value);
+  return NEEDS_QUOTES.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+/** RFC 4180: CRLF records, a header row (also for an empty table), quotes only where needed; null is an empty field. */
+function csvWriter(output: ChunkedOutput, columns: readonly string[]): RowWriter {
+  output.add(`${columns.map(csvField).join(',')}\r\n`);
   return {
-    async write(row) {
-      if (!stringifier.write(row)) await once(stringifier, 'drain');
+    write(row) {
+      let line = csvField(row[columns[0]!]);
+      for (let i = 1; i < columns.length; i++) line += `,${csvField(row[columns[i]!])}`;
+      return output.add(`${line}\r\n`);
     },
-    async finish() {
-      // An empty table still gets its header: csv-stringify writes it on end().
-      const done = once(stringifier, 'end');
-      stringifier.end();
-      await done;
-    },
+    finish: () => output.flush(),
   };
 }
 
 /** A JSON array of objects with the columns as keys, one object per line. */
-function jsonWriter(out: Writable, columns: readonly string[]): RowWriter {
+function jsonWriter(output: ChunkedOutput, columns: readonly string[]): RowWriter {
   let first = true;
   return {
-    async write(row) {
-      await put(out, `${first ? '[\n' : ',\n'}${JSON.stringify(row, columns as string[])}`);
+    write(row) {
+      const text = `${first ? '[\n' : ',\n'}${JSON.stringify(row, columns as string[])}`;
       first = false;
+      return output.add(text);
     },
     async finish() {
-      await put(out, first ? '[]\n' : '\n]\n');
+      output.add(first ? '[]\n' : '\n]\n');
+      await output.flush();
     },
   };
 }
 
-function ndjsonWriter(out: Writable, columns: readonly string[]): RowWriter {
+function ndjsonWriter(output: ChunkedOutput, columns: readonly string[]): RowWriter {
   return {
-    async write(row) {
-      await put(out, `${JSON.stringify(row, columns as string[])}\n`);
-    },
-    async finish() {},
+    write: (row) => output.add(`${JSON.stringify(row, columns as string[])}\n`),
+    finish: () => output.flush(),
   };
 }
 
 export function createRowWriter(format: ExportFormat, out: Writable, columns: readonly string[]): RowWriter {
+  const output = new ChunkedOutput(out);
   switch (format) {
     case 'csv':
-      return csvWriter(out, columns);
+      return csvWriter(output, columns);
     case 'json':
-      return jsonWriter(out, columns);
+      return jsonWriter(output, columns);
     case 'ndjson':
-      return ndjsonWriter(out, columns);
+      return ndjsonWriter(output, columns);
   }
 }

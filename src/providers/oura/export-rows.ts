@@ -1,4 +1,4 @@
-import { addSecondsKeepingOffset } from '../../util/iso.js';
+import { stepsKeepingOffset } from '../../util/iso.js';
 import { num, str, type RowFields, type RowSource } from '../../export/tables.js';
 
 /** How Oura documents become export rows (CONTRACT.md, Export). */
@@ -45,11 +45,12 @@ function hrvRows(doc: { id: string; day: string | null; data: unknown }): RowFie
   const interval = num(hrv.interval);
   if (!start || interval === null || Number.isNaN(Date.parse(start))) return [];
   const day = str(d.day) ?? doc.day;
+  const at = stepsKeepingOffset(start);
   const rows: RowFields[] = [];
   items.forEach((item, index) => {
     const value = num(item);
     if (value === null) return;
-    rows.push({ day, timestamp: addSecondsKeepingOffset(start, index * interval), rmssd_ms: value, source_id: doc.id });
+    rows.push({ day, timestamp: at(index * interval), rmssd_ms: value, source_id: doc.id });
   });
   return rows;
 }
