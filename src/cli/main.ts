@@ -9,6 +9,9 @@ export async function main(argv: string[]): Promise<number> {
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
+  // Past a file size limit (ulimit -f) a write then fails with EFBIG, reported like a full disk
+  // (the receiver answers 503 and keeps running), instead of the signal killing the process.
+  process.on('SIGXFSZ', () => {});
   const program = buildProgram();
   const debug = argv.includes('--debug') || process.env.WEARHOOK_DEBUG === '1';
   try {

@@ -53,6 +53,13 @@ export interface WorkQueueOptions {
   onError?: (err: unknown) => void;
 }
 
+/**
+ * How long a row whose work failed unexpectedly (the database refused a write: disk full,
+ * read-only) waits before it is tried again: long enough never to spin, short enough that
+ * the work catches up soon after the database takes writes again.
+ */
+export const STUCK_RETRY_MS = 10_000;
+
 /** 10 s, 30 s, 90 s, ... capped at an hour. */
 export function defaultRetryDelayMs(attempt: number): number {
   return Math.min(3_600_000, 10_000 * 3 ** (attempt - 1));
@@ -66,8 +73,8 @@ export function defaultRetryDelayMs(attempt: number): number {
  */
 export class WorkQueue {
   private readonly busy = new Map<number, Promise<void>>();
-  /** Rows whose work failed unexpectedly (e.g. the database refused a write): left for the next start, not retried in a loop. */
-  private readonly stuck = new Set<number>();
+  /** Rows whose work failed unexpectedly (e.g. the database refused a write), with when they may be tried again. */
+  private readonly stuck = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   /** Set once stop() stops waiting: late results are dropped, their rows stay pending. */
@@ -123,12 +130,14 @@ export class WorkQueue {
     this.timer = undefined;
     const { db } = this.options;
     const free = this.concurrency - this.busy.size;
-    const skip = [...this.busy.keys(), ...this.stuck];
-    const rows = free > 0 ? dueDeliveries(db, new Date(), free, skip) : [];
+    const now = Date.now();
+    for (const [id, until] of this.stuck) if (until <= now) this.stuck.delete(id);
+    const skip = [...this.busy.keys(), ...this.stuck.keys()];
+    const rows = free > 0 ? dueDeliveries(db, new Date(now), free, skip) : [];
     for (const row of rows) {
       const task = this.run(row)
         .catch((err: unknown) => {
-          this.stuck.add(row.id);
+          this.stuck.set(row.id, Date.now() + STUCK_RETRY_MS);
           this.options.onError?.(err);
         })
         .finally(() => {
@@ -141,8 +150,9 @@ export class WorkQueue {
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
     if (this.busy.size < this.concurrency) {
-      const next = nextAttemptAt(db, [...this.busy.keys(), ...this.stuck]);
-      if (next) this.timer = setTimeout(() => this.kick(), Math.max(0, Date.parse(next) - Date.now()));
+      const due = nextAttemptAt(db, [...this.busy.keys(), ...this.stuck.keys()]);
+      const next = Math.min(due ? Date.parse(due) : Infinity, ...this.stuck.values());
+      if (next < Infinity) this.timer = setTimeout(() => this.kick(), Math.max(0, next - Date.now()));
     }
   }
 
