@@ -32,7 +32,8 @@ export function upsertSamples(db: DB, samples: readonly SampleInput[]): number {
     }
     return written;
   });
-  return run(samples);
+  // IMMEDIATE: wait for the write lock rather than fail when another process (a second sync, listen) writes.
+  return run.immediate(samples);
 }
 
 /** Stored values of one series between two instants (inclusive), by epoch ms; lets `sync` tell new from unchanged. */

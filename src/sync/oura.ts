@@ -129,7 +129,9 @@ async function syncCollection(
     const store = deps.db.transaction(() => {
       for (const doc of inRange) count(counts, upsertDocument(deps.db, ouraDocumentInput(type, user.user_id, doc, 'sync')));
     });
-    store();
+    // IMMEDIATE: the write lock is taken (waiting for other processes) before the first read; a
+    // transaction that reads first fails with "database is locked" when another process writes meanwhile.
+    store.immediate();
     fetched += inRange.length;
     onPage(fetched);
   }

@@ -1,0 +1,54 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/store/db.js';
+import { ROOT, runCli, tempDir } from './helpers/cli.js';
+import { startOuraFake, type OuraFake } from './helpers/oura-fake.js';
+import { seedOuraUser } from './helpers/oura-user.js';
+
+/** `sync` sharing its database with another process that is writing (a second sync, `listen`). */
+
+let fake: OuraFake;
+let dir: string;
+let env: Record<string, string>;
+beforeEach(async () => {
+  fake = await startOuraFake({ pageSize: 2 });
+  dir = tempDir();
+  env = { ...fake.env(), WEARHOOK_CONFIG_DIR: path.join(dir, 'config'), WEARHOOK_DB: path.join(dir, 'wearhook.db') };
+  await seedOuraUser(fake, { configDir: env.WEARHOOK_CONFIG_DIR!, dbPath: env.WEARHOOK_DB!, userId: 'u1' });
+  fake.addDocuments('u1', 'daily_sleep', ['2026-03-01', '2026-03-02', '2026-03-03'].map((day, i) => ({ id: `ds-${i}`, day, score: 70 + i })));
+});
+afterEach(async () => {
+  await fake.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Another process holding the database's write lock until told (a line on stdin) to commit. */
+const LOCKER = `
+const Database = require('better-sqlite3');
+const db = new Database(process.argv[1]);
+db.pragma('journal_mode = WAL');
+db.exec('BEGIN IMMEDIATE');
+db.prepare("UPDATE users SET updated_at = '2026-01-01T00:00:00Z'").run();
+console.log('locked');
+process.stdin.once('data', () => { db.exec('COMMIT'); db.close(); process.exit(0); });
+`;
+
+describe('sync next to another writer', () => {
+  it('waits for the other process to commit instead of failing with "database is locked"', async () => {
+    const locker = spawn(process.execPath, ['-e', LOCKER, env.WEARHOOK_DB!], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => locker.stdout.once('data', () => resolve()));
+    const sync = runCli(['sync', '--from', '2026-03-01', '--to', '2026-03-03', '--type', 'daily_sleep'], { env });
+    // Let sync fetch its first page and reach its first write while the lock is held, then release it.
+    for (let i = 0; i < 200 && fake.requestsTo('/v2/usercollection/daily_sleep').length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 300));
+    locker.stdin.write('commit\n');
+    const result = await sync;
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const db = openDatabase(env.WEARHOOK_DB!, { readonly: true });
+    expect(db.prepare("SELECT COUNT(*) AS n FROM documents WHERE type = 'daily_sleep'").get()).toEqual({ n: 3 });
+    db.close();
+  });
+});
