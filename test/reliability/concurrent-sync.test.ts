@@ -23,7 +23,7 @@ import { record } from './report.js';
 const USERS = ['sync-u1', 'sync-u2', 'sync-u3'];
 const TYPES = ['sleep', 'daily_sleep', 'daily_readiness', 'daily_activity'];
 const DAYS = 40;
-const ROUNDS = 4;
+const ROUNDS = 6;
 
 let fake: OuraFake | undefined;
 let listener: ListenProcess | undefined;
@@ -126,6 +126,6 @@ describe('two syncs at once', () => {
       injected_429: counts.injected_429,
       requests_answered_401_then_refreshed: counts.answered_401,
       oura_requests: fake.requests.length,
-    });
+    }, { deliveries: counts.notifications });
   });
 });

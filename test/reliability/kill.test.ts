@@ -17,8 +17,8 @@ import { random, record, SEED } from './report.js';
  * each stored once, and every Oura fetch and normalisation completed.
  */
 
-const KILLS = 12;
-const DELIVERIES = 3_000;
+const KILLS = 25;
+const DELIVERIES = 6_000;
 const SENDERS = 16;
 
 let fake: OuraFake | undefined;
@@ -146,6 +146,6 @@ describe('SIGKILL under load, repeated', () => {
       stored_once: rows.length,
       lost: 0,
       oura_documents_fetched: ouraDocuments,
-    });
+    }, { deliveries: DELIVERIES, kills: counts.kills });
   });
 });

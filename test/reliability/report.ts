@@ -6,9 +6,17 @@ import { ROOT } from '../helpers/cli.js';
 export const RESULTS_DIR = path.join(ROOT, 'test', 'reliability', '.results');
 export const REPORT_FILE = path.join(ROOT, 'test', 'reliability', 'report.json');
 
-export function record(section: string, counts: Record<string, unknown>): void {
+/** What the report adds up over all sections. */
+export interface Totals {
+  /** Deliveries sent to a receiver (each counted once, however often it was retried). */
+  deliveries?: number;
+  kills?: number;
+  fuzz_cases?: number;
+}
+
+export function record(section: string, counts: Record<string, unknown>, totals: Totals = {}): void {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  fs.writeFileSync(path.join(RESULTS_DIR, `${section}.json`), `${JSON.stringify(counts, null, 2)}\n`);
+  fs.writeFileSync(path.join(RESULTS_DIR, `${section}.json`), `${JSON.stringify({ counts, totals }, null, 2)}\n`);
 }
 
 /** The seed of every random choice in a run: printed in the report, set RELIABILITY_SEED to replay a run. */

@@ -39,6 +39,7 @@ function run(command: string, args: string[]): boolean {
 
 const isRoot = process.getuid?.() === 0;
 const results: Record<string, unknown> = {};
+let deliveriesSent = 0;
 
 async function exercise(name: string, dataDir: string, breakIt: (ctx: { dbFile: string; pid: number }) => void, fixIt: (ctx: { dbFile: string; pid: number }) => void) {
   const configDir = tempDir('wearhook-unwritable-config-');
@@ -124,7 +125,8 @@ async function exercise(name: string, dataDir: string, breakIt: (ctx: { dbFile: 
     acknowledged_total: acknowledged.size,
     error_reason: reasons[0]?.replace(/^could not store a \w+ delivery: /, ''),
   };
-  record('unwritable', results);
+  deliveriesSent += acknowledged.size;
+  record('unwritable', results, { deliveries: deliveriesSent });
 }
 
 describe('a database that cannot be written', () => {
