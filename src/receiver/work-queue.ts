@@ -1,6 +1,7 @@
 import type { DB } from '../store/db.js';
 import {
   dueDeliveries,
+  getDelivery,
   markFailed,
   markProcessed,
   nextAttemptAt,
@@ -42,7 +43,7 @@ export interface WorkQueueOptions {
   commits?: GroupCommit;
   providers: ReadonlyMap<ProviderName, Provider>;
   fetchOuraDocument: FetchOuraDocument;
-  /** Oura fetches at once (default 4). */
+  /** Oura fetches at once (default 4); normalising payloads that carry their data is not limited by it. */
   concurrency?: number;
   /** Fetch attempts before a delivery is `failed` (default 8, about three hours of retries). */
   maxAttempts?: number;
@@ -60,6 +61,9 @@ export interface WorkQueueOptions {
  */
 export const STUCK_RETRY_MS = 10_000;
 
+/** Rows looked at per pass: work that needs no fetch is started for all of them at once, and commits together. */
+const BATCH = 128;
+
 /** 10 s, 30 s, 90 s, ... capped at an hour. */
 export function defaultRetryDelayMs(attempt: number): number {
   return Math.min(3_600_000, 10_000 * 3 ** (attempt - 1));
@@ -69,10 +73,15 @@ export function defaultRetryDelayMs(attempt: number): number {
  * The work after the acknowledgement, off the request path. The delivery log is the queue:
  * every `received` or due `pending` row is picked up, so work cut short by a stop or a
  * crash simply resumes on the next start. Oura fetches run with bounded concurrency and
- * are retried with backoff until `maxAttempts`.
+ * are retried with backoff until `maxAttempts`; payloads that carry their data are
+ * normalised in batches (their writes share a commit). Kicks within one turn of the event
+ * loop make one pass over the queue.
  */
 export class WorkQueue {
   private readonly busy = new Map<number, Promise<void>>();
+  /** Busy rows that are Oura deliveries (a fetch, bounded by `concurrency`). */
+  private fetching = 0;
+  private scheduled: NodeJS.Immediate | undefined;
   /** Rows whose work failed unexpectedly (e.g. the database refused a write), with when they may be tried again. */
   private readonly stuck = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -92,9 +101,14 @@ export class WorkQueue {
     this.retryDelayMs = options.retryDelayMs ?? defaultRetryDelayMs;
   }
 
-  /** Look for due work now (call after storing a delivery, and once at start-up). */
+  /** Look for due work soon (call after storing a delivery, and once at start-up). */
   kick(): void {
-    if (this.stopping) return;
+    if (this.stopping || this.scheduled) return;
+    this.scheduled = setImmediate(() => this.pass());
+  }
+
+  private pass(): void {
+    this.scheduled = undefined;
     try {
       this.pump();
     } catch (err) {
@@ -112,6 +126,11 @@ export class WorkQueue {
 
   /** Start nothing new; give running work up to `graceMs` to finish. */
   async stop(graceMs = 5_000): Promise<void> {
+    // Work kicked by the last requests still starts, and gets the same grace as the rest.
+    if (this.scheduled) {
+      clearImmediate(this.scheduled);
+      this.pass();
+    }
     this.stopping = true;
     clearTimeout(this.timer);
     let timeout: NodeJS.Timeout | undefined;
@@ -129,12 +148,15 @@ export class WorkQueue {
     clearTimeout(this.timer);
     this.timer = undefined;
     const { db } = this.options;
-    const free = this.concurrency - this.busy.size;
     const now = Date.now();
     for (const [id, until] of this.stuck) if (until <= now) this.stuck.delete(id);
     const skip = [...this.busy.keys(), ...this.stuck.keys()];
-    const rows = free > 0 ? dueDeliveries(db, new Date(now), free, skip) : [];
-    for (const row of rows) {
+    for (const due of dueDeliveries(db, new Date(now), BATCH, skip)) {
+      const fetches = due.provider === 'oura';
+      if (fetches && this.fetching >= this.concurrency) continue;
+      const row = getDelivery(db, due.id);
+      if (!row) continue;
+      if (fetches) this.fetching++;
       const task = this.run(row)
         .catch((err: unknown) => {
           this.stuck.set(row.id, Date.now() + STUCK_RETRY_MS);
@@ -142,6 +164,7 @@ export class WorkQueue {
         })
         .finally(() => {
           this.busy.delete(row.id);
+          if (fetches) this.fetching--;
           this.kick();
         });
       this.busy.set(row.id, task);
@@ -149,11 +172,10 @@ export class WorkQueue {
     if (this.busy.size === 0) {
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
-    if (this.busy.size < this.concurrency) {
-      const due = nextAttemptAt(db, [...this.busy.keys(), ...this.stuck.keys()]);
-      const next = Math.min(due ? Date.parse(due) : Infinity, ...this.stuck.values());
-      if (next < Infinity) this.timer = setTimeout(() => this.kick(), Math.max(0, next - Date.now()));
-    }
+    const due = nextAttemptAt(db, [...this.busy.keys(), ...this.stuck.keys()]);
+    const next = Math.min(due ? Date.parse(due) : Infinity, ...this.stuck.values());
+    // Work due now but not started (all fetch slots taken) starts when running work finishes: it kicks.
+    if (next < Infinity && (next > now || this.busy.size === 0)) this.timer = setTimeout(() => this.kick(), Math.max(0, next - now));
   }
 
   private async run(row: DeliveryRow): Promise<void> {

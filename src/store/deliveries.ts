@@ -85,7 +85,7 @@ export function insertDelivery(db: DB, d: DeliveryInput): { id: number; duplicat
 }
 
 export function getDelivery(db: DB, id: number): DeliveryRow | undefined {
-  return db.prepare('SELECT * FROM deliveries WHERE id = ?').get(id) as DeliveryRow | undefined;
+  return cachedStatement(db, 'SELECT * FROM deliveries WHERE id = ?').get(id) as DeliveryRow | undefined;
 }
 
 export interface DeliveryFilter {
@@ -125,24 +125,45 @@ export function deliveriesSince(db: DB, since: Date): DeliveryRow[] {
   return db.prepare('SELECT * FROM deliveries WHERE received_at >= ? ORDER BY received_at, id').all(since.toISOString()) as DeliveryRow[];
 }
 
-/** Work that is due: `received`, or `pending` whose next attempt has come; `busy` ids are being worked on. */
-export function dueDeliveries(db: DB, now: Date, limit: number, busy: readonly number[]): DeliveryRow[] {
-  return cachedStatement(
+/** Statuses of the work still to do: `received`, and `pending` retries. */
+const OPEN_STATUSES = ['received', 'pending'] as const;
+
+/** A row of the queue: enough to decide whether to start it (`getDelivery` loads the rest). */
+export interface DueDelivery {
+  id: number;
+  provider: string;
+  next_attempt_at: string;
+}
+
+/**
+ * Work that is due: `received`, or `pending` whose next attempt has come, oldest first; `busy`
+ * ids are being worked on. One query per status, each read in index order and stopped at
+ * `limit`: a single query over both would sort the whole backlog every time.
+ */
+export function dueDeliveries(db: DB, now: Date, limit: number, busy: readonly number[]): DueDelivery[] {
+  const statement = cachedStatement(
     db,
-    `SELECT * FROM deliveries
-       WHERE status IN ('received', 'pending') AND next_attempt_at <= ? AND id NOT IN (SELECT value FROM json_each(?))
-       ORDER BY next_attempt_at, id LIMIT ?`,
-  ).all(now.toISOString(), JSON.stringify(busy), limit) as DeliveryRow[];
+    `SELECT id, provider, next_attempt_at FROM deliveries
+     WHERE status = ? AND next_attempt_at <= ? AND id NOT IN (SELECT value FROM json_each(?))
+     ORDER BY next_attempt_at, id LIMIT ?`,
+  );
+  const skip = JSON.stringify(busy);
+  const rows = OPEN_STATUSES.flatMap((status) => statement.all(status, now.toISOString(), skip, limit) as DueDelivery[]);
+  const order = (a: DueDelivery, b: DueDelivery) => (a.next_attempt_at < b.next_attempt_at ? -1 : a.next_attempt_at > b.next_attempt_at ? 1 : a.id - b.id);
+  return rows.sort(order).slice(0, limit);
 }
 
 /** When the next piece of work falls due, if any (ISO 8601). */
 export function nextAttemptAt(db: DB, busy: readonly number[]): string | undefined {
-  const row = cachedStatement(
+  const statement = cachedStatement(
     db,
-    `SELECT MIN(next_attempt_at) AS at FROM deliveries
-       WHERE status IN ('received', 'pending') AND id NOT IN (SELECT value FROM json_each(?))`,
-  ).get(JSON.stringify(busy)) as { at: string | null };
-  return row.at ?? undefined;
+    `SELECT next_attempt_at AS at FROM deliveries
+     WHERE status = ? AND next_attempt_at IS NOT NULL AND id NOT IN (SELECT value FROM json_each(?))
+     ORDER BY next_attempt_at LIMIT 1`,
+  );
+  const skip = JSON.stringify(busy);
+  const times = OPEN_STATUSES.map((status) => (statement.get(status, skip) as { at: string | null } | undefined)?.at).filter((at): at is string => !!at);
+  return times.sort()[0];
 }
 
 export function markProcessed(db: DB, id: number, attempts: number, now = new Date()): void {
