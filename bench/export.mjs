@@ -35,7 +35,7 @@ function sleepDocument(userIndex, dayIndex, hrvItems) {
 }
 
 /** A database with `docs` Oura sleep documents spread over USERS users. */
-function seed(file, docs, hrvItems) {
+export function seed(file, docs, hrvItems) {
   const db = openDatabase(file);
   const insert = db.prepare(
     `INSERT INTO documents (provider, type, id, user_id, day, start_time, data, updated_at, deleted, source)

@@ -25,14 +25,15 @@ function readPeakRssKb(pid) {
 }
 
 /**
- * Run a command to completion; stdout goes to `stdoutFile` (or is discarded).
- * Returns wall milliseconds and the peak RSS seen (MiB).
+ * Run a command to completion; stdout goes to `stdoutFile` (or is discarded). `env` is added
+ * to this process's environment, `fullEnv` replaces it. Returns wall milliseconds, the peak RSS
+ * seen (MiB) and stderr.
  */
-export function measure(command, args, { env = {}, stdoutFile, cwd = ROOT } = {}) {
+export function measure(command, args, { env = {}, fullEnv, stdoutFile, cwd = ROOT } = {}) {
   return new Promise((resolve, reject) => {
     const out = stdoutFile ? fs.openSync(stdoutFile, 'w') : 'ignore';
     const started = process.hrtime.bigint();
-    const child = spawn(command, args, { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', out, 'pipe'] });
+    const child = spawn(command, args, { cwd, env: fullEnv ?? { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', out, 'pipe'] });
     let stderr = '';
     let peakKb = 0;
     child.stderr.on('data', (d) => (stderr += d));
@@ -69,4 +70,24 @@ export function commandExists(name) {
       return false;
     }
   });
+}
+
+/** Median milliseconds of a 4 KiB write followed by fsync in `dir`: the floor of one durable commit on this disk. */
+export function fsyncMs(dir, runs = 200) {
+  const file = path.join(dir, 'fsync-probe');
+  const fd = fs.openSync(file, 'w');
+  const block = Buffer.alloc(4096, 1);
+  const times = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      const started = process.hrtime.bigint();
+      fs.writeSync(fd, block, 0, block.length, (i % 16) * 4096);
+      fs.fsyncSync(fd);
+      times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  }
+  return round(median(times), 3);
 }

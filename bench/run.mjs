@@ -4,9 +4,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT } from './lib.mjs';
+import { ROOT, fsyncMs, tempDir } from './lib.mjs';
 import { benchStartup } from './startup.mjs';
 import { benchExport } from './export.mjs';
+import { benchReceiver } from './receiver.mjs';
+import { benchSync } from './sync.mjs';
 
 const only = new Set(process.argv.slice(2));
 const want = (name) => only.size === 0 || only.has(name);
@@ -14,16 +16,40 @@ const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
 
 const results = {
   date: new Date().toISOString(),
-  machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+  machine: {
+    cpus: os.cpus().length,
+    cpu_model: os.cpus()[0]?.model,
+    memory_gib: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    load_average_at_start: os.loadavg().map((n) => Number(n.toFixed(2))),
+    fsync_4k_median_ms: (() => {
+      const dir = tempDir();
+      try {
+        return fsyncMs(dir);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    })(),
+  },
 };
 
 if (want('startup')) {
   log('start-up');
   results.startup = await benchStartup();
 }
+if (want('receiver')) {
+  log('receiver');
+  results.receiver = await benchReceiver({ log });
+}
 if (want('export')) {
   log('export');
   results.export = await benchExport({ log });
+}
+
+if (want('sync')) {
+  log('sync');
+  results.sync = await benchSync({ log });
 }
 
 fs.writeFileSync(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -32,6 +58,14 @@ const rows = [];
 if (results.startup) {
   const s = results.startup;
   rows.push(['start-up', '`wearhook --help` median ms', s.wearhook_help_ms, `node -e 0: ${s.node_e0_ms}`, s.ratio]);
+}
+if (results.receiver) {
+  for (const [name, runs] of [['oura', results.receiver.oura], ['standard webhooks', results.receiver.standard_webhooks]]) {
+    for (const r of runs) {
+      rows.push([`receiver ${name} c=${r.connections}`, 'deliveries/s (p50/p99 ms)', `${r.wearhook.per_s} (${r.wearhook.p50_ms}/${r.wearhook.p99_ms}), work done ${r.wearhook.work_drain_ms} ms after`,
+        `bare node:http: ${r.bare.per_s} (${r.bare.p50_ms}/${r.bare.p99_ms})`, r.ratio_per_s]);
+    }
+  }
 }
 if (results.export) {
   const e = results.export;
@@ -44,6 +78,13 @@ if (results.export) {
     }
   }
   for (const g of e.growth) rows.push([`export hrv csv ${g.rows} rows`, 'ms (peak MiB)', `${g.ms} (${g.peak_mib})`, '', '']);
+}
+if (results.sync) {
+  const { unlimited, rate_limited: limited } = results.sync;
+  rows.push(['sync, no limit', 'documents/s (requests)', `${unlimited.wearhook.documents_per_s} (${unlimited.wearhook.requests})`,
+    `bare fetch loop: ${unlimited.bare_fetch_loop.documents_per_s}`, unlimited.ratio_documents_per_s]);
+  rows.push(['sync, rate-limited', 'ms (documents/s, 429s)', `${limited.wearhook.ms} (${limited.wearhook.documents_per_s}/s, ${limited.wearhook.throttled_429} x 429)`,
+    `fastest possible under ${limited.limit.split(' (')[0]}: ${limited.ideal_ms} ms`, limited.ratio_ideal_vs_actual_time]);
 }
 const header = ['benchmark', 'metric', 'wearhook', 'baseline (same run)', 'ratio'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
