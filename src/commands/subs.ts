@@ -1,29 +1,23 @@
 import type { Command } from 'commander';
-import { CliContext } from '../cli/context.js';
+import type { CliContext } from '../cli/context.js';
 import { listOf, parseDuration, parseList, parseUrl } from '../cli/parse.js';
 import { canPrompt, confirm } from '../cli/confirm.js';
 import { RuntimeError, UsageError } from '../errors.js';
-import { ouraHttpClient } from '../providers/oura/http.js';
 import { OURA_WEBHOOK_DATA_TYPES, OURA_WEBHOOK_EVENT_TYPES, isKnownWebhookDataType } from '../providers/oura/data-types.js';
-import { CALLBACK_VERIFICATION_HELP, CallbackVerificationError, OuraSubscriptionsApi } from '../providers/oura/subscriptions-api.js';
-import {
-  createSubscriptions,
-  deleteSubscriptions,
-  listAndSync,
-  renewSubscriptions,
-  selectSubscriptions,
-  type SubscriptionDeps,
-} from '../subscriptions/core.js';
-import {
-  createOutcomeJson,
-  createOutcomeLine,
-  deleteOutcomeJson,
-  deleteOutcomeLine,
-  formatSpan,
-  renewOutcomeJson,
-  renewOutcomeLine,
-  subscriptionsTable,
-} from '../subscriptions/render.js';
+import type { SubscriptionDeps } from '../subscriptions/core.js';
+
+/** What the subs commands run, loaded only when one of them runs (never for --help or another command). */
+async function load() {
+  const [context, http, api, core, render] = await Promise.all([
+    import('../cli/context.js'),
+    import('../providers/oura/http.js'),
+    import('../providers/oura/subscriptions-api.js'),
+    import('../subscriptions/core.js'),
+    import('../subscriptions/render.js'),
+  ]);
+  return { ...context, ...http, ...api, ...core, ...render };
+}
+type Loaded = Awaited<ReturnType<typeof load>>;
 
 const JSON_SHAPE = `
 JSON (--json): an array of {id, callback_url, event_type, data_type, expiration_time,
@@ -39,9 +33,11 @@ export function registerSubs(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', `${JSON_SHAPE}\n\nExample:\n  $ wearhook subs list`)
     .action(async (_opts, cmd: Command) => {
-      const ctx = CliContext.from(cmd);
+      const loaded = await load();
+      const { listAndSync, subscriptionsTable } = loaded;
+      const ctx = loaded.CliContext.from(cmd);
       try {
-        const views = await listAndSync(subscriptionDeps(ctx));
+        const views = await listAndSync(subscriptionDeps(ctx, loaded));
         if (ctx.output.json) return ctx.output.resultJson(views);
         if (views.length === 0) return ctx.output.log('No subscriptions. Create some with `wearhook subs create --callback-url URL --all`.');
         ctx.output.result(subscriptionsTable(views, ctx.output.color));
@@ -79,7 +75,9 @@ Example:
   $ wearhook subs create --callback-url https://abc.loca.lt/oura --data-type sleep,daily_readiness`,
     )
     .action(async (opts: { callbackUrl: string; dataType?: string[]; all?: boolean; eventType?: string[]; verificationToken?: string }, cmd: Command) => {
-      const ctx = CliContext.from(cmd);
+      const loaded = await load();
+      const { createSubscriptions, createOutcomeLine, createOutcomeJson, CallbackVerificationError, CALLBACK_VERIFICATION_HELP } = loaded;
+      const ctx = loaded.CliContext.from(cmd);
       if (opts.all && opts.dataType) throw new UsageError('Give either --data-type or --all, not both.');
       if (!opts.all && !opts.dataType) throw new UsageError('Say which data types to subscribe to: --data-type sleep,daily_readiness or --all.');
       if (opts.verificationToken !== undefined && opts.verificationToken.trim() === '') throw new UsageError('--verification-token must not be empty.');
@@ -88,7 +86,7 @@ Example:
         ctx.output.warn(`"${t}" is not a data type Oura's API 1.27 documents; passing it on as is (newer versions add data types).`);
       }
       try {
-        const deps = subscriptionDeps(ctx);
+        const deps = subscriptionDeps(ctx, loaded);
         const outcomes = await createSubscriptions(deps, {
           callbackUrl: opts.callbackUrl,
           dataTypes,
@@ -130,12 +128,14 @@ Example:
   $ wearhook subs renew --expiring-within 7d`,
     )
     .action(async (ids: string[], opts: { all?: boolean; expiringWithin?: number }, cmd: Command) => {
-      const ctx = CliContext.from(cmd);
+      const loaded = await load();
+      const { renewSubscriptions, renewOutcomeJson, renewOutcomeLine, formatSpan } = loaded;
+      const ctx = loaded.CliContext.from(cmd);
       const given = [ids.length > 0, opts.all === true, opts.expiringWithin !== undefined].filter(Boolean).length;
       if (given !== 1) throw new UsageError('Say which subscriptions to renew: ids, --all, or --expiring-within 7d (one of them).');
       const selection = opts.all ? { all: true as const } : opts.expiringWithin !== undefined ? { expiringWithinMs: opts.expiringWithin } : { ids };
       try {
-        const outcomes = await renewSubscriptions(subscriptionDeps(ctx), selection);
+        const outcomes = await renewSubscriptions(subscriptionDeps(ctx, loaded), selection);
         if (ctx.output.json) ctx.output.resultJson(outcomes.map(renewOutcomeJson));
         if (outcomes.length === 0) {
           ctx.output.log(
@@ -175,7 +175,9 @@ Example:
   $ wearhook subs delete --all --yes`,
     )
     .action(async (ids: string[], opts: { all?: boolean; yes?: boolean }, cmd: Command) => {
-      const ctx = CliContext.from(cmd);
+      const loaded = await load();
+      const { selectSubscriptions, deleteSubscriptions, deleteOutcomeJson, deleteOutcomeLine } = loaded;
+      const ctx = loaded.CliContext.from(cmd);
       if (opts.all && ids.length > 0) throw new UsageError('Give either subscription ids or --all, not both.');
       if (!opts.all && ids.length === 0) throw new UsageError('Say which subscriptions to delete: ids or --all.');
       const interactive = canPrompt();
@@ -183,7 +185,7 @@ Example:
         throw new UsageError('Refusing to delete every subscription without confirmation: there is no terminal to ask on; add --yes.');
       }
       try {
-        const deps = subscriptionDeps(ctx);
+        const deps = subscriptionDeps(ctx, loaded);
         const targets = opts.all ? await selectSubscriptions(deps, { all: true }) : ids;
         if (targets.length === 0) {
           if (ctx.output.json) ctx.output.resultJson([]);
@@ -210,7 +212,7 @@ Example:
 }
 
 /** The application's credentials (a usage error when missing), the one HTTP client, the store. */
-function subscriptionDeps(ctx: CliContext): SubscriptionDeps {
+function subscriptionDeps(ctx: CliContext, { ouraHttpClient, OuraSubscriptionsApi }: Loaded): SubscriptionDeps {
   const http = ouraHttpClient({
     onRetry: ({ delayMs, reason }) => {
       const line = `${reason}; retrying in ${(delayMs / 1000).toFixed(1)} s`;

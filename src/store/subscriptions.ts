@@ -137,7 +137,7 @@ export function syncSubscriptions(db: DB, remote: SubscriptionRecord[], listedAt
       .all(listedAt.toISOString()) as { id: string }[];
     const remove = db.prepare('DELETE FROM subscriptions WHERE id = ?');
     for (const { id } of stale) if (!keep.has(id)) remove.run(id);
-  })();
+  }).immediate(); // the write lock first: a transaction that reads first fails when another process writes meanwhile
 }
 
 /** Record a subscription created by wearhook and retire its pending token, in one step. */
@@ -145,7 +145,7 @@ export function saveCreatedSubscription(db: DB, sub: SubscriptionRecord, tokenSh
   db.transaction(() => {
     upsertSubscription(db, sub, { tokenSha256, createdByWearhook: true }, now);
     removePendingVerificationToken(db, pendingId);
-  })();
+  }).immediate();
 }
 
 export function listStoredSubscriptions(db: DB): SubscriptionRow[] {
