@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../src/store/db.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import { startServer, type TestServer } from './helpers/http-server.js';
@@ -94,14 +94,15 @@ describe('listen --tunnel localtunnel', () => {
     await server.close();
     const down = await listen.waitForLine((l) => l.type === 'tunnel' && l.state === 'down', 'the tunnel going down');
     expect(down.public_url).toBe(publicUrl);
-    expect(listen.stderr()).toContain(`TUNNEL DOWN since ${down.since as string}: ${publicUrl} no longer reaches wearhook`);
+    // stderr is its own pipe: its line may arrive just after the NDJSON one.
+    await vi.waitFor(() => expect(listen!.stderr()).toContain(`TUNNEL DOWN since ${down.since as string}: ${publicUrl} no longer reaches wearhook`));
 
     // It comes back on the same address; wearhook reconnects without help, to the same URL.
     server = await tunnelServer({ port, publicPorts });
     const up = await listen.waitForLine((l) => l.type === 'tunnel' && l.state === 'up', 'the tunnel coming back');
     expect(up.public_url).toBe(publicUrl);
     expect(up.down_for_s).toEqual(expect.any(Number));
-    expect(listen.stderr()).toMatch(/tunnel back up after [\d.]+ s down at /);
+    await vi.waitFor(() => expect(listen!.stderr()).toMatch(/tunnel back up after [\d.]+ s down at /));
 
     const again = Buffer.from('{"type":"wearhook.test","data":{"after":"the outage"}}');
     const secondId = await deliver(publicUrl, 'msg_tunnel_2', again);
