@@ -185,7 +185,9 @@ describe("Oura's verification challenge", () => {
     statuses.push(wrong.status);
     expect(wrong.status).toBe(401);
     const missing = await send(`${t.receiver.url}/oura?verification_token=my-token`, { method: 'GET' });
-    expect(missing.status).toBe(400);
+    expect(missing.status).toBe(401);
+    const bare = await send(`${t.receiver.url}/oura`, { method: 'GET' });
+    expect(bare.status).toBe(401);
   });
 
   it('accepts the token of a subscription wearhook created (known only by its SHA-256)', async () => {

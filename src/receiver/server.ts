@@ -288,9 +288,11 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       if (status !== 200) stats.rejected++;
       emit({ type: 'challenge', provider: 'oura', http_status: status, received_at: receivedAt.toISOString() });
     };
+    // CONTRACT: 200 with the challenge when the token matches, otherwise 401 (a GET without a
+    // challenge included): the answer never tells a stranger more than "not you".
     if (challenge === null) {
-      answer(res, 400, { error: 'missing challenge parameter' });
-      return done(400);
+      answer(res, 401, { error: 'missing challenge parameter' });
+      return done(401);
     }
     let accepted: string[];
     try {
