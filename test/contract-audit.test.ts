@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,29 +5,10 @@ import { openDatabase } from '../src/store/db.js';
 import { upsertDocument } from '../src/store/documents.js';
 import { upsertUser } from '../src/store/users.js';
 import { BIN, runCli, tempDir } from './helpers/cli.js';
+import { runOnTerminal, shellQuote } from './helpers/terminal.js';
 
 /** Checks of the global behaviour table of CONTRACT.md that no single feature owns. */
 
-const quote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
-
-/**
- * Run a shell command line on a pseudo-terminal (util-linux `script`): stderr is a terminal,
- * stdout too unless the command line redirects it. Colour is left to wearhook (no NO_COLOR).
- */
-function runOnTerminal(commandLine: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', commandLine, '/dev/null'], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TERM: 'xterm-256color', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-    child.stdin.end();
-  });
-}
 
 describe('colour', () => {
   it('none at all when stdout is not a terminal, even on a terminal stderr', async () => {
@@ -38,14 +18,14 @@ describe('colour', () => {
     const db = openDatabase(env.WEARHOOK_DB);
     upsertUser(db, { provider: 'oura', userId: 'u-without-tokens', label: 'P001' });
     db.close();
-    const command = `${quote(process.execPath)} ${quote(BIN)} auth list`;
+    const command = `${shellQuote(process.execPath)} ${shellQuote(BIN)} auth list`;
 
     const onTerminal = await runOnTerminal(command, env);
     expect(onTerminal.code).toBe(0);
     expect(onTerminal.output).toMatch(/\x1b\[33mwarning:/);
 
     const out = path.join(dir, 'accounts.txt');
-    const redirected = await runOnTerminal(`${command} > ${quote(out)}`, env);
+    const redirected = await runOnTerminal(`${command} > ${shellQuote(out)}`, env);
     expect(redirected.code).toBe(0);
     expect(redirected.output).toContain('warning:');
     expect(redirected.output).not.toContain('\x1b[');

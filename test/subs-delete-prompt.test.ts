@@ -1,29 +1,14 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, tempDir } from './helpers/cli.js';
 import { FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, startFakeOuraSubs, type FakeOuraSubs } from './helpers/oura-subs-fake.js';
+import { runOnTerminal, shellQuote } from './helpers/terminal.js';
 
 const DAY = 86_400_000;
 
-/**
- * Run the CLI on a pseudo-terminal (util-linux `script`), typing `answer` at the prompt:
- * the only way to see what a person at a terminal sees.
- */
-function runOnTerminal(args: string[], answer: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const command = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NO_COLOR: '1', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-    child.stdin.end(answer);
-  });
+/** The CLI on a pseudo-terminal, `answer` typed at the prompt. */
+function runCliOnTerminal(args: string[], answer: string, env: Record<string, string>) {
+  return runOnTerminal([process.execPath, BIN, ...args].map(shellQuote).join(' '), { NO_COLOR: '1', ...env }, answer);
 }
 
 describe('subs delete on a terminal', () => {
@@ -45,7 +30,7 @@ describe('subs delete on a terminal', () => {
   afterEach(async () => oura.close());
 
   it('asks before deleting; anything but yes deletes nothing and exits 1', async () => {
-    const res = await runOnTerminal(['subs', 'delete', '--all'], 'n\n', env);
+    const res = await runCliOnTerminal(['subs', 'delete', '--all'], 'n\n', env);
     expect(res.output).toContain('Delete 2 subscriptions? [y/N]');
     expect(res.output).toContain('Aborted: nothing was deleted.');
     expect(res.code).toBe(1);
@@ -54,7 +39,7 @@ describe('subs delete on a terminal', () => {
 
   it('deletes after a yes', async () => {
     const id = [...oura.subscriptions.keys()][0]!;
-    const res = await runOnTerminal(['subs', 'delete', id], 'y\n', env);
+    const res = await runCliOnTerminal(['subs', 'delete', id], 'y\n', env);
     expect(res.output).toContain(`Delete subscription ${id}? [y/N]`);
     expect(res.output).toContain(`deleted  ${id}`);
     expect(res.code).toBe(0);
@@ -63,7 +48,7 @@ describe('subs delete on a terminal', () => {
   });
 
   it('does not ask with --yes', async () => {
-    const res = await runOnTerminal(['subs', 'delete', '--all', '--yes'], '', env);
+    const res = await runCliOnTerminal(['subs', 'delete', '--all', '--yes'], '', env);
     expect(res.output).not.toContain('[y/N]');
     expect(res.code).toBe(0);
     expect(oura.subscriptions.size).toBe(0);
