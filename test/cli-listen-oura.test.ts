@@ -6,17 +6,17 @@ import { parse } from 'csv-parse/sync';
 import { request } from 'undici';
 import { openDatabase } from '../src/store/db.js';
 import { runCli, tempDir } from './helpers/cli.js';
-import { startServer, type TestServer } from './helpers/http-server.js';
 import { startListen, type ListenProcess } from './helpers/listen-process.js';
 import { startOuraFake, type OuraFake } from './helpers/oura-fake.js';
 import { seedOuraUser } from './helpers/oura-user.js';
 import { ouraSleepDocument as sleepDoc } from './fixtures/documents.js';
+import { holdingOuraProxy } from './helpers/holding-proxy.js';
 
 let fake: OuraFake;
 let dir: string;
 let env: Record<string, string>;
 let listeners: ListenProcess[] = [];
-let servers: TestServer[] = [];
+let closers: (() => Promise<void>)[] = [];
 
 beforeEach(async () => {
   fake = await startOuraFake();
@@ -26,8 +26,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await Promise.all(listeners.map((l) => l.stop('SIGKILL')));
   listeners = [];
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
+  await Promise.all(closers.splice(0).map((close) => close()));
   await fake.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -113,41 +112,16 @@ describe('listen end to end with Oura', () => {
   });
 });
 
-/**
- * An Oura API in front of the fake that holds document requests until released, so that
- * fetches are certainly still running when the receiver is killed.
- */
-async function holdingProxy(target: string) {
-  const state = { holding: true, held: 0 };
-  const server = await startServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const pass = async () => {
-        const upstream = await request(`${target}${req.url}`, {
-          method: req.method as 'GET',
-          headers: { ...req.headers, host: new URL(target).host },
-          body: chunks.length ? Buffer.concat(chunks) : undefined,
-        });
-        const body = Buffer.from(await upstream.body.arrayBuffer());
-        res.writeHead(upstream.statusCode, { 'content-type': String(upstream.headers['content-type'] ?? 'application/json') }).end(body);
-      };
-      if (state.holding && req.url?.startsWith('/v2/usercollection/')) state.held++;
-      else pass().catch(() => res.destroy());
-    });
-  });
-  servers.push(server);
-  return { server, state };
-}
 
 describe('a crash in the middle of a stream of deliveries', () => {
   it('SIGKILL loses no acknowledged delivery, and the next listen completes every pending fetch', async () => {
     await seedOuraUser(fake, { configDir: env.WEARHOOK_CONFIG_DIR!, dbPath: env.WEARHOOK_DB!, userId: 'ou-1' });
     const ids = Array.from({ length: 30 }, (_, i) => `sleep-${i}`);
     fake.addDocuments('ou-1', 'sleep', ids.map((id, i) => sleepDoc(id, `2026-03-${String(i + 1).padStart(2, '0')}`)));
-    const proxy = await holdingProxy(fake.url);
+    const proxy = await holdingOuraProxy(fake.url);
+    closers.push(proxy.close);
 
-    const first = await listen({ WEARHOOK_OURA_API_URL: proxy.server.url });
+    const first = await listen({ WEARHOOK_OURA_API_URL: proxy.url });
     const acknowledged = new Set<string>();
     const unanswered: string[] = [];
     // A stream of deliveries, four at a time; the receiver is killed after the 15th answer.
@@ -170,15 +144,15 @@ describe('a crash in the middle of a stream of deliveries', () => {
     );
     expect(await first.exited).toBe('SIGKILL');
     expect(acknowledged.size).toBeGreaterThanOrEqual(15);
-    expect(proxy.state.held).toBeGreaterThan(0);
+    expect(proxy.parked()).toBeGreaterThan(0);
     const afterCrash = deliveries();
     // Every acknowledged delivery was committed before its answer, and none of them is finished yet.
     expect(afterCrash.length).toBeGreaterThanOrEqual(acknowledged.size);
     expect(afterCrash.every((d) => d.status === 'received')).toBe(true);
 
     // Restart; Oura retries what was not acknowledged.
-    proxy.state.holding = false;
-    const second = await listen({ WEARHOOK_OURA_API_URL: proxy.server.url });
+    proxy.release();
+    const second = await listen({ WEARHOOK_OURA_API_URL: proxy.url });
     for (const id of unanswered) expect(await notify(second.url, { data_type: 'sleep', object_id: id, user_id: 'ou-1' })).toBe(200);
     const db = openDatabase(env.WEARHOOK_DB!, { readonly: true });
     try {
