@@ -126,21 +126,32 @@ describe('health probe', () => {
 });
 
 describe('tunnel supervisor', () => {
-  it('reports an outage of the tunnel server, reconnects by itself and says how long it was down', async () => {
-    const receiver = await startReceiver();
-    let tunnelServer = await startTunnelServer();
-    const events = recordEvents();
+  /** A supervisor probing `receiver` through the test localtunnel server, with short intervals. */
+  function superviseTunnel(
+    serverUrl: string,
+    receiver: Awaited<ReturnType<typeof startReceiver>>,
+    events: ReturnType<typeof recordEvents>,
+    extra: { backoffMaxMs?: number } = {},
+  ): TunnelSupervisor {
     const supervisor = new TunnelSupervisor({
-      provider: new LocaltunnelProvider(tunnelServer.url, http),
+      provider: new LocaltunnelProvider(serverUrl, http),
       target: { host: '127.0.0.1', port: receiver.server.port },
       probe: createHealthProbe(http, receiver.key),
       intervalMs: 200,
       backoffBaseMs: 100,
-      backoffMaxMs: 400,
+      ...extra,
       onUp: events.onUp,
       onDown: events.onDown,
     });
     cleanups.push(() => supervisor.stop());
+    return supervisor;
+  }
+
+  it('reports an outage of the tunnel server, reconnects by itself and says how long it was down', async () => {
+    const receiver = await startReceiver();
+    let tunnelServer = await startTunnelServer();
+    const events = recordEvents();
+    const supervisor = superviseTunnel(tunnelServer.url, receiver, events, { backoffMaxMs: 400 });
     const url = await supervisor.start();
 
     const { port } = tunnelServer;
@@ -165,16 +176,7 @@ describe('tunnel supervisor', () => {
     const receiver = await startReceiver();
     const tunnelServer = await startTunnelServer();
     const events = recordEvents();
-    const supervisor = new TunnelSupervisor({
-      provider: new LocaltunnelProvider(tunnelServer.url, http),
-      target: { host: '127.0.0.1', port: receiver.server.port },
-      probe: createHealthProbe(http, receiver.key),
-      intervalMs: 200,
-      backoffBaseMs: 100,
-      onUp: events.onUp,
-      onDown: events.onDown,
-    });
-    cleanups.push(() => supervisor.stop());
+    const supervisor = superviseTunnel(tunnelServer.url, receiver, events);
     const url = await supervisor.start();
     const { port } = tunnelServer;
     await tunnelServer.close();
