@@ -1,4 +1,7 @@
 /** ISO 8601 helpers that keep the offset the provider gave (a researcher's "local day" depends on it). */
+import { formatOffset } from '../time/instant.js';
+
+export { formatOffset };
 
 const OFFSET_RE = /(Z|[+-]\d{2}:?\d{2})$/i;
 
@@ -12,12 +15,6 @@ export function offsetMinutes(iso: string): number | undefined {
   return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4)));
 }
 
-/** Minutes east of UTC as an ISO 8601 offset: 60 = "+01:00". */
-export function formatOffset(minutes: number): string {
-  const sign = minutes < 0 ? '-' : '+';
-  const abs = Math.abs(minutes);
-  return `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-}
 
 /**
  * `iso` moved by `seconds`, written with the same offset as `iso`

@@ -1,0 +1,102 @@
+/**
+ * Timestamps read and written without ever consulting the machine's own time zone.
+ * `Date.parse` reads a timestamp without an offset in the machine's zone; this parser keeps
+ * the wall-clock time and the offset apart, so that the caller decides what a bare local time
+ * means (the offset of the document it belongs to, a participant's zone, ...).
+ */
+
+/** A timestamp as written: its wall-clock time (as if it were UTC) and its offset, when it has one. */
+export interface WrittenTime {
+  /** Milliseconds of the wall-clock time read as UTC: `2026-03-01T23:10:00+01:00` gives 2026-03-01T23:10Z. */
+  wallMs: number;
+  /** Minutes east of UTC, or null when the timestamp has no offset. */
+  offsetMin: number | null;
+}
+
+const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/** Reads an ISO 8601 date-time; null for anything else (a date alone, a non-date, impossible fields). */
+export function readTimestamp(text: unknown): WrittenTime | null {
+  if (typeof text !== 'string') return null;
+  const m = TIMESTAMP_RE.exec(text.trim());
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s, frac, zone] = m;
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = s === undefined ? 0 : Number(s);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return null;
+  const ms = frac === undefined ? 0 : Math.floor(Number(`0.${frac}`) * 1000 + 1e-6);
+  const wallMs = Date.UTC(Number(y), month - 1, day, hour, minute, second, ms);
+  if (new Date(wallMs).getUTCDate() !== day) return null; // 2026-02-30
+  return { wallMs, offsetMin: zone === undefined ? null : parseOffset(zone) };
+}
+
+/** "+01:00", "-0530", "+02", "Z" -> minutes east of UTC. */
+export function parseOffset(text: string): number {
+  if (text === 'Z' || text === 'z') return 0;
+  const sign = text.startsWith('-') ? -1 : 1;
+  const digits = text.slice(1).replace(':', '');
+  return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || 0));
+}
+
+/** The instant of a written time; a time without an offset is read in `fallbackOffsetMin` (minutes east). */
+export function instantOf(written: WrittenTime, fallbackOffsetMin: number): number {
+  return written.wallMs - (written.offsetMin ?? fallbackOffsetMin) * 60_000;
+}
+
+/** The instant of an ISO 8601 date-time that carries an offset (or Z); null without one or when unreadable. */
+export function instantWithOffset(text: unknown): number | null {
+  const written = readTimestamp(text);
+  return written && written.offsetMin !== null ? instantOf(written, 0) : null;
+}
+
+/** Minutes east of UTC as an ISO 8601 offset: 60 = "+01:00", 0 = "+00:00". */
+export function formatOffset(minutes: number): string {
+  const sign = minutes < 0 ? '-' : '+';
+  const abs = Math.abs(minutes);
+  return `${sign}${TWO_DIGITS[Math.floor(abs / 60)] ?? String(Math.floor(abs / 60))}:${TWO_DIGITS[abs % 60]}`;
+}
+
+const DAY_MS = 86_400_000;
+const TWO_DIGITS = Array.from({ length: 60 }, (_, n) => String(n).padStart(2, '0'));
+
+/** The local calendar date of an instant at an offset: the day a participant lived it. */
+export function localDate(ms: number, offsetMin: number): string {
+  return new Date(ms + offsetMin * 60_000).toISOString().slice(0, 10);
+}
+
+/**
+ * A formatter of instants for exports, which write a million of them: the date part is
+ * formatted once per day, the time of day from a table. `local(ms, offset)` gives
+ * `2026-10-25T02:55:00+02:00` (milliseconds only when there are some); `utc(ms)` gives
+ * `2026-10-25T00:55:00Z` (whole seconds, the CONTRACT's `_utc` form).
+ */
+export class InstantFormatter {
+  private day = NaN;
+  private datePart = '';
+  private readonly offsets = new Map<number, string>();
+
+  local(ms: number, offsetMin: number): string {
+    const wall = Math.trunc(ms + offsetMin * 60_000);
+    const frac = ((wall % 1000) + 1000) % 1000;
+    let suffix = this.offsets.get(offsetMin);
+    if (suffix === undefined) this.offsets.set(offsetMin, (suffix = formatOffset(offsetMin)));
+    return this.wallClock(wall) + (frac ? `.${String(frac).padStart(3, '0')}` : '') + suffix;
+  }
+
+  utc(ms: number): string {
+    return `${this.wallClock(Math.trunc(ms))}Z`;
+  }
+
+  private wallClock(wall: number): string {
+    const start = Math.floor(wall / DAY_MS) * DAY_MS;
+    if (start !== this.day) {
+      this.day = start;
+      this.datePart = new Date(start).toISOString().slice(0, 11);
+    }
+    const ms = wall - start;
+    return `${this.datePart}${TWO_DIGITS[Math.floor(ms / 3_600_000)]}:${TWO_DIGITS[Math.floor(ms / 60_000) % 60]}:${TWO_DIGITS[Math.floor(ms / 1000) % 60]}`;
+  }
+}
