@@ -8,6 +8,7 @@ import { registerExport } from '../commands/export.js';
 import { registerEvents } from '../commands/events.js';
 import { registerTrigger } from '../commands/trigger.js';
 import { registerConfig } from '../commands/config.js';
+import { registerUi } from '../commands/ui.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -48,6 +49,7 @@ Exit codes: 0 success, 1 failure at run time, 2 usage error.`,
   registerEvents(program);
   registerTrigger(program);
   registerConfig(program);
+  registerUi(program);
 
   // Every subcommand inherits the exit override so a bad flag is exit 2, not a process.exit(1).
   const inherit = (cmd: Command): void => {

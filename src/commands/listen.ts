@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { parseDuration, parseList, parsePort, parsePositiveInt, parseUrl } from '../cli/parse.js';
 import type { PublicFlags } from '../tunnels/listen-plan.js';
 import { TUNNEL_KINDS } from '../tunnels/tunnel.js';
+import { UsageError } from '../errors.js';
 
 interface ListenFlags extends PublicFlags {
   port: number;
@@ -10,6 +11,9 @@ interface ListenFlags extends PublicFlags {
   events?: string;
   verificationToken?: string;
   json?: boolean;
+  ui?: boolean;
+  uiPort?: number;
+  browser: boolean;
 }
 
 export function registerListen(program: Command): void {
@@ -32,6 +36,9 @@ export function registerListen(program: Command): void {
     .option('--events <filter>', 'show and forward only matching events, e.g. oura:sleep.* or vital:daily.data.*')
     .option('--verification-token <token>', 'token to accept in Oura\'s challenge')
     .option('--json', 'NDJSON on stdout')
+    .option('--ui', 'also serve the web console (127.0.0.1 only, its own port, never through the tunnel)')
+    .option('--ui-port <port>', 'with --ui: the console\'s port (default 4040 or the next free one; 0 picks any)', parsePort)
+    .option('--no-browser', 'with --ui: print the console\'s URL without opening a browser')
     .addHelpText(
       'after',
       `
@@ -42,7 +49,8 @@ Examples:
   $ wearhook listen --port 8787 --json
   $ wearhook listen --forward-to http://localhost:3000/webhooks --events 'oura:sleep.*,vital:daily.data.*'
   $ wearhook listen --tunnel localtunnel --subscribe --data-type sleep,daily_readiness
-  $ wearhook listen --public-url https://hooks.example.org --json`,
+  $ wearhook listen --public-url https://hooks.example.org --json
+  $ wearhook listen --ui                     # and the web console on http://127.0.0.1:4040/<token>/`,
     )
     .action(async (_opts: ListenFlags, cmd: Command) => {
       const [{ CliContext }, { runListen }, { planPublicSide }] = await Promise.all([
@@ -52,6 +60,10 @@ Examples:
       ]);
       const ctx = CliContext.from(cmd);
       const flags = cmd.optsWithGlobals<ListenFlags>();
+      if (flags.uiPort !== undefined && !flags.ui) throw new UsageError('--ui-port only applies with --ui.');
+      if (flags.ui && flags.uiPort !== undefined && flags.uiPort !== 0 && flags.uiPort === flags.port) {
+        throw new UsageError(`The console needs a port of its own: ${flags.uiPort} is the receiver's (--port). Pick another --ui-port.`);
+      }
       const publicPlan = await planPublicSide(ctx, flags);
       await runListen(ctx, {
         port: flags.port,
@@ -60,6 +72,7 @@ Examples:
         events: flags.events,
         verificationToken: flags.verificationToken,
         json: flags.json ?? false,
+        ui: flags.ui ? { port: flags.uiPort, openBrowser: flags.browser } : undefined,
       }, publicPlan);
     });
 }

@@ -7,7 +7,8 @@ import { LiveLog } from './live-log.js';
 import { startReceiver } from './server.js';
 import { ouraDocumentFetcher } from './oura-fetch.js';
 import type { PublicPlan } from '../tunnels/listen-plan.js';
-import type { PublicSide } from '../tunnels/public-side.js';
+import type { PublicHealth, PublicSide } from '../tunnels/public-side.js';
+import type { ConsoleServer } from '../ui/server.js';
 
 export interface ListenOptions {
   port: number;
@@ -16,6 +17,8 @@ export interface ListenOptions {
   events?: string;
   verificationToken?: string;
   json: boolean;
+  /** `--ui`: the web console in this process, on a port of its own. */
+  ui?: { port?: number; openBrowser: boolean };
 }
 
 /**
@@ -23,7 +26,7 @@ export interface ListenOptions {
  * libraries that clean up on exit (conf's atomic writes) re-raise the signal, and without a
  * handler of ours that second signal would kill the process before the database is closed.
  */
-function untilStopSignal(): Promise<NodeJS.Signals> {
+export function untilStopSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals) => resolve(signal);
     process.on('SIGINT', stop);
@@ -40,6 +43,7 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
   const providers = buildProviders(providerConfigFromSettings(ctx.settings));
   const log = new LiveLog(ctx.output, options.json);
   const db = ctx.openDb();
+  const live = options.ui ? new (await import('../ui/live.js')).LiveFeed() : undefined;
 
   let receiver;
   try {
@@ -52,7 +56,10 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
       verificationToken: options.verificationToken,
       forwardTo: options.forwardTo,
       eventFilter,
-      onEvent: (event) => log.event(event),
+      onEvent: (event) => {
+        log.event(event);
+        live?.receiverEvent(event);
+      },
       healthKey: publicPlan?.healthKey,
     });
   } catch (err) {
@@ -67,14 +74,26 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
   const stopped = untilStopSignal();
   // The receiver answers first: the tunnel's health check and Oura's challenge go through it.
   let publicSide: PublicSide | undefined;
+  let consoleServer: ConsoleServer | undefined;
   try {
     if (publicPlan) {
       ctx.output.log(`receiver on ${receiver.url}; opening the public side...`);
       publicSide = await publicPlan.start({ host: options.host, port: receiver.port });
     }
     log.ready(receiver.url, publicSide ? { public_url: publicSide.publicUrl } : {});
+    if (live && options.ui) {
+      live.receiverUrl = receiver.url;
+      if (publicSide) {
+        const show = (h: PublicHealth) => live.setTunnel({ ...h, since: h.since.toISOString() });
+        show(publicSide.health);
+        publicSide.onHealth(show);
+      }
+      const { openConsole } = await import('../ui/run.js');
+      consoleServer = await openConsole(ctx, { ...options.ui, live, receiverPort: receiver.port });
+    }
     await publicSide?.begin();
   } catch (err) {
+    await consoleServer?.close();
     await receiver.close();
     await publicSide?.stop();
     ctx.close();
@@ -92,6 +111,7 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
 
   const signal = await stopped;
   ctx.output.log(`stopping on ${signal}: finishing the requests in flight...`);
+  await consoleServer?.close();
   await receiver.close();
   // Subscriptions are deleted (or kept) while the store is still open.
   await publicSide?.stop();

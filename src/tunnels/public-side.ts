@@ -35,8 +35,19 @@ export interface PublicSideOptions {
   catchUp?: (shouldStop: () => boolean) => Promise<void>;
 }
 
+/** Whether the public URL reaches this run, since when, and why not. */
+export interface PublicHealth {
+  publicUrl: string;
+  state: 'up' | 'down';
+  since: Date;
+  reason?: string;
+}
+
 export interface PublicSide {
   readonly publicUrl: string;
+  readonly health: PublicHealth;
+  /** Called on every change of health (the web console shows it). */
+  onHealth(listener: (health: PublicHealth) => void): void;
   /**
    * Once `listen` has said it is ready: make the subscriptions (Oura's challenge comes through
    * the tunnel at once), then keep renewing them, and catch up on the time wearhook was stopped.
@@ -68,15 +79,26 @@ export async function startPublicSide(opts: PublicSideOptions): Promise<PublicSi
     if (run) inBackground('the catch-up', () => run(() => stopping));
   };
 
+  let health: PublicHealth | undefined;
+  const healthListeners: ((health: PublicHealth) => void)[] = [];
+  const setHealth = (next: PublicHealth) => {
+    health = next;
+    for (const listener of healthListeners) listener(next);
+  };
+
   const supervisor = new TunnelSupervisor({
     provider: opts.provider,
     target: opts.target,
     probe: opts.probe,
     intervalMs: opts.healthIntervalMs,
-    onDown: (event) => reportDown(output, event, opts.provider.reconnectable),
+    onDown: (event) => {
+      setHealth({ publicUrl: event.publicUrl, state: 'down', since: event.since, reason: event.reason });
+      reportDown(output, event, opts.provider.reconnectable);
+    },
     onRetry: ({ attempt, delayMs, reason }) =>
       output.log(output.errColor.yellow(`tunnel: reconnect attempt ${attempt} failed (${reason}); next in ${formatSeconds(delayMs)}`)),
     onUp: (event) => {
+      setHealth({ publicUrl: event.publicUrl, state: 'up', since: new Date() });
       reportUp(output, event);
       const keeper = opts.subscriptions?.keeper;
       if (keeper && event.previousUrl) inBackground('moving the subscriptions', () => keeper.move(`${event.publicUrl}/oura`));
@@ -85,13 +107,21 @@ export async function startPublicSide(opts: PublicSideOptions): Promise<PublicSi
     },
   });
 
-  announce(output, await supervisor.start());
+  const firstUrl = await supervisor.start();
+  health ??= { publicUrl: firstUrl, state: 'up', since: new Date() };
+  announce(output, firstUrl);
 
   let renewTimer: NodeJS.Timeout | undefined;
   const subs = opts.subscriptions;
   return {
     get publicUrl() {
       return supervisor.publicUrl;
+    },
+    get health() {
+      return health!;
+    },
+    onHealth(listener) {
+      healthListeners.push(listener);
     },
     async begin() {
       if (subs) {

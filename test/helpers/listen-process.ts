@@ -25,8 +25,16 @@ export function cliEnv(extra: Record<string, string | undefined>): NodeJS.Proces
 }
 
 /** `wearhook listen --port 0 --json` as a child process, ready when its first NDJSON line says so. */
-export async function startListen(env: Record<string, string | undefined>, args: string[] = []): Promise<ListenProcess> {
-  const child = spawn(process.execPath, [BIN, 'listen', '--port', '0', '--json', ...args], { env: cliEnv(env), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startListen(env: Record<string, string | undefined>, args: string[] = []): Promise<ListenProcess> {
+  return startNdjsonProcess(['listen', '--port', '0', '--json', ...args], env, 'ready');
+}
+
+/**
+ * A wearhook command that writes NDJSON (`listen --json`, `ui --json`) as a child process, ready
+ * once it has written a line of type `readyType`; `url` is that line's url.
+ */
+export async function startNdjsonProcess(args: string[], env: Record<string, string | undefined>, readyType: string): Promise<ListenProcess> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(env), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const parsed: Record<string, unknown>[] = [];
@@ -58,11 +66,11 @@ export async function startListen(env: Record<string, string | undefined>, args:
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`listen never wrote ${what}; stderr:\n${stderr}\nlines:\n${parsed.map((l) => JSON.stringify(l)).join('\n')}`));
+        reject(new Error(`${args[0]} never wrote ${what}; stderr:\n${stderr}\nlines:\n${parsed.map((l) => JSON.stringify(l)).join('\n')}`));
       }, timeoutMs);
       const onExit = () => {
         cleanup();
-        reject(new Error(`listen exited before writing ${what}; stderr:\n${stderr}`));
+        reject(new Error(`${args[0]} exited before writing ${what}; stderr:\n${stderr}`));
       };
       const cleanup = () => {
         clearTimeout(timer);
@@ -74,7 +82,7 @@ export async function startListen(env: Record<string, string | undefined>, args:
       check();
     });
 
-  const ready = await waitForLine((l) => l.type === 'ready', 'its ready line');
+  const ready = await waitForLine((l) => l.type === readyType, `its ${readyType} line`);
   return {
     child,
     url: ready.url as string,

@@ -1,0 +1,189 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { openDatabase } from '../src/store/db.js';
+import { upsertSubscription } from '../src/store/subscriptions.js';
+import { ARTIFACTS, launchChromium } from './helpers/browser.js';
+import { runCli, tempDir } from './helpers/cli.js';
+import { startListen, startNdjsonProcess, type ListenProcess } from './helpers/listen-process.js';
+import { TEST_SECRETS } from './helpers/signing.js';
+
+/**
+ * The web console as a person uses it, in Debian's Chromium: one browser for the file, one
+ * database shared by a `listen --ui` (the live console in the receiver's process) and a
+ * separate `wearhook ui` (the database as it is, written by another process).
+ */
+
+let dir: string;
+let dbPath: string;
+let env: Record<string, string>;
+let listen: ListenProcess;
+let liveConsole: string;
+let ui: ListenProcess;
+let uiConsole: string;
+let browser: Browser;
+let closeBrowser: () => Promise<void>;
+
+beforeAll(async () => {
+  dir = tempDir('wearhook-ui-');
+  dbPath = path.join(dir, 'wearhook.db');
+  env = {
+    WEARHOOK_DB: dbPath,
+    WEARHOOK_CONFIG_DIR: path.join(dir, 'config'),
+    WEARHOOK_SECRET_VITAL: TEST_SECRETS.vital,
+    WEARHOOK_SECRET_OPEN_WEARABLES: TEST_SECRETS['open-wearables'],
+  };
+  const db = openDatabase(dbPath);
+  const day = 86_400_000;
+  const subs: [string, string, number][] = [
+    ['sub-sleep', 'sleep', 60 * day],
+    ['sub-readiness', 'daily_readiness', 3 * day],
+    ['sub-activity', 'daily_activity', -2 * day],
+  ];
+  for (const [id, dataType, left] of subs) {
+    upsertSubscription(
+      db,
+      { id, callback_url: 'https://hooks.example.org/oura', event_type: 'create', data_type: dataType, expiration_time: new Date(Date.now() + left).toISOString() },
+      { createdByWearhook: true },
+    );
+  }
+  db.close();
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  [listen, ui, { browser, close: closeBrowser }] = await Promise.all([
+    startListen(env, ['--ui', '--ui-port', '0', '--no-browser']),
+    startNdjsonProcess(['ui', '--port', '0', '--no-browser', '--json'], env, 'ui'),
+    launchChromium(),
+  ]);
+  liveConsole = (await listen.waitForLine((l) => l.type === 'ui', 'its ui line')).url as string;
+  uiConsole = ui.url;
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([closeBrowser?.(), listen?.stop(), ui?.stop()]);
+});
+
+async function openPage(url: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(err.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text());
+  });
+  (page as Page & { problems: string[] }).problems = problems;
+  await page.goto(url);
+  return page;
+}
+
+function problemsOf(page: Page): string[] {
+  return (page as Page & { problems: string[] }).problems;
+}
+
+/** A request with a Host header of our choosing (a browser would not let us pick one). */
+function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; type: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode!, body, type: String(res.headers['content-type'] ?? '') }));
+    });
+    req.on('error', reject);
+  });
+}
+
+describe('the web console in a real browser', () => {
+  test('a delivery stored by another process appears without reloading, live, and opens in full', async () => {
+    const page = await openPage(`${uiConsole}deliveries`);
+    await page.locator('#live.on').waitFor();
+    await page.evaluate(() => ((globalThis as unknown as { stayed: boolean }).stayed = true));
+
+    const sent = await runCli(['trigger', 'vital', '--to', listen.url], { env });
+    expect(sent.code, sent.stderr).toBe(0);
+    const row = page.locator('#deliveries tbody tr').first();
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 10_000 }).toBe('processed');
+    expect(await row.locator('td').nth(2).textContent()).toBe('vital');
+    expect(await row.locator('td.event').textContent()).toBe('daily.data.sleep.created');
+    expect(await page.evaluate(() => (globalThis as unknown as { stayed?: boolean }).stayed)).toBe(true);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'deliveries.png') });
+
+    await row.click();
+    await page.waitForURL(/deliveries\/\d+$/);
+    const id = Number(page.url().split('/').pop());
+    await expect.poll(() => page.locator('#delivery-live').getAttribute('data-status')).toBe('processed');
+    expect(await page.locator('h1').textContent()).toContain('daily.data.sleep.created');
+    expect(await page.locator('.verification').textContent()).toContain('signature valid');
+    expect(await page.locator('.headers').textContent()).toContain('svix-signature');
+    const body = JSON.parse((await page.locator('#body').textContent())!) as { event_type: string };
+    expect(body.event_type).toBe('daily.data.sleep.created');
+    // The work: the sleep document it carried, now in the store.
+    expect(await page.locator('section.work').textContent()).toMatch(/vital sleep .*stored/s);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'delivery.png'), fullPage: true });
+    expect(problemsOf(page)).toEqual([]);
+    expect(id).toBeGreaterThan(0);
+    await page.close();
+  });
+
+  test('the filters narrow the list, and a new delivery that does not match stays out', async () => {
+    const page = await openPage(`${liveConsole}deliveries?provider=open-wearables`);
+    await page.locator('#live.on').waitFor();
+    expect(await page.locator('#deliveries tbody tr').count()).toBe(0);
+    await runCli(['trigger', 'vital', 'daily.data.activity.created', '--to', listen.url], { env });
+    const sent = await runCli(['trigger', 'open-wearables', '--to', listen.url], { env });
+    expect(sent.code, sent.stderr).toBe(0);
+    await expect.poll(() => page.locator('#deliveries tbody tr').count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => page.locator('#deliveries tbody tr').getAttribute('data-status')).toBe('processed');
+    expect(await page.locator('#deliveries tbody td.event').textContent()).toBe('sleep.created');
+    // listen --ui knows how long its answer took.
+    expect(await page.locator('#deliveries tbody td.num').first().textContent()).toMatch(/\d+ ms/);
+
+    await page.goto(`${liveConsole}deliveries?q=activity`);
+    expect(await page.locator('#deliveries tbody td.event').allTextContents()).toEqual(['daily.data.activity.created']);
+    await page.goto(`${liveConsole}deliveries?event=*.created&provider=vital`);
+    expect((await page.locator('#deliveries tbody td.event').allTextContents()).sort()).toEqual(['daily.data.activity.created', 'daily.data.sleep.created']);
+    expect(problemsOf(page)).toEqual([]);
+    await page.close();
+  });
+
+  test('subscriptions with their expiry, and the receiver of a listen --ui run', async () => {
+    const page = await openPage(`${liveConsole}subscriptions`);
+    const rows = page.locator('#subscriptions tbody tr');
+    expect(await rows.count()).toBe(3);
+    const text = (await page.locator('#subscriptions').textContent())!;
+    expect(text).toMatch(/sub-readiness.*renew soon/s);
+    expect(text).toMatch(/sub-activity.*expired/s);
+    expect(await page.locator('#tunnel').textContent()).toContain(listen.url);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'subscriptions.png'), fullPage: true });
+    expect(problemsOf(page)).toEqual([]);
+    await page.close();
+  });
+
+  test('the console never takes the receiver\'s port, and --ui-port needs --ui', async () => {
+    const same = await runCli(['listen', '--port', '4567', '--ui', '--ui-port', '4567', '--no-browser'], { env });
+    expect(same.code).toBe(2);
+    expect(same.stderr).toMatch(/port of its own/);
+    const stray = await runCli(['listen', '--port', '0', '--ui-port', '4567'], { env });
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toMatch(/--ui-port only applies with --ui/);
+  });
+
+  test('access: without the token, with a foreign Host, or on the receiver port, no console', async () => {
+    const { origin, pathname } = new URL(liveConsole);
+    const port = new URL(liveConsole).port;
+    expect((await get(`${origin}/deliveries`)).status).toBe(403);
+    expect((await get(`${origin}/`)).status).toBe(403);
+    expect((await get(`${origin}/${'x'.repeat(43)}/deliveries`)).status).toBe(403);
+    expect((await get(`${origin}${pathname}deliveries`)).status).toBe(200);
+    expect((await get(`${origin}${pathname}deliveries`, { host: `localhost:${port}` })).status).toBe(200);
+    // DNS rebinding: the right token, a foreign name.
+    expect((await get(`${origin}${pathname}deliveries`, { host: `attacker.example:${port}` })).status).toBe(403);
+    expect((await get(`${origin}${pathname}deliveries`, { host: `127.0.0.1:${Number(port) + 1}` })).status).toBe(403);
+    // The receiver's port serves the receiver only.
+    expect(new URL(listen.url).port).not.toBe(port);
+    for (const target of [`${listen.url}${pathname}deliveries`, `${listen.url}${pathname}`, `${listen.url}/`]) {
+      const answer = await get(target);
+      expect(answer.status).toBe(404);
+      expect(answer.type).not.toContain('text/html');
+    }
+  });
+});
