@@ -1,5 +1,9 @@
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/store/db.js';
 import { getDocument } from '../src/store/documents.js';
+import { buildProviders } from '../src/providers/registry.js';
+import { startReceiver, type ReceiverEvent } from '../src/receiver/server.js';
 import { send, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 import { ouraHeaders, standardHeaders, TEST_SECRETS } from './helpers/signing.js';
 
@@ -42,5 +46,52 @@ describe('the work after the acknowledgement', () => {
     await waitFor(() => t!.events.filter((e) => e.type === 'work' && e.provider === 'vital' && e.status === 'processed').length === 5, 'the Vital deliveries normalised');
     expect(getDocument(t.db, 'vital', 'sleep', 'vs-4')).toBeDefined();
     expect(started).toBe(4);
+  });
+});
+
+describe('several receivers on one database', () => {
+  it('does the work of each delivery in exactly one of them', async () => {
+    t = await startTestReceiver();
+    const fetched = new Map<string, number>();
+    const fetchOuraDocument = async (_user: string, type: string, id: string) => {
+      fetched.set(id, (fetched.get(id) ?? 0) + 1);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+      return { id, day: '2026-03-02', type: 'long_sleep', bedtime_start: '2026-03-01T23:00:00+01:00' };
+    };
+    const receivers = [];
+    const events: ReceiverEvent[][] = [[], []];
+    for (const seen of events) {
+      const db = openDatabase(path.join(path.dirname(t.dbFile), 'wearhook.db'));
+      const receiver = await startReceiver({ db, port: 0, providers: buildProviders({ secrets: TEST_SECRETS }), fetchOuraDocument, onEvent: (e) => seen.push(e) });
+      receivers.push({ receiver, db });
+    }
+    try {
+      const ids = await Promise.all(
+        Array.from({ length: 400 }, async (_, i) => {
+          const { url } = receivers[i % 2]!.receiver;
+          const body =
+            i % 2 === 0
+              ? JSON.stringify({ event_type: 'create', data_type: 'sleep', object_id: `o-${i}`, event_time: '2026-03-02T07:00:00+00:00', user_id: 'ou-1' })
+              : JSON.stringify({ event_type: 'daily.data.sleep.created', user_id: `vu-${i}`, data: { id: `vs-${i}`, user_id: `vu-${i}`, calendar_date: '2026-03-02', total: 25_000 } });
+          const headers = i % 2 === 0 ? ouraHeaders(TEST_SECRETS.oura, body) : standardHeaders(TEST_SECRETS.vital, `msg_${i}`, body);
+          const answer = await send(`${url}${i % 2 === 0 ? '/oura' : '/vital'}`, { headers, body });
+          expect(answer.status).toBe(200);
+          return answer.json().id as number;
+        }),
+      );
+      await Promise.all(receivers.map((r) => r.receiver.idle()));
+      const processed = new Map<number, number>();
+      for (const e of events.flat()) if (e.type === 'work' && e.status === 'processed') processed.set(e.id, (processed.get(e.id) ?? 0) + 1);
+      expect(ids.filter((id) => processed.get(id) !== 1)).toEqual([]);
+      expect([...fetched.values()].filter((n) => n !== 1)).toEqual([]);
+      expect(fetched.size).toBe(200);
+      const statuses = t.db.prepare('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status').all();
+      expect(statuses).toEqual([{ status: 'processed', n: 400 }]);
+    } finally {
+      for (const { receiver, db } of receivers) {
+        await receiver.close();
+        db.close();
+      }
+    }
   });
 });

@@ -8,6 +8,7 @@ import { sha256Hex, verificationTokenMatches } from '../providers/oura/webhook.j
 import { HttpClient } from '../net/http-client.js';
 import { healthProof } from '../tunnels/health.js';
 import { errorMessage } from '../errors.js';
+import { decodeJson, JsonDecodeError } from '../util/json.js';
 import { readBody } from './body.js';
 import { GroupCommit } from './group-commit.js';
 import type { EventFilter } from './event-filter.js';
@@ -122,13 +123,11 @@ function rawHeaderPairs(req: http.IncomingMessage): HeaderPairs {
   return pairs;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
+function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false; reason: string } {
   try {
-    return { ok: true, value: JSON.parse(utf8.decode(body)) };
-  } catch {
-    return { ok: false };
+    return { ok: true, value: decodeJson(body) };
+  } catch (err) {
+    return { ok: false, reason: err instanceof JsonDecodeError ? err.message : 'the body is not valid JSON' };
   }
 }
 
@@ -230,7 +229,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     const verification = provider.verify(signed, clock());
     if (!verification.ok) return refuse(401, verification.reason);
     const parsed = parseJson(read.body);
-    if (!parsed.ok) return refuse(400, 'the body is not valid UTF-8 JSON');
+    if (!parsed.ok) return refuse(400, parsed.reason);
     let facts;
     try {
       facts = provider.describe(parsed.value, signed);
@@ -240,6 +239,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     }
 
     let stored: { id: number; duplicate: boolean };
+    // This process does the work of what it stores, unless its queue is full (then the row waits in the database).
+    const claim = queue.wantsMore ? queue.claim() : undefined;
     try {
       stored = await commits.run(() => insertDelivery(db, {
         provider: provider.name,
@@ -249,6 +250,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         headers: rawHeaderPairs(req),
         body: read.body,
         ...facts,
+        claim,
       }));
     } catch (err) {
       // Not durable, so not acknowledged: the sender will retry.
@@ -276,7 +278,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       });
     }
     if (stored.duplicate) return;
-    queue.kick();
+    if (claim) queue.add({ id: stored.id, provider: provider.name, eventType: facts.eventType, userId: facts.userId, attempts: 0, payload: parsed.value });
+    else queue.stored();
     if (options.forwardTo && visible) forward(stored.id, provider.name, facts.eventType, method, rawHeaderPairs(req), read.body);
   }
 

@@ -1,26 +1,29 @@
 import type { DB } from '../store/db.js';
 import {
-  dueDeliveries,
-  getDelivery,
+  claimDueDeliveries,
+  DELIVERY_WORK,
   markFailed,
   markProcessed,
-  nextAttemptAt,
+  nextDueAt,
   scheduleRetry,
   type DeliveryRow,
   type DeliveryStatus,
 } from '../store/deliveries.js';
-import { markDocumentDeleted, upsertDocument } from '../store/documents.js';
+import { ClaimLostError, DEFAULT_LEASE_MS, newClaimOwner, releaseClaims, releaseClaimsOfGoneOwners, renewClaims } from '../store/claims.js';
+import { markDocumentDeleted, upsertDocument, type DocumentInput } from '../store/documents.js';
 import { attributeSamplesToSleepDays, upsertSamples } from '../store/samples.js';
 import { ouraDocumentInput } from '../providers/oura/documents.js';
 import type { Provider, ProviderName, Work } from '../providers/types.js';
 import { errorMessage } from '../errors.js';
+import { decodeJson } from '../util/json.js';
 import { GroupCommit } from './group-commit.js';
 
 /**
  * Fetch one Oura document with the user's token. `null` means Oura answered 404 (it happens
  * right after a notification: retried later); any other failure throws (also retried).
+ * `signal` aborts it when the receiver stops (the delivery stays to be resumed).
  */
-export type FetchOuraDocument = (userId: string, dataType: string, objectId: string) => Promise<unknown | null>;
+export type FetchOuraDocument = (userId: string, dataType: string, objectId: string, signal?: AbortSignal) => Promise<unknown | null>;
 
 export interface WorkEvent {
   type: 'work';
@@ -39,7 +42,7 @@ export interface WorkEvent {
 
 export interface WorkQueueOptions {
   db: DB;
-  /** Where the work's writes are committed; the receiver shares its own, so deliveries and documents share fsyncs. */
+  /** Where the work's writes are committed; the receiver shares its own, so derived rows ride on the deliveries' commits. */
   commits?: GroupCommit;
   providers: ReadonlyMap<ProviderName, Provider>;
   fetchOuraDocument: FetchOuraDocument;
@@ -49,10 +52,31 @@ export interface WorkQueueOptions {
   maxAttempts?: number;
   /** Wait before attempt `attempt + 1`. */
   retryDelayMs?: (attempt: number) => number;
+  /** This process's name on its claims (claims.ts); one is made up when not given. */
+  owner?: string;
+  /** How long a claim lasts unless renewed (default 30 s). */
+  leaseMs?: number;
+  /** Claimed deliveries held in memory at most; beyond that they wait in the database (memory stays bounded). */
+  maxHeld?: number;
   onEvent?: (event: WorkEvent) => void;
   /** An unexpected failure of the queue itself (e.g. the database went away). */
   onError?: (err: unknown) => void;
 }
+
+/** A delivery whose work this process has claimed. */
+export interface WorkJob {
+  id: number;
+  provider: string;
+  eventType: string | null;
+  userId: string | null;
+  /** Attempts made before this one. */
+  attempts: number;
+  /** The parsed payload, when the receiver hands over what it just stored; else read from `body`. */
+  payload?: unknown;
+  body?: Buffer;
+}
+
+type Prepared = WorkJob & ({ work: Work; invalid?: undefined } | { work?: undefined; invalid: string });
 
 /**
  * How long a row whose work failed unexpectedly (the database refused a write: disk full,
@@ -61,7 +85,10 @@ export interface WorkQueueOptions {
  */
 export const STUCK_RETRY_MS = 10_000;
 
-/** Rows looked at per pass: work that needs no fetch is started for all of them at once, and commits together. */
+/** How often the database is looked at for work nobody holds (another process's crash, deliveries stored while the queue was full). */
+export const SCAN_INTERVAL_MS = 5_000;
+
+/** Work that needs no fetch is started for up to this many deliveries per pass; their writes share a commit. */
 const BATCH = 128;
 
 /** 10 s, 30 s, 90 s, ... capped at an hour. */
@@ -69,29 +96,45 @@ export function defaultRetryDelayMs(attempt: number): number {
   return Math.min(3_600_000, 10_000 * 3 ** (attempt - 1));
 }
 
+/** Errors after which the same write may succeed later (the disk, not the data). */
+function isTransientStoreError(err: unknown): boolean {
+  const code = String((err as { code?: unknown }).code ?? '');
+  return /^SQLITE_(FULL|IOERR|READONLY|BUSY|LOCKED|CANTOPEN|PERM|NOMEM|PROTOCOL)/.test(code) || /^E(FBIG|NOSPC|ROFS|IO)$/.test(code);
+}
+
 /**
- * The work after the acknowledgement, off the request path. The delivery log is the queue:
- * every `received` or due `pending` row is picked up, so work cut short by a stop or a
- * crash simply resumes on the next start. Oura fetches run with bounded concurrency and
- * are retried with backoff until `maxAttempts`; payloads that carry their data are
- * normalised in batches (their writes share a commit). Kicks within one turn of the event
- * loop make one pass over the queue.
+ * The work after the acknowledgement, off the request path. The delivery log is the queue,
+ * and each row's work is claimed by exactly one process (claims.ts), so several receivers may
+ * share a database and work cut short by a stop or a crash resumes: the receiver claims what
+ * it stores and hands it over in memory; rows nobody holds (a previous run's, a crashed
+ * process's, retries that fell due) are claimed from the database. Oura fetches run with
+ * bounded concurrency and are retried with backoff until `maxAttempts`; payloads that carry
+ * their data are normalised in batches. Every write here is derived from a stored delivery,
+ * so none waits for its own fsync (group-commit.ts).
  */
 export class WorkQueue {
+  readonly owner: string;
+  private readonly held: Prepared[] = [];
   private readonly busy = new Map<number, Promise<void>>();
   /** Busy rows that are Oura deliveries (a fetch, bounded by `concurrency`). */
   private fetching = 0;
   private scheduled: NodeJS.Immediate | undefined;
-  /** Rows whose work failed unexpectedly (e.g. the database refused a write), with when they may be tried again. */
-  private readonly stuck = new Map<number, number>();
-  private timer: NodeJS.Timeout | undefined;
+  /** Claimed rows whose work failed unexpectedly (the database refused a write), with when they may be tried again. */
+  private readonly stuck = new Map<number, { job: Prepared; until: number }>();
+  /** When the database should next be looked at for work nobody holds. */
+  private scanAt = 0;
+  private scanTimer: NodeJS.Timeout | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
   private stopping = false;
-  /** Set once stop() stops waiting: late results are dropped, their rows stay pending. */
+  /** Set once stop() stops waiting: late results are dropped, their rows are left to resume. */
   private abandoned = false;
+  private readonly aborter = new AbortController();
   private idleWaiters: (() => void)[] = [];
   private readonly concurrency: number;
   private readonly maxAttempts: number;
   private readonly retryDelayMs: (attempt: number) => number;
+  private readonly leaseMs: number;
+  private readonly maxHeld: number;
   private readonly commits: GroupCommit;
 
   constructor(private readonly options: WorkQueueOptions) {
@@ -99,12 +142,87 @@ export class WorkQueue {
     this.concurrency = options.concurrency ?? 4;
     this.maxAttempts = options.maxAttempts ?? 8;
     this.retryDelayMs = options.retryDelayMs ?? defaultRetryDelayMs;
+    this.owner = options.owner ?? newClaimOwner();
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.maxHeld = options.maxHeld ?? 1024;
   }
 
-  /** Look for due work soon (call after storing a delivery, and once at start-up). */
+  /** Aborted when the queue stops: outstanding fetches end, their deliveries stay to be resumed. */
+  get signal(): AbortSignal {
+    return this.aborter.signal;
+  }
+
+  /** Whether a delivery stored now should be claimed for this queue (else it waits in the database, for a later scan). */
+  get wantsMore(): boolean {
+    return !this.stopping && this.held.length + this.busy.size < this.maxHeld;
+  }
+
+  /** A claim for a delivery about to be stored, valid for one lease. */
+  claim(now = Date.now()): { owner: string; until: number } {
+    return { owner: this.owner, until: now + this.leaseMs };
+  }
+
+  /** Hand over a delivery stored with this queue's claim. */
+  add(job: WorkJob): void {
+    // Stopping: its claim is released with the others, and the next run (or another process) does it.
+    if (this.stopping) return;
+    this.held.push(this.prepare(job));
+    this.kick();
+  }
+
+  /** A delivery was stored without a claim: look for it in the database soon. */
+  stored(): void {
+    this.scanAt = 0;
+    this.kick();
+  }
+
+  /** Look for due work soon (once at start-up, and whenever something changes). */
   kick(): void {
     if (this.stopping || this.scheduled) return;
     this.scheduled = setImmediate(() => this.pass());
+  }
+
+  /** Resolves when nothing is running, held or due right now. */
+  idle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.scanAt = 0;
+      this.kick();
+    });
+  }
+
+  /**
+   * Start nothing new and abort outstanding fetches at once; give running work up to `graceMs`
+   * to settle, then give up every claim, so that the next run, or another process, resumes it.
+   */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (this.scheduled) {
+      clearImmediate(this.scheduled);
+      this.scheduled = undefined;
+      // Work handed over by the last requests starts, so that what needs no fetch is done before the stop.
+      this.pass();
+    }
+    this.stopping = true;
+    clearTimeout(this.scanTimer);
+    clearInterval(this.renewTimer);
+    this.aborter.abort();
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.busy.values()]),
+      new Promise<void>((resolve) => {
+        timeout = setTimeout(resolve, graceMs);
+      }),
+    ]);
+    clearTimeout(timeout);
+    this.abandoned = true;
+    this.held.length = 0;
+    this.stuck.clear();
+    try {
+      await this.commits.run(() => releaseClaims(this.options.db, DELIVERY_WORK, this.owner), { durable: false });
+    } catch (err) {
+      // They lapse by themselves after a lease.
+      this.options.onError?.(err);
+    }
   }
 
   private pass(): void {
@@ -116,146 +234,190 @@ export class WorkQueue {
     }
   }
 
-  /** Resolves when nothing is running and nothing is due right now. */
-  idle(): Promise<void> {
-    return new Promise((resolve) => {
-      this.idleWaiters.push(resolve);
-      this.kick();
-    });
-  }
-
-  /** Start nothing new; give running work up to `graceMs` to finish. */
-  async stop(graceMs = 5_000): Promise<void> {
-    // Work kicked by the last requests still starts, and gets the same grace as the rest.
-    if (this.scheduled) {
-      clearImmediate(this.scheduled);
-      this.pass();
-    }
-    this.stopping = true;
-    clearTimeout(this.timer);
-    let timeout: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.busy.values()]),
-      new Promise<void>((resolve) => {
-        timeout = setTimeout(resolve, graceMs);
-      }),
-    ]);
-    clearTimeout(timeout);
-    this.abandoned = true;
-  }
-
   private pump(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
     const { db } = this.options;
     const now = Date.now();
-    for (const [id, until] of this.stuck) if (until <= now) this.stuck.delete(id);
-    const skip = [...this.busy.keys(), ...this.stuck.keys()];
-    for (const due of dueDeliveries(db, new Date(now), BATCH, skip)) {
-      const fetches = due.provider === 'oura';
-      if (fetches && this.fetching >= this.concurrency) continue;
-      const row = getDelivery(db, due.id);
-      if (!row) continue;
+    for (const [id, { job, until }] of this.stuck) {
+      if (until > now) continue;
+      this.stuck.delete(id);
+      this.held.push(job);
+    }
+    let dueNow = false;
+    if (now >= this.scanAt) {
+      const room = this.maxHeld - this.held.length - this.busy.size;
+      if (room > 0) {
+        releaseClaimsOfGoneOwners(db, DELIVERY_WORK);
+        const rows = claimDueDeliveries(db, this.owner, room, { now, leaseMs: this.leaseMs });
+        for (const row of rows) this.held.push(this.prepare(jobOfRow(row)));
+        // A full claim may have left more: look again as soon as there is room.
+        dueNow = rows.length === room;
+        this.scanAt = dueNow ? 0 : Math.min(nextDueAt(db, now) ?? Infinity, now + SCAN_INTERVAL_MS);
+      }
+    }
+    this.startHeld();
+    this.keepClaims();
+    if (this.busy.size === 0 && this.held.length === 0 && !dueNow) {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+    this.armScanTimer(now);
+  }
+
+  /** Start what may start: every job that needs no fetch (up to a batch), fetches up to `concurrency`; the rest keep their order. */
+  private startHeld(): void {
+    let started = 0;
+    for (let i = 0; i < this.held.length && started < BATCH; ) {
+      const job = this.held[i]!;
+      const fetches = job.provider === 'oura';
+      if (fetches && this.fetching >= this.concurrency) {
+        i++;
+        continue;
+      }
+      this.held.splice(i, 1);
+      started++;
       if (fetches) this.fetching++;
-      const task = this.run(row)
-        .catch((err: unknown) => {
-          this.stuck.set(row.id, Date.now() + STUCK_RETRY_MS);
-          this.options.onError?.(err);
-        })
+      const task = this.run(job)
+        .catch((err: unknown) => this.failedUnexpectedly(job, err))
         .finally(() => {
-          this.busy.delete(row.id);
+          this.busy.delete(job.id);
           if (fetches) this.fetching--;
           this.kick();
         });
-      this.busy.set(row.id, task);
+      this.busy.set(job.id, task);
     }
-    if (this.busy.size === 0) {
-      for (const resolve of this.idleWaiters.splice(0)) resolve();
-    }
-    const due = nextAttemptAt(db, [...this.busy.keys(), ...this.stuck.keys()]);
-    const next = Math.min(due ? Date.parse(due) : Infinity, ...this.stuck.values());
-    // Work due now but not started (all fetch slots taken) starts when running work finishes: it kicks.
-    if (next < Infinity && (next > now || this.busy.size === 0)) this.timer = setTimeout(() => this.kick(), Math.max(0, next - now));
+    if (this.held.length > 0 && started === BATCH) this.kick();
   }
 
-  private async run(row: DeliveryRow): Promise<void> {
-    const { db, providers } = this.options;
-    const attempts = row.attempts + 1;
-    let work: Work;
+  /** Renew this process's claims while it holds any (a fetch may outlast a lease). */
+  private keepClaims(): void {
+    const holding = this.busy.size + this.held.length + this.stuck.size > 0;
+    if (holding && !this.renewTimer) {
+      this.renewTimer = setInterval(() => {
+        this.commits
+          .run(() => renewClaims(this.options.db, DELIVERY_WORK, this.owner, this.leaseMs), { durable: false })
+          .catch((err: unknown) => this.options.onError?.(err));
+      }, Math.max(10, Math.floor(this.leaseMs / 3)));
+      this.renewTimer.unref();
+    } else if (!holding && this.renewTimer) {
+      clearInterval(this.renewTimer);
+      this.renewTimer = undefined;
+    }
+  }
+
+  private armScanTimer(now: number): void {
+    clearTimeout(this.scanTimer);
+    this.scanTimer = undefined;
+    const stuckUntil = Math.min(Infinity, ...[...this.stuck.values()].map((s) => s.until));
+    const next = Math.min(this.scanAt, stuckUntil);
+    // Due now with no room: running work kicks when it finishes.
+    if (next <= now && (this.busy.size > 0 || this.held.length > 0)) return;
+    if (next < Infinity) this.scanTimer = setTimeout(() => this.kick(), Math.max(0, next - now));
+  }
+
+  /** Decode the payload and decide its work; a payload that cannot be worked on is failed when its turn comes. */
+  private prepare(job: WorkJob): Prepared {
     try {
-      const provider = providers.get(row.provider as ProviderName);
-      if (!provider) throw new Error(`no provider "${row.provider}"`);
-      work = provider.work(JSON.parse(row.body.toString('utf8')));
+      const provider = this.options.providers.get(job.provider as ProviderName);
+      if (!provider) throw new Error(`no provider "${job.provider}"`);
+      const payload = job.payload !== undefined ? job.payload : decodeJson(job.body ?? Buffer.alloc(0));
+      return { ...job, payload, work: provider.work(payload) };
     } catch (err) {
-      markFailed(db, row.id, attempts, errorMessage(err));
-      this.report(row, 'failed', attempts, { error: errorMessage(err) });
+      return { ...job, invalid: errorMessage(err) };
+    }
+  }
+
+  private async run(job: Prepared): Promise<void> {
+    const { db } = this.options;
+    const attempts = job.attempts + 1;
+    const { work } = job;
+    if (!work) {
+      await this.commits.run(() => markFailed(db, this.owner, job.id, attempts, job.invalid), { durable: false });
+      this.report(job, 'failed', attempts, { error: job.invalid });
       return;
     }
 
     if (work.kind === 'store') {
       const counts = await this.commits.run(() => {
+        markProcessed(db, this.owner, job.id, attempts);
         for (const doc of work.documents) upsertDocument(db, doc);
         const samples = upsertSamples(db, work.samples);
         let deleted = 0;
         for (const ref of work.deletions) deleted += markDocumentDeleted(db, ref.provider, ref.type, ref.id) ? 1 : 0;
         if (work.sleepDaySeries) attributeToSleep(db, work, work.sleepDaySeries);
-        markProcessed(db, row.id, attempts);
         return { documents: work.documents.length, samples, deleted };
-      });
-      this.report(row, 'processed', attempts, counts);
+      }, { durable: false });
+      this.report(job, 'processed', attempts, counts);
       return;
     }
 
     let doc: unknown;
     try {
-      doc = await this.options.fetchOuraDocument(work.userId, work.dataType, work.objectId);
+      doc = await this.options.fetchOuraDocument(work.userId, work.dataType, work.objectId, this.aborter.signal);
     } catch (err) {
-      if (!this.abandoned) this.retryOrFail(row, attempts, errorMessage(err));
+      if (!this.abandoned && !this.aborter.signal.aborted) await this.retryOrFail(job, attempts, errorMessage(err));
       return;
     }
-    if (this.abandoned) return;
+    if (this.abandoned || this.aborter.signal.aborted) return;
     if (doc === null) {
-      this.retryOrFail(row, attempts, `Oura has no ${work.dataType} document ${work.objectId} yet (404)`);
+      await this.retryOrFail(job, attempts, `Oura has no ${work.dataType} document ${work.objectId} yet (404)`);
       return;
     }
+    let input: DocumentInput;
     try {
-      await this.commits.run(() => {
-        upsertDocument(db, ouraDocumentInput(work.dataType, work.userId, doc, 'webhook'));
-        markProcessed(db, row.id, attempts);
-      });
+      input = ouraDocumentInput(work.dataType, work.userId, doc, 'webhook');
     } catch (err) {
-      markFailed(db, row.id, attempts, errorMessage(err));
-      this.report(row, 'failed', attempts, { error: errorMessage(err) });
+      await this.commits.run(() => markFailed(db, this.owner, job.id, attempts, errorMessage(err)), { durable: false });
+      this.report(job, 'failed', attempts, { error: errorMessage(err) });
       return;
     }
-    this.report(row, 'processed', attempts, { documents: 1 });
+    await this.commits.run(() => {
+      markProcessed(db, this.owner, job.id, attempts);
+      upsertDocument(db, input);
+    }, { durable: false });
+    this.report(job, 'processed', attempts, { documents: 1 });
   }
 
-  private retryOrFail(row: DeliveryRow, attempts: number, error: string): void {
+  private async retryOrFail(job: Prepared, attempts: number, error: string): Promise<void> {
     const { db } = this.options;
     if (attempts >= this.maxAttempts) {
       const message = `gave up after ${attempts} attempts: ${error}`;
-      markFailed(db, row.id, attempts, message);
-      this.report(row, 'failed', attempts, { error: message });
+      await this.commits.run(() => markFailed(db, this.owner, job.id, attempts, message), { durable: false });
+      this.report(job, 'failed', attempts, { error: message });
       return;
     }
     const next = new Date(Date.now() + this.retryDelayMs(attempts));
-    scheduleRetry(db, row.id, attempts, next, error);
-    this.report(row, 'pending', attempts, { error, next_attempt_at: next.toISOString() });
+    await this.commits.run(() => scheduleRetry(db, this.owner, job.id, attempts, next, error), { durable: false });
+    this.scanAt = Math.min(this.scanAt, next.getTime());
+    this.report(job, 'pending', attempts, { error, next_attempt_at: next.toISOString() });
+  }
+
+  private failedUnexpectedly(job: Prepared, err: unknown): void {
+    this.options.onError?.(err);
+    // Lost: another process holds the delivery now. Abandoned: the next run does it.
+    if (err instanceof ClaimLostError || this.abandoned) return;
+    // Transient, or failing the delivery itself failed: try again later.
+    if (isTransientStoreError(err) || job.work === undefined) {
+      this.stuck.set(job.id, { job, until: Date.now() + STUCK_RETRY_MS });
+      return;
+    }
+    // A write that this delivery's own data makes fail (a constraint) would fail the same way again.
+    const error = `could not be stored: ${errorMessage(err)}`;
+    this.stuck.set(job.id, { job: { ...job, work: undefined, invalid: error }, until: Date.now() });
+    this.kick();
   }
 
   private report(
-    row: DeliveryRow,
+    job: WorkJob,
     status: WorkEvent['status'],
     attempts: number,
     extra: Partial<Pick<WorkEvent, 'documents' | 'samples' | 'deleted' | 'error' | 'next_attempt_at'>>,
   ): void {
+    if (this.abandoned) return;
     this.options.onEvent?.({
       type: 'work',
-      id: row.id,
-      provider: row.provider,
-      event_type: row.event_type,
-      user_id: row.user_id,
+      id: job.id,
+      provider: job.provider,
+      event_type: job.eventType,
+      user_id: job.userId,
       status,
       attempts,
       documents: extra.documents ?? 0,
@@ -265,6 +427,10 @@ export class WorkQueue {
       ...(extra.next_attempt_at !== undefined ? { next_attempt_at: extra.next_attempt_at } : {}),
     });
   }
+}
+
+function jobOfRow(row: DeliveryRow): WorkJob {
+  return { id: row.id, provider: row.provider, eventType: row.event_type, userId: row.user_id, attempts: row.attempts, body: row.body };
 }
 
 /** The time windows a store step touched, per user: its samples' span and its sleeps' periods. */

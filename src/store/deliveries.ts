@@ -1,5 +1,6 @@
 import type { DB } from './db.js';
 import { cachedStatement } from './statements.js';
+import { claimDue, finishClaim, type WorkTable } from './claims.js';
 
 /**
  * The delivery log. A row is written, committed, and only then acknowledged; it is also the
@@ -28,6 +29,8 @@ export interface DeliveryInput {
   dedupeKey: string;
   eventType: string | null;
   userId: string | null;
+  /** Claim the delivery's work for this owner until then (epoch ms): the receiver does the work it just stored. */
+  claim?: { owner: string; until: number };
 }
 
 export interface DeliveryRow {
@@ -47,6 +50,8 @@ export interface DeliveryRow {
   next_attempt_at: string | null;
   error: string | null;
   processed_at: string | null;
+  claim_owner: string | null;
+  claim_until: number | null;
 }
 
 export function headerPairs(row: Pick<DeliveryRow, 'headers'>): HeaderPairs {
@@ -60,8 +65,8 @@ export function headerPairs(row: Pick<DeliveryRow, 'headers'>): HeaderPairs {
 export function insertDelivery(db: DB, d: DeliveryInput): { id: number; duplicate: boolean } {
   const insert = cachedStatement(
     db,
-    `INSERT INTO deliveries (provider, received_at, method, path, headers, body, verified, dedupe_key, event_type, user_id, status, next_attempt_at)
-     VALUES (@provider, @receivedAt, @method, @path, @headers, @body, 1, @dedupeKey, @eventType, @userId, 'received', @receivedAt)
+    `INSERT INTO deliveries (provider, received_at, method, path, headers, body, verified, dedupe_key, event_type, user_id, status, next_attempt_at, claim_owner, claim_until)
+     VALUES (@provider, @receivedAt, @method, @path, @headers, @body, 1, @dedupeKey, @eventType, @userId, 'received', @receivedAt, @claimOwner, @claimUntil)
      ON CONFLICT (dedupe_key) DO NOTHING`,
   );
   const store = () => {
@@ -75,6 +80,8 @@ export function insertDelivery(db: DB, d: DeliveryInput): { id: number; duplicat
       dedupeKey: d.dedupeKey,
       eventType: d.eventType,
       userId: d.userId,
+      claimOwner: d.claim?.owner ?? null,
+      claimUntil: d.claim?.until ?? null,
     });
     if (result.changes > 0) return { id: Number(result.lastInsertRowid), duplicate: false };
     const existing = cachedStatement(db, 'SELECT id FROM deliveries WHERE dedupe_key = ?').get(d.dedupeKey) as { id: number };
@@ -128,53 +135,64 @@ export function deliveriesSince(db: DB, since: Date): DeliveryRow[] {
 /** Statuses of the work still to do: `received`, and `pending` retries. */
 const OPEN_STATUSES = ['received', 'pending'] as const;
 
-/** A row of the queue: enough to decide whether to start it (`getDelivery` loads the rest). */
-export interface DueDelivery {
-  id: number;
-  provider: string;
-  next_attempt_at: string;
-}
+/** The work table of the delivery log, for claims.ts. */
+export const DELIVERY_WORK: WorkTable = { table: 'deliveries', key: 'id' };
 
 /**
- * Work that is due: `received`, or `pending` whose next attempt has come, oldest first; `busy`
- * ids are being worked on. One query per status, each read in index order and stopped at
- * `limit`: a single query over both would sort the whole backlog every time.
+ * Claim up to `limit` deliveries whose work is due and that no process holds: `received`
+ * first, then `pending` whose next attempt has come, each oldest first (read in index order,
+ * one status at a time: a query over both would sort the whole backlog).
  */
-export function dueDeliveries(db: DB, now: Date, limit: number, busy: readonly number[]): DueDelivery[] {
-  const statement = cachedStatement(
-    db,
-    `SELECT id, provider, next_attempt_at FROM deliveries
-     WHERE status = ? AND next_attempt_at <= ? AND id NOT IN (SELECT value FROM json_each(?))
-     ORDER BY next_attempt_at, id LIMIT ?`,
-  );
-  const skip = JSON.stringify(busy);
-  const rows = OPEN_STATUSES.flatMap((status) => statement.all(status, now.toISOString(), skip, limit) as DueDelivery[]);
-  const order = (a: DueDelivery, b: DueDelivery) => (a.next_attempt_at < b.next_attempt_at ? -1 : a.next_attempt_at > b.next_attempt_at ? 1 : a.id - b.id);
-  return rows.sort(order).slice(0, limit);
+export function claimDueDeliveries(db: DB, owner: string, limit: number, options: { now?: number; leaseMs?: number } = {}): DeliveryRow[] {
+  const now = options.now ?? Date.now();
+  const claimed: DeliveryRow[] = [];
+  for (const status of OPEN_STATUSES) {
+    if (claimed.length >= limit) break;
+    claimed.push(
+      ...claimDue<DeliveryRow & Record<string, unknown>>(db, DELIVERY_WORK, {
+        owner,
+        due: `status = '${status}' AND next_attempt_at <= @nowIso`,
+        order: 'next_attempt_at, id',
+        limit: limit - claimed.length,
+        params: { nowIso: new Date(now).toISOString() },
+        leaseMs: options.leaseMs,
+        now,
+      }),
+    );
+  }
+  return claimed;
 }
 
-/** When the next piece of work falls due, if any (ISO 8601). */
-export function nextAttemptAt(db: DB, busy: readonly number[]): string | undefined {
+/** When the next unclaimed piece of work falls due, if any (epoch ms); work nobody holds that is due now gives `now`. */
+export function nextDueAt(db: DB, now = Date.now()): number | undefined {
   const statement = cachedStatement(
     db,
     `SELECT next_attempt_at AS at FROM deliveries
-     WHERE status = ? AND next_attempt_at IS NOT NULL AND id NOT IN (SELECT value FROM json_each(?))
+     WHERE status = ? AND next_attempt_at IS NOT NULL AND (claim_owner IS NULL OR claim_until <= ?)
      ORDER BY next_attempt_at LIMIT 1`,
   );
-  const skip = JSON.stringify(busy);
-  const times = OPEN_STATUSES.map((status) => (statement.get(status, skip) as { at: string | null } | undefined)?.at).filter((at): at is string => !!at);
-  return times.sort()[0];
+  const times = OPEN_STATUSES.map((status) => (statement.get(status, now) as { at: string } | undefined)?.at)
+    .filter((at): at is string => !!at)
+    .map((at) => Date.parse(at));
+  return times.length ? Math.min(...times) : undefined;
 }
 
-export function markProcessed(db: DB, id: number, attempts: number, now = new Date()): void {
+/**
+ * The outcome of a delivery's work, recorded only while `owner` still holds its claim (which
+ * it drops): otherwise ClaimLostError, and the transaction it runs in is undone.
+ */
+export function markProcessed(db: DB, owner: string, id: number, attempts: number, now = new Date()): void {
+  finishClaim(db, DELIVERY_WORK, owner, id);
   cachedStatement(
     db,
     `UPDATE deliveries SET status = 'processed', attempts = ?, error = NULL, next_attempt_at = NULL, processed_at = ? WHERE id = ?`,
   ).run(attempts, now.toISOString(), id);
 }
 
-export function scheduleRetry(db: DB, id: number, attempts: number, nextAttempt: Date, error: string): void {
-  db.prepare(`UPDATE deliveries SET status = 'pending', attempts = ?, next_attempt_at = ?, error = ? WHERE id = ?`).run(
+/** A failed attempt to be tried again at `nextAttempt`, by whichever process claims it then. */
+export function scheduleRetry(db: DB, owner: string, id: number, attempts: number, nextAttempt: Date, error: string): void {
+  finishClaim(db, DELIVERY_WORK, owner, id);
+  cachedStatement(db, `UPDATE deliveries SET status = 'pending', attempts = ?, next_attempt_at = ?, error = ? WHERE id = ?`).run(
     attempts,
     nextAttempt.toISOString(),
     error,
@@ -182,8 +200,10 @@ export function scheduleRetry(db: DB, id: number, attempts: number, nextAttempt:
   );
 }
 
-export function markFailed(db: DB, id: number, attempts: number, error: string, now = new Date()): void {
-  db.prepare(
+export function markFailed(db: DB, owner: string, id: number, attempts: number, error: string, now = new Date()): void {
+  finishClaim(db, DELIVERY_WORK, owner, id);
+  cachedStatement(
+    db,
     `UPDATE deliveries SET status = 'failed', attempts = ?, error = ?, next_attempt_at = NULL, processed_at = ? WHERE id = ?`,
   ).run(attempts, error, now.toISOString(), id);
 }

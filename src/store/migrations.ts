@@ -107,6 +107,14 @@ export const MIGRATIONS: readonly string[] = [
     created_at   TEXT NOT NULL
   );
   `,
+  // 5: work claims on deliveries (owner and lease, see claims.ts), so that several `listen`
+  //    processes on one database never do the same delivery's work twice.
+  //    Written out, not generated: a shipped migration must never change.
+  `
+  ALTER TABLE deliveries ADD COLUMN claim_owner TEXT;
+  ALTER TABLE deliveries ADD COLUMN claim_until INTEGER;
+  CREATE INDEX deliveries_by_claim_owner ON deliveries(claim_owner) WHERE claim_owner IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
