@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../src/store/db.js';
+import { openDatabase, type DB } from '../src/store/db.js';
 import { getDocument } from '../src/store/documents.js';
 import { buildProviders } from '../src/providers/registry.js';
-import { startReceiver, type ReceiverEvent } from '../src/receiver/server.js';
+import { startReceiver, type Receiver, type ReceiverEvent } from '../src/receiver/server.js';
 import { send, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 import { ouraHeaders, standardHeaders, TEST_SECRETS } from './helpers/signing.js';
 
@@ -58,7 +58,7 @@ describe('several receivers on one database', () => {
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
       return { id, day: '2026-03-02', type: 'long_sleep', bedtime_start: '2026-03-01T23:00:00+01:00' };
     };
-    const receivers = [];
+    const receivers: { receiver: Receiver; db: DB }[] = [];
     const events: ReceiverEvent[][] = [[], []];
     for (const seen of events) {
       const db = openDatabase(path.join(path.dirname(t.dbFile), 'wearhook.db'));
