@@ -9,12 +9,22 @@ import { ARTIFACTS, launchChromium } from './helpers/browser.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import { startListen, startNdjsonProcess, type ListenProcess } from './helpers/listen-process.js';
 import { TEST_SECRETS } from './helpers/signing.js';
+import { ouraNight, seedOuraParticipant, type SeededAccount } from './helpers/study-seed.js';
+import { upsertUser } from '../src/store/users.js';
 
 /**
  * The web console as a person uses it, in Debian's Chromium: one browser for the file, one
  * database shared by a `listen --ui` (the live console in the receiver's process) and a
  * separate `wearhook ui` (the database as it is, written by another process).
  */
+
+/** The seeded study: 14 days of March 2026, with the gaps a real study has. */
+const MARCH = Array.from({ length: 14 }, (_, i) => `2026-03-${String(i + 1).padStart(2, '0')}`);
+const without = (days: string[], ...gone: number[]) => days.filter((_, i) => !gone.includes(i));
+const STUDY: SeededAccount[] = [
+  { label: 'P001', userId: 'oura-p001', sleepDays: without(MARCH, 4, 5), readinessDays: without(MARCH, 5), activityDays: MARCH },
+  { label: 'P002', userId: 'oura-p002', sleepDays: MARCH.slice(0, 6), readinessDays: MARCH.slice(0, 6), activityDays: MARCH.slice(0, 7) },
+];
 
 let dir: string;
 let dbPath: string;
@@ -48,6 +58,10 @@ beforeAll(async () => {
       { id, callback_url: 'https://hooks.example.org/oura', event_type: 'create', data_type: dataType, expiration_time: new Date(Date.now() + left).toISOString() },
       { createdByWearhook: true },
     );
+  }
+  for (const account of STUDY) {
+    upsertUser(db, { provider: 'oura', userId: account.userId, label: account.label });
+    seedOuraParticipant(db, account, account.label.length);
   }
   db.close();
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -165,6 +179,27 @@ describe('the web console in a real browser', () => {
     const stray = await runCli(['listen', '--port', '0', '--ui-port', '4567'], { env });
     expect(stray.code).toBe(2);
     expect(stray.stderr).toMatch(/--ui-port only applies with --ui/);
+  });
+
+  test('a participant\'s charts: every night, score and 5-minute stage of the database drawn', async () => {
+    const p001 = STUDY[0]!;
+    const page = await openPage(`${uiConsole}participants/P001?from=2026-03-01&to=2026-03-14`);
+    await page.locator('#chart-hypnogram[data-drawn]').waitFor();
+    const drawn: Record<string, unknown> = {};
+    for (const chart of await page.locator('[data-chart]').all()) {
+      drawn[(await chart.getAttribute('data-chart'))!] = JSON.parse((await chart.getAttribute('data-drawn')) ?? 'null');
+    }
+    const nights = p001.sleepDays.length;
+    expect(drawn.nights).toEqual({ awake: nights, REM: nights, light: nights, deep: nights });
+    expect(drawn.trend).toEqual({ hrv: nights, rhr: nights });
+    expect(drawn.scores).toEqual({ readiness: p001.readinessDays.length, activity: p001.activityDays.length });
+    // The newest night by default: one stage per 5 minutes of its sleep_phase_5_min.
+    const last = ouraNight(p001.userId, p001.sleepDays.at(-1)!, p001.label.length + nights - 1);
+    expect(drawn.hypnogram).toEqual({ stage: last.sleep_phase_5_min.length });
+    for (const canvas of await page.locator('[data-chart] canvas').all()) expect(await canvas.boundingBox()).not.toBeNull();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'participant.png'), fullPage: true });
+    expect(problemsOf(page)).toEqual([]);
+    await page.close();
   });
 
   test('access: without the token, with a foreign Host, or on the receiver port, no console', async () => {

@@ -112,3 +112,18 @@ export function newestDeliveryId(db: DB): number {
 export function openDeliveryIds(db: DB): number[] {
   return (db.prepare(`SELECT id FROM deliveries WHERE status IN ('received', 'pending') ORDER BY id`).all() as { id: number }[]).map((r) => r.id);
 }
+
+/** The newest day with any data (documents or samples) of these accounts; null when none. */
+export function latestDataDay(db: DB, accounts: readonly { provider: string; user_id: string }[]): string | null {
+  const pairs = JSON.stringify(accounts.map((a) => [a.provider, a.user_id]));
+  const row = db
+    .prepare(
+      `WITH a(provider, user_id) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))
+       SELECT MAX(day) AS day FROM (
+         SELECT MAX(d.day) AS day FROM documents d JOIN a ON d.provider = a.provider AND d.user_id = a.user_id WHERE d.deleted = 0
+         UNION ALL
+         SELECT MAX(s.day) FROM samples s JOIN a ON s.provider = a.provider AND s.user_id = a.user_id)`,
+    )
+    .get(pairs) as { day: string | null };
+  return row.day;
+}

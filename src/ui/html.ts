@@ -69,7 +69,7 @@ export function page(options: PageOptions): string {
 <base href="${options.base}">
 <title>${options.title} · wearhook</title>
 <link rel="stylesheet" href="assets/console.css">
-${options.charts ? html`<link rel="stylesheet" href="assets/uPlot.min.css"><script src="assets/uPlot.iife.min.js" defer></script>` : ''}
+${options.charts ? html`<link rel="stylesheet" href="assets/uPlot.min.css"><script src="assets/uPlot.iife.min.js" defer></script><script src="assets/charts.js" type="module"></script>` : ''}
 <script src="assets/console.js" type="module"></script>
 </head>
 <body data-section="${options.section}">

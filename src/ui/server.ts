@@ -16,6 +16,8 @@ import type { LiveFeed } from './live.js';
 import { replayFromConsole, type ReplayMode } from './replay.js';
 import { CONSOLE_CSS } from './style.js';
 import { subscriptionsPage, tunnelSection } from './subscriptions.js';
+import { participantPage } from './participant.js';
+import { consoleParticipant, participantsPage } from './participants.js';
 import { DeliveryWatcher } from './watch.js';
 
 /**
@@ -60,6 +62,7 @@ type Asset = { type: string; load: () => string | Buffer };
 const requireFromHere = createRequire(import.meta.url);
 const ASSETS: Record<string, Asset> = {
   'assets/console.js': { type: 'text/javascript', load: () => fs.readFileSync(new URL('./browser/console.js', import.meta.url)) },
+  'assets/charts.js': { type: 'text/javascript', load: () => fs.readFileSync(new URL('./browser/charts.js', import.meta.url)) },
   'assets/console.css': { type: 'text/css', load: () => CONSOLE_CSS },
   'assets/uPlot.iife.min.js': { type: 'text/javascript', load: () => fs.readFileSync(requireFromHere.resolve('uplot/dist/uPlot.iife.min.js')) },
   'assets/uPlot.min.css': { type: 'text/css', load: () => fs.readFileSync(requireFromHere.resolve('uplot/dist/uPlot.min.css')) },
@@ -184,6 +187,12 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       return text ? respond(res, 200, 'text/html', text) : notFound(res);
     }
     if (inside === 'subscriptions') return respond(res, 200, 'text/html', subscriptionsPage(ctx));
+    if (inside === 'participants') return respond(res, 200, 'text/html', participantsPage(ctx));
+    const participant = /^participants\/([^/]+)$/.exec(inside);
+    if (participant) {
+      const subject = consoleParticipant(ctx, decodeURIComponent(participant[1]!));
+      return subject ? respond(res, 200, 'text/html', participantPage(ctx, subject, url.searchParams)) : notFound(res);
+    }
     return notFound(res);
   }
 
