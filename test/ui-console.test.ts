@@ -196,6 +196,9 @@ describe('the web console in a real browser', () => {
     // The newest night by default: one stage per 5 minutes of its sleep_phase_5_min.
     const last = ouraNight(p001.userId, p001.sleepDays.at(-1)!, p001.label.length + nights - 1);
     expect(drawn.hypnogram).toEqual({ stage: last.sleep_phase_5_min.length });
+    // In the participant's local time: the night starts at the wall-clock time of bedtime_start, whatever the browser's zone.
+    const firstX = (await page.evaluate('wearhookCharts.hypnogram.data[0][0]')) as number;
+    expect(new Date(firstX * 1000).toISOString().slice(0, 19)).toBe(last.bedtime_start.slice(0, 19));
     for (const canvas of await page.locator('[data-chart] canvas').all()) expect(await canvas.boundingBox()).not.toBeNull();
     await page.screenshot({ path: path.join(ARTIFACTS, 'participant.png'), fullPage: true });
     expect(problemsOf(page)).toEqual([]);
