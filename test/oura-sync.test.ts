@@ -56,7 +56,7 @@ describe('wearhook sync', () => {
     expect(summary.failed).toBe(0);
     // --from and --to are inclusive: 03-01 .. 03-05 is five days of each type; 02-28 and 03-06 are left out.
     for (const type of ['sleep', 'daily_sleep', 'daily_readiness', 'daily_activity']) {
-      expect(summary.totals[type]).toEqual({ new: 5, updated: 0, unchanged: 0 });
+      expect(summary.totals[type]).toEqual({ new: 5, updated: 0, unchanged: 0, older: 0, superseded: 0 });
     }
     const sleepRequests = fake.requestsTo('/v2/usercollection/sleep');
     expect(sleepRequests.map((r) => r.status)).toEqual([200, 429, 200, 200, 200]);
@@ -72,7 +72,7 @@ describe('wearhook sync', () => {
     expect(second.code).toBe(0);
     const again = JSON.parse(second.stdout);
     for (const type of ['sleep', 'daily_sleep', 'daily_readiness', 'daily_activity']) {
-      expect(again.totals[type]).toEqual({ new: 0, updated: 0, unchanged: 5 });
+      expect(again.totals[type]).toEqual({ new: 0, updated: 0, unchanged: 5, older: 0, superseded: 0 });
     }
     expect(documentRows()).toEqual(stored);
   });
@@ -120,9 +120,9 @@ describe('wearhook sync', () => {
       { timestamp: '2026-03-06T00:05:00+00:00', bpm: 70 },
     ]);
     const first = JSON.parse((await runCli(['sync', ...RANGE, '--type', 'heartrate', '--json'], { env })).stdout);
-    expect(first.totals.heartrate).toEqual({ new: 3, updated: 0, unchanged: 0 });
+    expect(first.totals.heartrate).toEqual({ new: 3, updated: 0, unchanged: 0, older: 0, superseded: 0 });
     const second = JSON.parse((await runCli(['sync', ...RANGE, '--type', 'heartrate', '--json'], { env })).stdout);
-    expect(second.totals.heartrate).toEqual({ new: 0, updated: 0, unchanged: 3 });
+    expect(second.totals.heartrate).toEqual({ new: 0, updated: 0, unchanged: 3, older: 0, superseded: 0 });
     const hr = fake.requestsTo('/v2/usercollection/heartrate')[0]!;
     expect(hr.query).toMatchObject({ start_datetime: '2026-03-01T00:00:00+00:00', end_datetime: '2026-03-05T23:59:59+00:00' });
   });
@@ -164,5 +164,49 @@ describe('wearhook sync', () => {
     const unknown = await runCli(['sync', ...RANGE, '--label', 'nobody'], { env });
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('No Oura user has the label nobody');
+  });
+});
+
+describe('a sync is authoritative for its range', () => {
+  it('a night Oura re-issued under a new id is exported once, with one set of HRV slots; the old one is kept as superseded', async () => {
+    expect((await runCli(['sync', ...RANGE], { env })).code).toBe(0);
+    // Oura re-analyses the night of 03-02: the same night under a new id, the old id gone.
+    fake.removeDocuments('u1', 'sleep', ['sleep-2']);
+    fake.addDocuments('u1', 'sleep', [{ ...sleepDoc('sleep-2-reanalysed', '2026-03-02'), efficiency: 91 }]);
+    const second = await runCli(['sync', ...RANGE, '--type', 'sleep', '--json'], { env });
+    expect(second.code).toBe(0);
+    const summary = JSON.parse(second.stdout);
+    expect(summary.totals.sleep).toEqual({ new: 1, updated: 0, unchanged: 4, older: 0, superseded: 1 });
+
+    const night = { from: '2026-03-02', to: '2026-03-02' };
+    const sleep = JSON.parse((await runCli(['export', '--from', night.from, '--to', night.to, '--type', 'sleep', '--format', 'json'], { env })).stdout);
+    expect(sleep.map((r: Record<string, unknown>) => [r.source_id, r.efficiency_pct])).toEqual([['sleep-2-reanalysed', 91]]);
+    const hrv = JSON.parse((await runCli(['export', '--from', night.from, '--to', night.to, '--type', 'hrv', '--format', 'json'], { env })).stdout);
+    expect(hrv.map((r: Record<string, unknown>) => r.source_id)).toEqual(['sleep-2-reanalysed', 'sleep-2-reanalysed']);
+
+    const db = openDatabase(env.WEARHOOK_DB!);
+    try {
+      const run = summary.users[0].run_id as number;
+      expect(db.prepare("SELECT id, superseded_by_run FROM documents WHERE id = 'sleep-2'").get()).toEqual({ id: 'sleep-2', superseded_by_run: run });
+      expect(db.prepare('SELECT kind, user_id, types, range_from, range_to, status, finished_at IS NOT NULL AS finished FROM sync_runs WHERE id = ?').get(run)).toEqual({
+        kind: 'sync', user_id: 'u1', types: '["sleep"]', range_from: '2026-03-01', range_to: '2026-03-05', status: 'ok', finished: 1,
+      });
+      expect(db.prepare('SELECT type, listed, new, unchanged, superseded, complete FROM sync_run_types WHERE run_id = ?').all(run)).toEqual([
+        { type: 'sleep', listed: 5, new: 1, unchanged: 4, superseded: 1, complete: 1 },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a listing cut short supersedes nothing', async () => {
+    expect((await runCli(['sync', ...RANGE, '--type', 'sleep'], { env })).code).toBe(0);
+    fake.removeDocuments('u1', 'sleep', ['sleep-1']);
+    fake.fail({ path: '/v2/usercollection/sleep', status: 400, after: 1 });
+    const cut = await runCli(['sync', ...RANGE, '--type', 'sleep', '--json'], { env });
+    expect(cut.code).toBe(1);
+    expect(JSON.parse(cut.stdout).totals.sleep.superseded).toBe(0);
+    const rows = JSON.parse((await runCli(['export', ...RANGE, '--type', 'sleep', '--format', 'json'], { env })).stdout);
+    expect(rows.map((r: Record<string, unknown>) => r.source_id)).toContain('sleep-1');
   });
 });

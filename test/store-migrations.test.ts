@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { openDatabase, schemaVersion } from '../src/store/db.js';
 import { SCHEMA_VERSION } from '../src/store/migrations.js';
 import { runCli, tempDir } from './helpers/cli.js';
-import { ouraReadiness, OURA_USER } from './fixtures/documents.js';
+import { createHash } from 'node:crypto';
+import { ouraReadiness, ouraSleep, owSleep, OURA_USER, OW_USER, vitalSleep, VITAL_USER } from './fixtures/documents.js';
 
 describe('store migrations', () => {
   it('upgrades a first-schema file in place and keeps its rows', async () => {
@@ -38,6 +39,54 @@ describe('store migrations', () => {
     const doc = upgraded.prepare('SELECT deleted, start_time FROM documents').get() as { deleted: number; start_time: string | null };
     expect(doc).toEqual({ deleted: 0, start_time: null });
     upgraded.close();
+  });
+
+  it('upgrades a schema-4 file: every document becomes its first version, days cut from UTC strings are recomputed, nothing is lost', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'v4.db');
+    const old = openDatabase(file, { migrateTo: 4 });
+    // A Vital sleep of a New York night without calendar_date: wearhook 4 cut its day from the UTC string.
+    const nyNight = { ...vitalSleep, id: 'vs-ny', calendar_date: undefined, bedtime_start: '2026-03-02T19:30:00+00:00', bedtime_stop: '2026-03-03T02:00:00+00:00', timezone_offset: -18000 };
+    const docs: [string, string, string, string, string | null, unknown][] = [
+      ['oura', 'sleep', ouraSleep.id, OURA_USER, ouraSleep.day, ouraSleep],
+      ['vital', 'sleep', nyNight.id, VITAL_USER, '2026-03-03', nyNight],
+      ['open-wearables', 'sleep', owSleep.id, OW_USER, '2026-03-02', owSleep],
+    ];
+    const insert = old.prepare(
+      `INSERT INTO documents (provider, type, id, user_id, day, start_time, end_time, data, updated_at, deleted, source) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, '2026-03-03T08:00:00.000Z', 0, ?)`,
+    );
+    for (const [provider, type, id, user, day, data] of docs) insert.run(provider, type, id, user, day, null, JSON.stringify(data), provider === 'oura' ? 'sync' : 'webhook');
+    old.prepare(`UPDATE documents SET start_time = ?, end_time = ? WHERE id = ?`).run(owSleep.start_time, owSleep.end_time, owSleep.id);
+    old.prepare(
+      `INSERT INTO samples (provider, user_id, series_type, epoch_ms, timestamp, day, value, unit, source_id) VALUES ('open-wearables', ?, 'heart_rate_variability_rmssd', ?, ?, '2026-03-02', 41, 'ms', 'b1')`,
+    ).run(OW_USER, Date.parse('2026-03-02T02:00:00-05:00'), '2026-03-02T02:00:00-05:00');
+    old.prepare('INSERT INTO users (provider, user_id, label, scopes, created_at) VALUES (?, ?, ?, ?, ?)').run('oura', OURA_USER, 'P007', 'daily', '2026-01-01T00:00:00Z');
+    old.prepare(
+      `INSERT INTO deliveries (provider, received_at, method, path, headers, body, verified, dedupe_key, status) VALUES ('vital', '2026-03-02T08:00:00Z', 'POST', '/vital', '[]', ?, 1, 'vital:msg_1', 'processed')`,
+    ).run(Buffer.from('{}'));
+    old.close();
+
+    const db = openDatabase(file);
+    expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
+    const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    expect([count('documents'), count('document_versions'), count('samples'), count('users'), count('deliveries')]).toEqual([3, 3, 1, 1, 1]);
+    const versions = db.prepare(
+      `SELECT d.id, d.day, d.version, d.retrieved_at, v.data = d.data AS same_data, v.content_sha256, v.source, v.day AS version_day
+       FROM documents d JOIN document_versions v ON v.seq = d.current_seq ORDER BY d.provider`,
+    ).all() as Record<string, unknown>[];
+    for (const [provider, , id, , , data] of docs) {
+      const row = versions.find((v) => v.id === id)!;
+      expect(row).toMatchObject({ version: 1, retrieved_at: '2026-03-03T08:00:00.000Z', same_data: 1, source: provider === 'oura' ? 'sync' : 'webhook' });
+      expect(row.content_sha256).toBe(createHash('sha256').update(JSON.stringify(data)).digest('hex'));
+    }
+    // 02:00Z on March 3rd is 21:00 on March 2nd in New York.
+    expect(versions.find((v) => v.id === 'vs-ny')).toMatchObject({ day: '2026-03-02', version_day: '2026-03-02' });
+    expect(db.prepare('SELECT sleep_id, source, day FROM samples').get()).toEqual({ sleep_id: owSleep.id, source: 'webhook', day: '2026-03-02' });
+    db.close();
+
+    const res = await runCli(['--db', file, 'export', '--from', '2026-03-02', '--to', '2026-03-02', '--type', 'sleep', '--format', 'json'], { env: { WEARHOOK_CONFIG_DIR: dir } });
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout).map((r: { source_id: string }) => r.source_id).sort()).toEqual([ouraSleep.id, owSleep.id, 'vs-ny'].sort());
   });
 
   it('runs every migration on a new file, readable by its owner only, and uses WAL', () => {

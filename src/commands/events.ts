@@ -60,17 +60,20 @@ export function registerEvents(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  $ wearhook events show 42')
     .action(async (id: number, _opts: unknown, cmd: Command) => {
-      const [{ CliContext }, { getDelivery }, { detail, printDetail }] = await Promise.all([
+      const [{ CliContext }, { getDelivery }, { versionsFromDelivery }, { detail, printDetail }] = await Promise.all([
         import('../cli/context.js'),
         import('../store/deliveries.js'),
+        import('../store/document-versions.js'),
         import('../receiver/delivery-log.js'),
       ]);
       const ctx = CliContext.from(cmd);
       try {
-        const row = getDelivery(ctx.openDb(), id);
+        const db = ctx.openDb();
+        const row = getDelivery(db, id);
         if (!row) throw new RuntimeError(`There is no delivery #${id}; see \`wearhook events list\`.`);
-        if (ctx.globals.json) ctx.output.resultJson(detail(row));
-        else printDetail(ctx.output, row);
+        const documents = versionsFromDelivery(db, id);
+        if (ctx.globals.json) ctx.output.resultJson(detail(row, documents));
+        else printDetail(ctx.output, row, documents);
       } finally {
         ctx.close();
       }

@@ -67,7 +67,10 @@ function printSummary(ctx: CliContext, summary: SyncSummary): void {
     ctx.output.result(`${who}: ${user.ok ? 'ok' : 'FAILED'}`);
     for (const t of user.types) {
       const unit = t.type === 'heartrate' ? 'samples' : 'documents';
-      const counts = `${t.new} new, ${t.updated} updated, ${t.unchanged} unchanged ${unit}`;
+      const counts =
+        `${t.new} new, ${t.updated} updated, ${t.unchanged} unchanged ${unit}` +
+        (t.older ? `, ${t.older} older than the stored version (kept as history)` : '') +
+        (t.superseded ? `, ${t.superseded} no longer listed by Oura (superseded: kept, not exported)` : '');
       ctx.output.result(`  ${t.type.padEnd(24)} ${t.error ? `failed: ${t.error}` : counts}`);
     }
   }

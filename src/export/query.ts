@@ -38,7 +38,7 @@ export function* exportRows(db: DB, type: ExportType, filter: ExportFilter): Gen
         `SELECT ${index} AS src, d.provider, d.user_id, d.day, d.id, d.data, NULL AS ts, NULL AS value,
                 COALESCE(unixepoch(d.start_time, 'subsec'), 0) AS sort_key
          FROM documents d
-         WHERE d.provider = ? AND d.type = ? AND d.deleted = 0 AND d.day BETWEEN ? AND ?${users.sql}`,
+         WHERE d.provider = ? AND d.type = ? AND d.deleted = 0 AND d.superseded_by_run IS NULL AND d.day BETWEEN ? AND ?${users.sql}`,
       );
       params.push(source.provider, source.documentType, filter.from, filter.to, ...users.params);
     } else {

@@ -63,7 +63,12 @@ export interface Provider {
   /** Facts of a verified, parsed payload; throws InvalidPayload when the shape is wrong. */
   describe(payload: unknown, request: SignedRequest): DeliveryFacts;
   /** What storing this payload means; pure, so it can run again after a crash. */
-  work(payload: unknown): Work;
+  work(payload: unknown, delivery?: DeliveryContext): Work;
+}
+
+/** The stored delivery a payload came in: its headers carry the sender's signed timestamp. */
+export interface DeliveryContext {
+  headers: IncomingHttpHeaders;
 }
 
 export function storeWork(parts: Partial<Omit<Extract<Work, { kind: 'store' }>, 'kind'>> = {}): Work {

@@ -3,6 +3,7 @@ import { redact } from '../config/settings.js';
 import { RuntimeError } from '../errors.js';
 import type { DB } from '../store/db.js';
 import { deliveriesSince, getDelivery, headerPairs, type DeliveryRow, type HeaderPairs } from '../store/deliveries.js';
+import type { DeliveredVersion } from '../store/document-versions.js';
 import { HttpClient } from '../net/http-client.js';
 import { resendDelivery } from './resend.js';
 
@@ -44,8 +45,11 @@ function bodyText(body: Buffer): string | undefined {
   }
 }
 
-/** One delivery in full, for `events show --json`: the exact body text (or base64 when not UTF-8), headers redacted. */
-export function detail(row: DeliveryRow) {
+/**
+ * One delivery in full, for `events show --json`: the exact body text (or base64 when not
+ * UTF-8), headers redacted, and the document versions it brought (older ones say so).
+ */
+export function detail(row: DeliveryRow, documents: DeliveredVersion[] = []) {
   const text = bodyText(row.body);
   let payload: unknown;
   try {
@@ -59,7 +63,15 @@ export function detail(row: DeliveryRow) {
     body: text ?? null,
     body_base64: text === undefined ? row.body.toString('base64') : null,
     payload,
+    documents,
   };
+}
+
+/** What became of one document version a delivery brought, in words. */
+export function describeVersion(v: DeliveredVersion): string {
+  const where = `version ${v.position} of ${v.versions}`;
+  if (v.arrived_older) return `${where}: older than the version already stored when it arrived (kept as history, not exported)`;
+  return v.current ? `${where} (current)` : `${where} (a newer version arrived later)`;
 }
 
 export function printList(output: Output, rows: DeliveryRow[]): void {
@@ -91,8 +103,8 @@ export function printList(output: Output, rows: DeliveryRow[]): void {
   }
 }
 
-export function printDetail(output: Output, row: DeliveryRow): void {
-  const d = detail(row);
+export function printDetail(output: Output, row: DeliveryRow, documents: DeliveredVersion[] = []): void {
+  const d = detail(row, documents);
   const field = (name: string, value: string) => output.result(`${output.color.bold(name.padEnd(12))}${value}`);
   field('delivery', `#${d.id} ${d.provider} ${d.event_type ?? '-'}`);
   field('received', `${d.received_at}  ${d.method} ${d.path}`);
@@ -101,6 +113,7 @@ export function printDetail(output: Output, row: DeliveryRow): void {
   if (d.next_attempt_at) field('next try', d.next_attempt_at);
   if (d.error) field('error', d.error);
   field('dedupe key', d.dedupe_key);
+  for (const [i, v] of documents.entries()) field(i === 0 ? 'documents' : '', `${v.provider} ${v.type} ${v.id}: ${describeVersion(v)}`);
   output.result(output.color.bold('headers'));
   for (const [name, value] of d.headers) output.result(`  ${name}: ${value}`);
   output.result(output.color.bold(`body (${d.bytes} bytes${d.body === null ? ', not UTF-8, base64' : ''})`));

@@ -78,6 +78,7 @@ export class LiveLog {
             event.documents ? plural(event.documents, 'document') : '',
             event.samples ? plural(event.samples, 'sample') : '',
             event.deleted ? `${event.deleted} marked deleted` : '',
+            event.older ? c.yellow(`${event.older} older than the version already stored: kept as history, not exported`) : '',
           ].filter(Boolean);
           return `${what} ${c.green('processed')}${stored.length ? ` (${stored.join(', ')})` : ''}`;
         }

@@ -278,7 +278,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       });
     }
     if (stored.duplicate) return;
-    if (claim) queue.add({ id: stored.id, provider: provider.name, eventType: facts.eventType, userId: facts.userId, attempts: 0, payload: parsed.value });
+    if (claim) {
+      queue.add({ id: stored.id, provider: provider.name, eventType: facts.eventType, userId: facts.userId, attempts: 0, payload: parsed.value, receivedAt, headers: req.headers });
+    }
     else queue.stored();
     if (options.forwardTo && visible) forward(stored.id, provider.name, facts.eventType, method, rawHeaderPairs(req), read.body);
   }

@@ -2,6 +2,7 @@ import type { DB } from '../store/db.js';
 import {
   claimDueDeliveries,
   DELIVERY_WORK,
+  headerPairs,
   markFailed,
   markProcessed,
   nextDueAt,
@@ -10,10 +11,10 @@ import {
   type DeliveryStatus,
 } from '../store/deliveries.js';
 import { ClaimLostError, DEFAULT_LEASE_MS, newClaimOwner, releaseClaims, releaseClaimsOfGoneOwners, renewClaims } from '../store/claims.js';
-import { markDocumentDeleted, upsertDocument, type DocumentInput } from '../store/documents.js';
+import { markDocumentDeleted, storeDocument, type DocumentInput, type Provenance } from '../store/documents.js';
 import { attributeSamplesToSleepDays, upsertSamples } from '../store/samples.js';
 import { ouraDocumentInput } from '../providers/oura/documents.js';
-import type { Provider, ProviderName, Work } from '../providers/types.js';
+import type { DeliveryContext, Provider, ProviderName, Work } from '../providers/types.js';
 import { errorMessage } from '../errors.js';
 import { decodeJson } from '../util/json.js';
 import { GroupCommit } from './group-commit.js';
@@ -36,6 +37,8 @@ export interface WorkEvent {
   documents: number;
   samples: number;
   deleted: number;
+  /** Documents older than the version already stored (the provider's order): kept as history, not exported. */
+  older: number;
   error?: string;
   next_attempt_at?: string;
 }
@@ -74,6 +77,10 @@ export interface WorkJob {
   /** The parsed payload, when the receiver hands over what it just stored; else read from `body`. */
   payload?: unknown;
   body?: Buffer;
+  /** When the delivery arrived: the documents it carries were obtained then. */
+  receivedAt: Date;
+  /** The delivery's headers (names in lower case): the sender's signed timestamp orders its documents. */
+  headers: DeliveryContext['headers'];
 }
 
 type Prepared = WorkJob & ({ work: Work; invalid?: undefined } | { work?: undefined; invalid: string });
@@ -319,7 +326,7 @@ export class WorkQueue {
       const provider = this.options.providers.get(job.provider as ProviderName);
       if (!provider) throw new Error(`no provider "${job.provider}"`);
       const payload = job.payload !== undefined ? job.payload : decodeJson(job.body ?? Buffer.alloc(0));
-      return { ...job, payload, work: provider.work(payload) };
+      return { ...job, payload, work: provider.work(payload, { headers: job.headers }) };
     } catch (err) {
       return { ...job, invalid: errorMessage(err) };
     }
@@ -336,14 +343,17 @@ export class WorkQueue {
     }
 
     if (work.kind === 'store') {
+      // What the payload carried is the version wearhook obtained when the delivery arrived.
+      const provenance: Provenance = { source: 'webhook', retrievedAt: job.receivedAt, deliveryId: job.id };
       const counts = await this.commits.run(() => {
         markProcessed(db, this.owner, job.id, attempts);
-        for (const doc of work.documents) upsertDocument(db, doc);
-        const samples = upsertSamples(db, work.samples);
+        let older = 0;
+        for (const doc of work.documents) if (storeDocument(db, doc, provenance) === 'older') older++;
+        const samples = upsertSamples(db, work.samples, provenance);
         let deleted = 0;
         for (const ref of work.deletions) deleted += markDocumentDeleted(db, ref.provider, ref.type, ref.id) ? 1 : 0;
         if (work.sleepDaySeries) attributeToSleep(db, work, work.sleepDaySeries);
-        return { documents: work.documents.length, samples, deleted };
+        return { documents: work.documents.length, samples, deleted, older };
       }, { durable: false });
       this.report(job, 'processed', attempts, counts);
       return;
@@ -357,6 +367,8 @@ export class WorkQueue {
       return;
     }
     if (this.abandoned || this.aborter.signal.aborted) return;
+    // Oura's order is the order of fetches: this one is newer than any that returned before it.
+    const fetchedAt = new Date();
     if (doc === null) {
       await this.retryOrFail(job, attempts, `Oura has no ${work.dataType} document ${work.objectId} yet (404)`);
       return;
@@ -369,11 +381,11 @@ export class WorkQueue {
       this.report(job, 'failed', attempts, { error: errorMessage(err) });
       return;
     }
-    await this.commits.run(() => {
+    const older = await this.commits.run(() => {
       markProcessed(db, this.owner, job.id, attempts);
-      upsertDocument(db, input);
+      return storeDocument(db, input, { source: 'webhook', retrievedAt: fetchedAt, deliveryId: job.id }) === 'older' ? 1 : 0;
     }, { durable: false });
-    this.report(job, 'processed', attempts, { documents: 1 });
+    this.report(job, 'processed', attempts, { documents: 1, older });
   }
 
   private async retryOrFail(job: Prepared, attempts: number, error: string): Promise<void> {
@@ -409,7 +421,7 @@ export class WorkQueue {
     job: WorkJob,
     status: WorkEvent['status'],
     attempts: number,
-    extra: Partial<Pick<WorkEvent, 'documents' | 'samples' | 'deleted' | 'error' | 'next_attempt_at'>>,
+    extra: Partial<Pick<WorkEvent, 'documents' | 'samples' | 'deleted' | 'older' | 'error' | 'next_attempt_at'>>,
   ): void {
     if (this.abandoned) return;
     this.options.onEvent?.({
@@ -423,6 +435,7 @@ export class WorkQueue {
       documents: extra.documents ?? 0,
       samples: extra.samples ?? 0,
       deleted: extra.deleted ?? 0,
+      older: extra.older ?? 0,
       ...(extra.error !== undefined ? { error: extra.error } : {}),
       ...(extra.next_attempt_at !== undefined ? { next_attempt_at: extra.next_attempt_at } : {}),
     });
@@ -430,7 +443,18 @@ export class WorkQueue {
 }
 
 function jobOfRow(row: DeliveryRow): WorkJob {
-  return { id: row.id, provider: row.provider, eventType: row.event_type, userId: row.user_id, attempts: row.attempts, body: row.body };
+  const headers: Record<string, string> = {};
+  for (const [name, value] of headerPairs(row)) headers[name.toLowerCase()] ??= value;
+  return {
+    id: row.id,
+    provider: row.provider,
+    eventType: row.event_type,
+    userId: row.user_id,
+    attempts: row.attempts,
+    body: row.body,
+    receivedAt: new Date(row.received_at),
+    headers,
+  };
 }
 
 /** The time windows a store step touched, per user: its samples' span and its sleeps' periods. */

@@ -72,7 +72,9 @@ function migrate(db: DB, target: number, file: string, readonly: boolean): void 
   }
   for (let version = current; version < target; version++) {
     const step = db.transaction(() => {
-      db.exec(MIGRATIONS[version]!);
+      const migration = MIGRATIONS[version]!;
+      if (typeof migration === 'string') db.exec(migration);
+      else migration(db);
       db.pragma(`user_version = ${version + 1}`);
     });
     try {

@@ -1,7 +1,13 @@
 import type { DB } from './db.js';
 import { cachedStatement } from './statements.js';
+import { contentHash } from './migrate-versions.js';
 
-/** One provider document (an Oura sleep, a Vital activity day, ...). One row per (provider, type, id). */
+/**
+ * Provider documents (an Oura sleep, a Vital activity day, ...). Every version is kept in
+ * `document_versions`; `documents` holds one row per (provider, type, id) with the current
+ * version's data, which export reads. The current version is the newest in the provider's
+ * order, not the last to arrive (CONTRACT, second edition).
+ */
 export interface DocumentInput {
   provider: string;
   type: string;
@@ -14,42 +20,133 @@ export interface DocumentInput {
   /** End of that period, when it has one (a sleep's wake time). */
   endTime?: string | null;
   data: unknown;
-  /** How the document arrived: 'webhook', 'sync', 'trigger', ... */
+  /** How the document arrived: 'webhook' or 'sync' (the provenance given to storeDocument wins). */
   source?: string;
+  /** Its place in the provider's order; default: the time it was retrieved (Oura: the latest fetch is the newest). */
+  order?: ProviderOrder;
 }
 
-export type UpsertOutcome = 'new' | 'updated' | 'unchanged';
+/**
+ * The provider's order of a document's versions: by `rank`, then `atMs`, then arrival.
+ * Standard Webhooks senders: rank 1 for an `...updated` event, 0 for `...created` (a created
+ * version is never newer than an update of the same document, however late its retry was
+ * signed), then the signed `webhook-timestamp`. Oura: rank 0, the time of the fetch.
+ */
+export interface ProviderOrder {
+  rank: number;
+  atMs: number;
+}
+
+/** How wearhook obtained a version. */
+export interface Provenance {
+  source: 'webhook' | 'sync';
+  /** When wearhook obtained it: the delivery's arrival, or the fetch. */
+  retrievedAt: Date;
+  deliveryId?: number | null;
+  syncRunId?: number | null;
+}
 
 /**
- * Insert or replace a document. A newer version replaces the older one; storing the
- * same content again changes nothing, so `sync` twice is a no-op.
+ * - `new`: the first version of the document;
+ * - `updated`: a newer version, now the current one;
+ * - `unchanged`: the same content as the current version;
+ * - `older`: older than the stored version in the provider's order: kept as history, not exported.
  */
-export function upsertDocument(db: DB, doc: DocumentInput, now = new Date()): UpsertOutcome {
+export type StoreOutcome = 'new' | 'updated' | 'unchanged' | 'older';
+/** @deprecated the name before versions were kept */
+export type UpsertOutcome = StoreOutcome;
+
+interface Current {
+  current_seq: number | null;
+  deleted: number;
+  superseded_by_run: number | null;
+  order_rank: number | null;
+  order_at: number | null;
+  content_sha256: string | null;
+}
+
+/** Store one version of a document and make it current when it is the newest. Run it inside a transaction. */
+export function storeDocument(db: DB, doc: DocumentInput, provenance: Provenance): StoreOutcome {
   const json = JSON.stringify(doc.data);
-  const existing = cachedStatement(db, 'SELECT data, deleted FROM documents WHERE provider = ? AND type = ? AND id = ?').get(doc.provider, doc.type, doc.id) as
-    | { data: string; deleted: number }
-    | undefined;
-  if (existing && existing.data === json && existing.deleted === 0) return 'unchanged';
+  const hash = contentHash(json);
+  const order = doc.order ?? { rank: 0, atMs: provenance.retrievedAt.getTime() };
+  const key = [doc.provider, doc.type, doc.id] as const;
+  const current = cachedStatement(
+    db,
+    `SELECT d.current_seq, d.deleted, d.superseded_by_run, v.order_rank, v.order_at, v.content_sha256
+     FROM documents d LEFT JOIN document_versions v ON v.seq = d.current_seq
+     WHERE d.provider = ? AND d.type = ? AND d.id = ?`,
+  ).get(...key) as Current | undefined;
+  const retrievedAt = provenance.retrievedAt.toISOString();
+  const insertVersion = (arrivedOlder: boolean): number =>
+    Number(
+      cachedStatement(
+        db,
+        `INSERT INTO document_versions (provider, type, id, user_id, day, start_time, end_time, data, content_sha256, retrieved_at,
+                                        source, delivery_id, sync_run_id, order_rank, order_at, arrived_older)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        ...key, doc.userId, doc.day, doc.startTime ?? null, doc.endTime ?? null, json, hash, retrievedAt,
+        provenance.source, provenance.deliveryId ?? null, provenance.syncRunId ?? null, order.rank, order.atMs, arrivedOlder ? 1 : 0,
+      ).lastInsertRowid,
+    );
+
+  if (!current) {
+    const seq = insertVersion(false);
+    cachedStatement(
+      db,
+      `INSERT INTO documents (provider, type, id, user_id, day, start_time, end_time, data, updated_at, deleted, source, current_seq, version, retrieved_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 1, ?)`,
+    ).run(...key, doc.userId, doc.day, doc.startTime ?? null, doc.endTime ?? null, json, new Date().toISOString(), provenance.source, seq, retrievedAt);
+    return 'new';
+  }
+
+  const newer =
+    current.order_rank === null || order.rank > current.order_rank || (order.rank === current.order_rank && order.atMs >= (current.order_at ?? 0));
+  if (!newer) {
+    const known = cachedStatement(
+      db,
+      `SELECT 1 FROM document_versions WHERE provider = ? AND type = ? AND id = ? AND content_sha256 = ? AND order_rank = ? AND order_at = ?`,
+    ).get(...key, hash, order.rank, order.atMs);
+    if (!known) {
+      insertVersion(true);
+      cachedStatement(db, 'UPDATE documents SET version = version + 1 WHERE provider = ? AND type = ? AND id = ?').run(...key);
+    }
+    return 'older';
+  }
+
+  if (hash === current.content_sha256) {
+    // The provider confirms the current content: it is newest as of this order (a later fetch).
+    cachedStatement(db, 'UPDATE document_versions SET order_rank = ?, order_at = ? WHERE seq = ? AND (order_rank <> ? OR order_at <> ?)').run(
+      order.rank, order.atMs, current.current_seq, order.rank, order.atMs,
+    );
+    if (current.superseded_by_run === null && current.deleted === 0) return 'unchanged';
+    // Listed or sent again after a sync no longer found it, or after a delete: it is back.
+    cachedStatement(db, 'UPDATE documents SET superseded_by_run = NULL, superseded_at = NULL, deleted = 0, updated_at = ? WHERE provider = ? AND type = ? AND id = ?').run(
+      new Date().toISOString(), ...key,
+    );
+    return current.deleted ? 'updated' : 'unchanged';
+  }
+
+  const seq = insertVersion(false);
   cachedStatement(
     db,
-    `INSERT INTO documents (provider, type, id, user_id, day, start_time, end_time, data, updated_at, deleted, source)
-     VALUES (@provider, @type, @id, @userId, @day, @startTime, @endTime, @data, @updatedAt, 0, @source)
-     ON CONFLICT (provider, type, id) DO UPDATE SET
-       user_id = excluded.user_id, day = excluded.day, start_time = excluded.start_time, end_time = excluded.end_time,
-       data = excluded.data, updated_at = excluded.updated_at, deleted = 0, source = excluded.source`,
-  ).run({
-    provider: doc.provider,
-    type: doc.type,
-    id: doc.id,
-    userId: doc.userId,
-    day: doc.day,
-    startTime: doc.startTime ?? null,
-    endTime: doc.endTime ?? null,
-    data: json,
-    updatedAt: now.toISOString(),
-    source: doc.source ?? null,
-  });
-  return existing ? 'updated' : 'new';
+    `UPDATE documents SET user_id = ?, day = ?, start_time = ?, end_time = ?, data = ?, updated_at = ?, deleted = 0, source = ?,
+       current_seq = ?, retrieved_at = ?, superseded_by_run = NULL, superseded_at = NULL,
+       version = (SELECT COUNT(*) FROM document_versions v WHERE v.provider = documents.provider AND v.type = documents.type AND v.id = documents.id)
+     WHERE provider = ? AND type = ? AND id = ?`,
+  ).run(doc.userId, doc.day, doc.startTime ?? null, doc.endTime ?? null, json, new Date().toISOString(), provenance.source, seq, retrievedAt, ...key);
+  return 'updated';
+}
+
+/**
+ * Store a document outside a delivery or a sync run (tests, seeding): a version retrieved
+ * `now`, from the source the input names (webhook by default).
+ */
+export function upsertDocument(db: DB, doc: DocumentInput, now = new Date()): StoreOutcome {
+  const source = doc.source === 'sync' ? 'sync' : 'webhook';
+  const store = () => storeDocument(db, doc, { source, retrievedAt: now });
+  return db.inTransaction ? store() : db.transaction(store).immediate();
 }
 
 /** A `delete` event: keep the row for the record, hide it from exports. Returns whether a row was marked. */
@@ -72,6 +169,11 @@ export interface StoredDocument {
   updated_at: string;
   deleted: number;
   source: string | null;
+  current_seq: number | null;
+  version: number;
+  retrieved_at: string | null;
+  superseded_by_run: number | null;
+  superseded_at: string | null;
 }
 
 export function getDocument(db: DB, provider: string, type: string, id: string): StoredDocument | undefined {

@@ -1,9 +1,18 @@
+import type { DB } from './db.js';
+import { keepEveryDocumentVersion } from './migrate-versions.js';
+
+/**
+ * One step of the schema: SQL, or a function for a step that must compute (hashes, days).
+ * It runs inside the step's transaction.
+ */
+export type Migration = string | ((db: DB) => void);
+
 /**
  * Versioned schema. Each entry upgrades the file from version i to i+1 inside one
  * transaction; `PRAGMA user_version` records where a file stands. Never edit a shipped
  * migration: add a new one, so that old files upgrade in place.
  */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   // 1: deliveries, provider documents and users.
   `
   CREATE TABLE deliveries (
@@ -115,6 +124,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE deliveries ADD COLUMN claim_until INTEGER;
   CREATE INDEX deliveries_by_claim_owner ON deliveries(claim_owner) WHERE claim_owner IS NOT NULL;
   `,
+  // 6: every version of every document (issue #10), sync runs, the provenance of samples;
+  //    existing documents become their first version, days recomputed (see migrate-versions.ts).
+  keepEveryDocumentVersion,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,4 +1,5 @@
 import type { DB } from './db.js';
+import { instantOf, readTimestamp } from '../time/instant.js';
 
 /** One timeseries sample (an Open Wearables RMSSD value, ...). Unique per (provider, user, series, instant). */
 export interface SampleInput {
@@ -14,21 +15,38 @@ export interface SampleInput {
   sourceId?: string | null;
 }
 
+/** How the samples were obtained (CONTRACT: `source`, `retrieved_at`). */
+export interface SampleProvenance {
+  source: 'webhook' | 'sync';
+  retrievedAt: Date;
+}
+
+/**
+ * The instant of a sample's timestamp. One written without an offset is read as UTC, never
+ * in the machine's own zone.
+ */
+export function sampleInstant(timestamp: string): number | null {
+  const written = readTimestamp(timestamp);
+  return written ? instantOf(written, 0) : null;
+}
+
 /** Upsert many samples in one transaction; a resent chunk replaces, never duplicates. Returns how many rows were written. */
-export function upsertSamples(db: DB, samples: readonly SampleInput[]): number {
+export function upsertSamples(db: DB, samples: readonly SampleInput[], provenance?: SampleProvenance): number {
   const stmt = db.prepare(
-    `INSERT INTO samples (provider, user_id, series_type, epoch_ms, timestamp, day, value, unit, source_id)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO samples (provider, user_id, series_type, epoch_ms, timestamp, day, value, unit, source_id, source, retrieved_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (provider, user_id, series_type, epoch_ms) DO UPDATE SET
        timestamp = excluded.timestamp, day = excluded.day, value = excluded.value,
-       unit = excluded.unit, source_id = excluded.source_id`,
+       unit = excluded.unit, source_id = excluded.source_id, source = excluded.source, retrieved_at = excluded.retrieved_at`,
   );
+  const source = provenance?.source ?? null;
+  const retrievedAt = (provenance?.retrievedAt ?? new Date()).toISOString();
   const run = db.transaction((items: readonly SampleInput[]) => {
     let written = 0;
     for (const s of items) {
-      const epoch = Date.parse(s.timestamp);
-      if (Number.isNaN(epoch)) continue;
-      written += stmt.run(s.provider, s.userId, s.seriesType, epoch, s.timestamp, s.day, s.value, s.unit ?? null, s.sourceId ?? null).changes;
+      const epoch = sampleInstant(s.timestamp);
+      if (epoch === null) continue;
+      written += stmt.run(s.provider, s.userId, s.seriesType, epoch, s.timestamp, s.day, s.value, s.unit ?? null, s.sourceId ?? null, source, retrievedAt).changes;
     }
     return written;
   });
@@ -53,10 +71,22 @@ export function sampleValuesBetween(
   return new Map(rows.map((r) => [r.epoch_ms, r.value]));
 }
 
+/** The sleep a sample was taken in: same provider and user, current, not deleted, its period containing the sample. */
+const SLEEP_OF_SAMPLE = `FROM documents d
+  WHERE d.provider = s.provider AND d.type = 'sleep' AND d.user_id = s.user_id AND d.deleted = 0 AND d.superseded_by_run IS NULL
+    AND d.day IS NOT NULL
+    AND s.epoch_ms >= unixepoch(d.start_time, 'subsec') * 1000 AND s.epoch_ms <= unixepoch(d.end_time, 'subsec') * 1000
+  ORDER BY d.start_time LIMIT 1`;
+
+/** The statement that gives samples their sleep's day and id; the sample's own written date when in no sleep. */
+export const ATTRIBUTE_SAMPLES_SQL = `UPDATE samples AS s SET
+  day = COALESCE((SELECT d.day ${SLEEP_OF_SAMPLE}), substr(s.timestamp, 1, 10)),
+  sleep_id = (SELECT d.id ${SLEEP_OF_SAMPLE})`;
+
 /**
- * Give the samples of `seriesTypes` between `fromMs` and `toMs` the day of the sleep they fall
- * in (the same provider and user's `sleep` document whose period contains them); a sample in no
- * sleep keeps its own local date. Run after storing samples or a sleep, whichever came last.
+ * Give the samples of `seriesTypes` between `fromMs` and `toMs` the day and id of the sleep
+ * they fall in (the same provider and user's `sleep` document whose period contains them); a
+ * sample in no sleep keeps its own local date. Run after storing samples or a sleep, whichever came last.
  */
 export function attributeSamplesToSleepDays(
   db: DB,
@@ -65,13 +95,6 @@ export function attributeSamplesToSleepDays(
   if (target.seriesTypes.length === 0) return 0;
   const series = target.seriesTypes.map(() => '?').join(', ');
   return db
-    .prepare(
-      `UPDATE samples AS s SET day = COALESCE((
-         SELECT d.day FROM documents d
-         WHERE d.provider = s.provider AND d.type = 'sleep' AND d.user_id = s.user_id AND d.deleted = 0 AND d.day IS NOT NULL
-           AND s.epoch_ms >= unixepoch(d.start_time, 'subsec') * 1000 AND s.epoch_ms <= unixepoch(d.end_time, 'subsec') * 1000
-         ORDER BY d.start_time LIMIT 1), substr(s.timestamp, 1, 10))
-       WHERE s.provider = ? AND s.user_id = ? AND s.series_type IN (${series}) AND s.epoch_ms BETWEEN ? AND ?`,
-    )
+    .prepare(`${ATTRIBUTE_SAMPLES_SQL} WHERE s.provider = ? AND s.user_id = ? AND s.series_type IN (${series}) AND s.epoch_ms BETWEEN ? AND ?`)
     .run(target.provider, target.userId, ...target.seriesTypes, target.fromMs, target.toMs).changes;
 }

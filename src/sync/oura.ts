@@ -1,5 +1,6 @@
 import { errorMessage } from '../errors.js';
-import { upsertDocument, type UpsertOutcome } from '../store/documents.js';
+import { storeDocument, type StoreOutcome } from '../store/documents.js';
+import { finishSyncRun, recordSyncRunType, startSyncRun, supersedeUnlisted } from '../store/sync-runs.js';
 import { sampleValuesBetween, upsertSamples, type SampleInput } from '../store/samples.js';
 import type { UserRow } from '../store/users.js';
 import { OuraApiError, OuraAuthError, type OuraApi, type OuraHeartRate } from '../providers/oura/api.js';
@@ -7,7 +8,11 @@ import { ouraDocumentInput } from '../providers/oura/documents.js';
 import { ouraApiForUser, type OuraDeps } from '../providers/oura/session.js';
 import { DEFAULT_OURA_SYNC_TYPES } from './oura-types.js';
 
-/** Polling: fetch each user's Oura collections for a range of days and upsert them into the store. */
+/**
+ * Polling: fetch each user's Oura collections for a range of days and store them. Each user's
+ * run is recorded (sync_runs); a type listed completely is authoritative for the range: what
+ * Oura no longer lists there is superseded (kept in the store, no longer exported).
+ */
 
 export { DEFAULT_OURA_SYNC_TYPES, OURA_SYNC_TYPES } from './oura-types.js';
 
@@ -21,6 +26,10 @@ export interface SyncCounts {
   new: number;
   updated: number;
   unchanged: number;
+  /** Older than the version stored meanwhile (a webhook fetch that returned later): kept as history. */
+  older: number;
+  /** Stored documents of the range that Oura no longer lists (re-issued under a new id, removed). */
+  superseded: number;
 }
 
 export interface TypeSyncResult extends SyncCounts {
@@ -35,6 +44,8 @@ export interface UserSyncResult {
   ok: boolean;
   error: string | null;
   types: TypeSyncResult[];
+  /** The recorded run (sync_runs.id). */
+  run_id: number;
 }
 
 export interface SyncSummary {
@@ -59,6 +70,8 @@ export interface OuraSyncOptions {
   types?: readonly string[];
   users: readonly UserRow[];
   onProgress?: (event: SyncProgress) => void;
+  /** What started the sync, recorded with each run: 'sync' (the command, default), 'catch-up', ... */
+  kind?: string;
 }
 
 /**
@@ -70,29 +83,30 @@ export interface OuraSyncOptions {
 export async function syncOura(deps: OuraDeps, options: OuraSyncOptions): Promise<SyncSummary> {
   const types = [...(options.types ?? DEFAULT_OURA_SYNC_TYPES)];
   const summary: SyncSummary = { from: options.from, to: options.to, types, users: [], totals: {}, failed: 0 };
-  for (const type of types) summary.totals[type] = { new: 0, updated: 0, unchanged: 0 };
+  for (const type of types) summary.totals[type] = emptyCounts();
 
   for (const user of options.users) {
-    const result: UserSyncResult = { provider: 'oura', user_id: user.user_id, label: user.label, ok: true, error: null, types: [] };
+    const run = startSyncRun(deps.db, { provider: 'oura', kind: options.kind ?? 'sync', userId: user.user_id, types, from: options.from, to: options.to });
+    const result: UserSyncResult = { provider: 'oura', user_id: user.user_id, label: user.label, ok: true, error: null, types: [], run_id: run.id };
     summary.users.push(result);
     const api = ouraApiForUser(deps, user);
     for (const type of types) {
       options.onProgress?.({ kind: 'type-start', user, type });
-      const counts: TypeSyncResult = { type, new: 0, updated: 0, unchanged: 0, error: null };
+      const counts: TypeSyncResult = { type, ...emptyCounts(), error: null };
       result.types.push(counts);
       const onPage = (fetched: number): void => options.onProgress?.({ kind: 'page', user, type, fetched });
       let fatal = false;
+      let listed = 0;
       try {
-        if (type === 'heartrate') await syncHeartRate(deps, api, user, options, counts, onPage);
-        else await syncCollection(deps, api, user, type, options, counts, onPage);
+        if (type === 'heartrate') listed = await syncHeartRate(deps, api, user, options, counts, onPage);
+        else listed = await syncCollection(deps, api, user, type, options, counts, onPage, run);
       } catch (err) {
         counts.error = errorMessage(err);
         fatal = !onlyThisType(err);
       }
+      recordSyncRunType(deps.db, run.id, type, { ...counts, listed }, { complete: counts.error === null, error: counts.error });
       const total = summary.totals[type]!;
-      total.new += counts.new;
-      total.updated += counts.updated;
-      total.unchanged += counts.unchanged;
+      for (const key of COUNT_KEYS) total[key] += counts[key];
       options.onProgress?.({ kind: 'type-done', user, type, result: counts });
       if (fatal) break;
     }
@@ -104,8 +118,15 @@ export async function syncOura(deps: OuraDeps, options: OuraSyncOptions): Promis
       result.error = distinct.length === 1 ? distinct[0]! : errors.map((t) => `${t.type}: ${t.error}`).join(' ');
       summary.failed++;
     }
+    finishSyncRun(deps.db, run.id, result.error);
   }
   return summary;
+}
+
+const COUNT_KEYS = ['new', 'updated', 'unchanged', 'older', 'superseded'] as const;
+
+function emptyCounts(): SyncCounts {
+  return { new: 0, updated: 0, unchanged: 0, older: 0, superseded: 0 };
 }
 
 async function syncCollection(
@@ -116,18 +137,26 @@ async function syncCollection(
   options: OuraSyncOptions,
   counts: SyncCounts,
   onPage: (fetched: number) => void,
-): Promise<void> {
+  run: { id: number; startedAt: string },
+): Promise<number> {
   // Oura's date filters are not inclusive at both ends for every collection (sleep skips the
   // start day, daily collections the end day): ask for a day more on each side, keep [from, to].
   const range = UNDATED_TYPES.has(type) ? undefined : { startDate: addDays(options.from, -1), endDate: addDays(options.to, 1) };
   let fetched = 0;
+  const listed: string[] = [];
   for await (const page of api.collectionPages(type, range)) {
+    // Oura's order is the order of fetches: this page is newer than anything fetched before it.
+    const provenance = { source: 'sync', retrievedAt: new Date(), syncRunId: run.id } as const;
     const inRange = page.filter((doc) => {
       const day = (doc as { day?: unknown } | null)?.day;
       return typeof day !== 'string' || (day >= options.from && day <= options.to);
     });
     const store = deps.db.transaction(() => {
-      for (const doc of inRange) count(counts, upsertDocument(deps.db, ouraDocumentInput(type, user.user_id, doc, 'sync')));
+      for (const doc of inRange) {
+        const input = ouraDocumentInput(type, user.user_id, doc, 'sync');
+        listed.push(input.id);
+        count(counts, storeDocument(deps.db, input, provenance));
+      }
     });
     // IMMEDIATE: the write lock is taken (waiting for other processes) before the first read; a
     // transaction that reads first fails with "database is locked" when another process writes meanwhile.
@@ -135,6 +164,22 @@ async function syncCollection(
     fetched += inRange.length;
     onPage(fetched);
   }
+  // Every page arrived: the listing is complete, and authoritative for the range.
+  const undated = UNDATED_TYPES.has(type);
+  const supersede = deps.db.transaction(() =>
+    supersedeUnlisted(deps.db, {
+      runId: run.id,
+      runStartedAt: run.startedAt,
+      provider: 'oura',
+      type,
+      userId: user.user_id,
+      from: undated ? null : options.from,
+      to: undated ? null : options.to,
+      listedIds: listed,
+    }),
+  );
+  counts.superseded += supersede.immediate();
+  return listed.length;
 }
 
 async function syncHeartRate(
@@ -144,7 +189,7 @@ async function syncHeartRate(
   options: OuraSyncOptions,
   counts: SyncCounts,
   onPage: (fetched: number) => void,
-): Promise<void> {
+): Promise<number> {
   let fetched = 0;
   for (let first = options.from; first <= options.to; first = addDays(first, HEARTRATE_WINDOW_DAYS)) {
     const lastCandidate = addDays(first, HEARTRATE_WINDOW_DAYS - 1);
@@ -156,6 +201,7 @@ async function syncHeartRate(
       onPage(fetched);
     }
   }
+  return fetched;
 }
 
 /** Heart rate has no document id: one sample row per instant, written only when new or changed. */
@@ -187,7 +233,7 @@ function storeHeartRate(deps: OuraDeps, user: UserRow, page: readonly OuraHeartR
       sourceId: null,
     });
   }
-  if (changed.length > 0) upsertSamples(deps.db, changed);
+  if (changed.length > 0) upsertSamples(deps.db, changed, { source: 'sync', retrievedAt: new Date() });
 }
 
 /** Refusals of one data type (a scope not granted, a bad parameter) leave the user's other types worth trying. */
@@ -195,7 +241,7 @@ function onlyThisType(err: unknown): boolean {
   return err instanceof OuraApiError && !(err instanceof OuraAuthError) && [400, 403, 404, 422].includes(err.status);
 }
 
-function count(counts: SyncCounts, outcome: UpsertOutcome): void {
+function count(counts: SyncCounts, outcome: StoreOutcome): void {
   counts[outcome]++;
 }
 

@@ -141,7 +141,7 @@ function subscriptionPlan(ctx: CliContext, flags: PublicFlags) {
             async (range) => {
               const user = getUser(db, 'oura', range.userId);
               if (!user) return; // logged out since the plan was made
-              const summary = await syncOura(deps, { from: range.from, to: range.to, types: syncTypes, users: [user] });
+              const summary = await syncOura(deps, { from: range.from, to: range.to, types: syncTypes, users: [user], kind: 'catch-up' });
               const result = summary.users[0]!;
               if (!result.ok) throw new RuntimeError(result.error ?? 'sync failed');
               const counts = result.types.reduce((sum, t) => ({ new: sum.new + t.new, updated: sum.updated + t.updated }), { new: 0, updated: 0 });

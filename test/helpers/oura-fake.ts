@@ -173,6 +173,12 @@ export class OuraFake {
     user.documents.set(dataType, list);
   }
 
+  /** Oura no longer has these documents (deleted, or re-issued under a new id). */
+  removeDocuments(userId: string, dataType: string, ids: string[]): void {
+    const user = this.user(userId);
+    user.documents.set(dataType, (user.documents.get(dataType) ?? []).filter((d) => !ids.includes(String(d.id))));
+  }
+
   addHeartRate(userId: string, samples: { timestamp: string; bpm: number; source?: string }[]): void {
     const user = this.user(userId);
     user.heartrate.push(...samples.map((s) => ({ source: 'awake', ...s })));

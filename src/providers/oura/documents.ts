@@ -20,18 +20,19 @@ interface OuraDocumentShape {
 }
 
 /**
- * Turn one Oura document (from a webhook fetch or `sync`) into a store row: the document id,
+ * Turn one Oura document (from a webhook fetch or `sync`) into a store row: the document id
+ * (user and day for a type without ids),
  * its local day, and the start of the period it covers (orders rows within a day).
  */
 export function ouraDocumentInput(dataType: string, userId: string, doc: unknown, source: string): DocumentInput {
   const d = doc as OuraDocumentShape;
-  if (!d || typeof d !== 'object' || typeof d.id !== 'string') {
-    throw new Error(`Oura ${dataType} document has no id`);
-  }
+  // A type without an id in Oura's schema (daily_cardiovascular_age) is keyed by user and day (CONTRACT).
+  const id = d && typeof d === 'object' ? (typeof d.id === 'string' ? d.id : typeof d.day === 'string' ? `${userId}:${d.day}` : null) : null;
+  if (id === null) throw new Error(`Oura ${dataType} document has no id`);
   return {
     provider: 'oura',
     type: dataType,
-    id: d.id,
+    id,
     userId,
     day: typeof d.day === 'string' ? d.day : null,
     startTime: d.bedtime_start ?? d.start_datetime ?? d.timestamp ?? null,

@@ -1,5 +1,5 @@
 import { StandardWebhook, readStandardHeaders } from './standard-webhook.js';
-import { InvalidPayload, type DeliveryFacts, type Provider, type ProviderName, type Work } from '../types.js';
+import { InvalidPayload, type DeliveryContext, type DeliveryFacts, type Provider, type ProviderName, type Work } from '../types.js';
 
 /** What differs between Standard Webhooks senders: how to read their payloads. */
 export interface PayloadReader {
@@ -22,6 +22,19 @@ export function standardWebhooksProvider(name: ProviderName, secret: string | un
       if (!id) throw new InvalidPayload('missing webhook-id header');
       return { dedupeKey: `${name}:${id}`, eventType: reader.eventType(payload), userId: reader.userId(payload) };
     },
-    work: (payload) => reader.work(payload),
+    work: (payload, delivery) => inProviderOrder(reader.work(payload), delivery, reader.eventType(payload)),
   };
+}
+
+/**
+ * Place each document of a delivery in the sender's order (CONTRACT, second edition): an
+ * `...updated` event after a `...created` one, then by the signed `webhook-timestamp`. A
+ * created version is never newer than an update of the same document: a retry is re-signed
+ * when it is resent, so its timestamp alone would let a late `created` win.
+ */
+function inProviderOrder(work: Work, delivery: DeliveryContext | undefined, eventType: string | null): Work {
+  const timestamp = delivery ? readStandardHeaders(delivery.headers)?.timestamp : undefined;
+  if (work.kind !== 'store' || work.documents.length === 0 || !timestamp || !/^\d{1,12}$/.test(timestamp)) return work;
+  const order = { rank: /\.updated$/.test(eventType ?? '') ? 1 : 0, atMs: Number(timestamp) * 1000 };
+  return { ...work, documents: work.documents.map((doc) => ({ ...doc, order })) };
 }

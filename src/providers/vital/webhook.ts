@@ -1,6 +1,8 @@
 import { standardWebhooksProvider } from '../standard-webhooks/provider.js';
 import { asRecord, storeWork, stringField, type Provider, type Work } from '../types.js';
-import { localDay } from '../../util/iso.js';
+import { InstantFormatter, localDate } from '../../time/instant.js';
+import { sampleInstant } from '../../store/samples.js';
+import { vitalDay, vitalOffsetMinutes } from './times.js';
 import type { DocumentInput } from '../../store/documents.js';
 import type { SampleInput } from '../../store/samples.js';
 
@@ -33,7 +35,7 @@ export function vitalWork(payload: unknown): Work {
       type: resource,
       id,
       userId,
-      day: stringField(data, 'calendar_date') ?? (startTime ? localDay(startTime) : null),
+      day: vitalDay(data),
       startTime,
       data,
       source: 'webhook',
@@ -41,18 +43,22 @@ export function vitalWork(payload: unknown): Work {
     return storeWork({ documents: [document] });
   }
 
+  // Timeseries samples are written in UTC with the participant's offset apart (seconds): keep
+  // each at its local offset, on its local day.
   const samples: SampleInput[] = [];
+  const format = new InstantFormatter();
   for (const item of Array.isArray(data.data) ? data.data : []) {
     const sample = asRecord(item);
-    const timestamp = stringField(sample, 'timestamp');
-    const day = timestamp ? localDay(timestamp) : null;
-    if (!timestamp || !day) continue;
+    const written = stringField(sample, 'timestamp');
+    const ms = written ? sampleInstant(written) : null;
+    if (!written || ms === null) continue;
+    const offset = vitalOffsetMinutes(sample ?? {});
     samples.push({
       provider: 'vital',
       userId,
       seriesType: resource,
-      timestamp,
-      day,
+      timestamp: offset === null ? written : format.local(ms, offset),
+      day: offset === null ? written.slice(0, 10) : localDate(ms, offset),
       value: typeof sample?.value === 'number' ? sample.value : null,
       unit: stringField(sample, 'unit') ?? null,
     });

@@ -1,0 +1,65 @@
+import type { DB } from './db.js';
+
+/** Reading the versions of documents: `history`, and what `events show` says a delivery stored. */
+
+export interface VersionRow {
+  seq: number;
+  provider: string;
+  type: string;
+  id: string;
+  user_id: string;
+  day: string | null;
+  data: string;
+  content_sha256: string;
+  retrieved_at: string;
+  source: string | null;
+  delivery_id: number | null;
+  sync_run_id: number | null;
+  sync_run_kind: string | null;
+  order_rank: number;
+  order_at: number;
+  arrived_older: number;
+  /** Place in the provider's order, 1 = the oldest. */
+  position: number;
+}
+
+/** Every stored version of one document, oldest first in the provider's order. */
+export function documentVersions(db: DB, provider: string, type: string, id: string): VersionRow[] {
+  return db
+    .prepare(
+      `SELECT v.*, r.kind AS sync_run_kind,
+              ROW_NUMBER() OVER (ORDER BY v.order_rank, v.order_at, v.seq) AS position
+       FROM document_versions v LEFT JOIN sync_runs r ON r.id = v.sync_run_id
+       WHERE v.provider = ? AND v.type = ? AND v.id = ?
+       ORDER BY v.order_rank, v.order_at, v.seq`,
+    )
+    .all(provider, type, id) as VersionRow[];
+}
+
+export interface DeliveredVersion {
+  provider: string;
+  type: string;
+  id: string;
+  position: number;
+  /** How many versions the document has now. */
+  versions: number;
+  current: boolean;
+  /** A newer version was already stored when this one arrived. */
+  arrived_older: boolean;
+}
+
+/** The document versions a delivery brought, and where each stands now. */
+export function versionsFromDelivery(db: DB, deliveryId: number): DeliveredVersion[] {
+  const rows = db
+    .prepare(
+      `SELECT v.provider, v.type, v.id, v.arrived_older, d.version AS versions, d.current_seq = v.seq AS current,
+              (SELECT COUNT(*) FROM document_versions w
+                WHERE w.provider = v.provider AND w.type = v.type AND w.id = v.id
+                  AND (w.order_rank, w.order_at, w.seq) <= (v.order_rank, v.order_at, v.seq)) AS position
+       FROM document_versions v JOIN documents d ON d.provider = v.provider AND d.type = v.type AND d.id = v.id
+       WHERE v.delivery_id = ?
+       ORDER BY v.seq`,
+    )
+    .all(deliveryId) as { provider: string; type: string; id: string; arrived_older: number; versions: number; current: number; position: number }[];
+  return rows.map((r) => ({ ...r, current: r.current === 1, arrived_older: r.arrived_older === 1 }));
+}

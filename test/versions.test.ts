@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/store/db.js';
+import { storeDocument } from '../src/store/documents.js';
+import { runCli, tempDir } from './helpers/cli.js';
+import { startListen, type ListenProcess } from './helpers/listen-process.js';
+import { send } from './helpers/receiver.js';
+import { nowSeconds, standardHeaders, TEST_SECRETS } from './helpers/signing.js';
+import { vitalSleep, VITAL_USER } from './fixtures/documents.js';
+
+/** Every version kept; the current one is the newest in the provider's order, never simply the last to arrive. */
+
+let dir: string;
+let env: Record<string, string>;
+let listen: ListenProcess;
+
+beforeAll(async () => {
+  dir = tempDir();
+  env = { WEARHOOK_CONFIG_DIR: dir, WEARHOOK_DB: path.join(dir, 'wearhook.db'), WEARHOOK_SECRET_VITAL: TEST_SECRETS.vital };
+  listen = await startListen(env);
+});
+afterAll(async () => {
+  await listen.stop('SIGTERM');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const wearhook = (args: string[]) => runCli(args, { env, cwd: dir });
+
+async function deliver(messageId: string, event: string, data: unknown, seconds: number): Promise<number> {
+  const body = JSON.stringify({ event_type: event, user_id: VITAL_USER, client_user_id: 'P001', team_id: 't', data });
+  const answer = await send(`${listen.url}/vital`, { headers: standardHeaders(TEST_SECRETS.vital, messageId, body, { brand: 'svix', seconds }), body });
+  expect(answer.status).toBe(200);
+  const id = answer.json().id as number;
+  await listen.waitForLine((l) => l.type === 'work' && l.id === id, `the work of #${id}`);
+  return id;
+}
+
+describe('Vital: a late created after updated', () => {
+  const created = { ...vitalSleep, id: 'vs-late', total: 25_200, hr_average: 55 };
+  const updated = { ...created, total: 24_000, hr_average: 57 };
+  let lateId: number;
+
+  beforeAll(async () => {
+    const now = nowSeconds();
+    // The update is sent first; the created event's first attempt failed and its retry, re-signed, arrives last.
+    await deliver('msg_updated', 'daily.data.sleep.updated', updated, now - 90);
+    lateId = await deliver('msg_created_retry', 'daily.data.sleep.created', created, now);
+  });
+
+  it('exports the updated values, as version 2 of 2, obtained by webhook', async () => {
+    const res = await wearhook(['export', '--from', '2026-03-02', '--to', '2026-03-02', '--type', 'sleep', '--format', 'json']);
+    expect(res.code).toBe(0);
+    const rows = JSON.parse(res.stdout) as Record<string, unknown>[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ source_id: 'vs-late', total_sleep_s: 24_000, avg_hr_bpm: 57 });
+  });
+
+  it('the listen log and events show say the late one was older than what is stored', async () => {
+    expect(listen.lines().find((l) => l.type === 'work' && l.id === lateId)).toMatchObject({ status: 'processed', documents: 1, older: 1 });
+    const shown = await wearhook(['events', 'show', String(lateId)]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/documents\s+vital sleep vs-late: version 1 of 2: older than the version already stored when it arrived \(kept as history, not exported\)/);
+    const json = JSON.parse((await wearhook(['events', 'show', String(lateId), '--json'])).stdout);
+    expect(json.documents).toEqual([{ provider: 'vital', type: 'sleep', id: 'vs-late', position: 1, versions: 2, current: false, arrived_older: true }]);
+  });
+});
+
+describe('the provider order in the store', () => {
+  it('Oura: the latest fetch wins, whichever commits last; the same content again is unchanged; a revert is a new version', () => {
+    const db = openDatabase(path.join(tempDir(), 'order.db'));
+    const doc = (score: number) => ({ provider: 'oura', type: 'daily_readiness', id: 'r1', userId: 'u1', day: '2026-03-02', data: { id: 'r1', day: '2026-03-02', score } });
+    const at = (iso: string) => ({ source: 'webhook' as const, retrievedAt: new Date(iso) });
+    const store = (score: number, iso: string) => db.transaction(() => storeDocument(db, doc(score), at(iso))).immediate();
+    expect(store(70, '2026-03-02T08:00:00Z')).toBe('new');
+    expect(store(75, '2026-03-02T09:00:00Z')).toBe('updated');
+    // A fetch made at 08:30 that only commits now is older than the 09:00 one.
+    expect(store(72, '2026-03-02T08:30:00Z')).toBe('older');
+    expect(store(75, '2026-03-02T10:00:00Z')).toBe('unchanged');
+    expect(store(70, '2026-03-02T11:00:00Z')).toBe('updated');
+    const current = db.prepare("SELECT json_extract(data, '$.score') AS score, version FROM documents WHERE id = 'r1'").get();
+    expect(current).toEqual({ score: 70, version: 4 });
+    const versions = db.prepare("SELECT json_extract(data, '$.score') AS score, arrived_older FROM document_versions WHERE id = 'r1' ORDER BY order_rank, order_at, seq").all();
+    expect(versions).toEqual([
+      { score: 70, arrived_older: 0 },
+      { score: 72, arrived_older: 1 },
+      { score: 75, arrived_older: 0 },
+      { score: 70, arrived_older: 0 },
+    ]);
+    db.close();
+  });
+});
