@@ -29,7 +29,7 @@ describe('export refuses bad input with one line, the right exit code, and no fi
     ['an impossible date', ['--from', '2026-02-30', '--to', '2026-03-31', '--type', 'sleep', '--out', 'x.csv'], /"2026-02-30" is not a real calendar date/],
     ['--from after --to', ['--from', '2026-02-01', '--to', '2026-01-31', '--type', 'sleep', '--out', 'x.csv'], /--from 2026-02-01 is after --to 2026-01-31/],
     ['several types without --out', [...RANGE], /Several types .* need --out DIR/],
-    ['an unknown label', [...RANGE, '--type', 'sleep', '--label', 'nobody', '--out', 'x.csv'], /No user has the label "nobody"/],
+    ['an unknown participant', [...RANGE, '--type', 'sleep', '--participant', 'P001,nobody', '--out', 'x.csv'], /No participant "P001", "nobody"/],
   ];
   for (const [what, args, message] of usage) {
     it(`${what}: exit 2`, async () => {

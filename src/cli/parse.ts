@@ -83,3 +83,34 @@ export function parseUrl(value: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`"${value}" is not an http(s) URL.`);
   return value;
 }
+
+/**
+ * A participant label: what every export and report shows, and what `--participant A,B`
+ * lists, so no commas, spaces or control characters; at most 64 characters.
+ */
+export function parseLabel(value: string): string {
+  if (!/^[^\s,\p{Cc}]{1,64}$/u.test(value)) {
+    throw new InvalidArgumentError(`"${value}" is not a usable label: 1 to 64 characters without spaces or commas (e.g. P001).`);
+  }
+  return value;
+}
+
+/** An IANA time zone name such as Europe/Amsterdam, as Node's ICU knows them. */
+export function parseTimeZone(value: string): string {
+  if (!isTimeZone(value)) {
+    throw new InvalidArgumentError(`"${value}" is not an IANA time zone name such as Europe/Amsterdam or America/New_York.`);
+  }
+  // Intl accepts any case; store the zone as the database spells it (europe/amsterdam -> Europe/Amsterdam).
+  return Intl.supportedValuesOf('timeZone').find((zone) => zone.toLowerCase() === value.toLowerCase()) ?? value;
+}
+
+export function isTimeZone(value: string): boolean {
+  // Offsets like "+01:00" are accepted by Intl but are not zones: they know no daylight saving time.
+  if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(value)) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -9,6 +9,7 @@ import { registerEvents } from '../commands/events.js';
 import { registerTrigger } from '../commands/trigger.js';
 import { registerConfig } from '../commands/config.js';
 import { registerUi } from '../commands/ui.js';
+import { registerParticipants } from '../commands/participants.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -46,6 +47,7 @@ Exit codes: 0 success, 1 failure at run time, 2 usage error.`,
   registerListen(program);
   registerSync(program);
   registerExport(program);
+  registerParticipants(program);
   registerEvents(program);
   registerTrigger(program);
   registerConfig(program);

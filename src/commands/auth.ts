@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { parsePort, parsePositiveInt } from '../cli/parse.js';
+import { parseLabel, parsePort, parsePositiveInt } from '../cli/parse.js';
 import { DEFAULT_SCOPES } from '../providers/oura/oauth.js';
+import { alignColumns } from '../cli/columns.js';
 
 export function registerAuth(program: Command): void {
   const auth = program.command('auth').description('Authorize wearhook to read a user\'s data (Oura OAuth 2.0).');
@@ -11,7 +12,7 @@ export function registerAuth(program: Command): void {
     .option('--port <port>', 'loopback port; register http://localhost:<port>/callback on the Oura app', parsePort, 8723)
     .option('--scopes <scopes>', 'space-separated scopes', DEFAULT_SCOPES)
     .option('--no-browser', 'only print the authorize URL (for SSH and CI)')
-    .option('--label <name>', 'a name for this user (e.g. a study participant id)')
+    .option('--label <name>', 'the participant this account belongs to (e.g. P001; created if new)', parseLabel)
     .option('--timeout <seconds>', 'give up after this many seconds', parsePositiveInt, 300)
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  $ wearhook auth oura --label P001 --no-browser')
@@ -63,8 +64,7 @@ export function registerAuth(program: Command): void {
           ['PROVIDER', 'USER', 'LABEL', 'STATUS', 'TOKEN EXPIRES', 'SCOPES'],
           ...accounts.map((a) => [a.provider, a.user_id, a.label ?? '-', a.status, a.token_expires_at ?? '-', a.scopes.join(' ')]),
         ];
-        const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-        for (const row of rows) ctx.output.result(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+        for (const line of alignColumns(rows)) ctx.output.result(line);
         for (const a of accounts.filter((x) => x.status !== 'ok')) {
           ctx.output.warn(`${a.label ?? a.user_id}: ${a.last_error ?? 'no tokens stored'}; run \`wearhook auth oura${a.label ? ` --label ${a.label}` : ''}\` again.`);
         }

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { parseDay, listOf } from '../cli/parse.js';
+import { parseDay, parseLabel, parseList, listOf } from '../cli/parse.js';
 import { UsageError } from '../errors.js';
 import { EXPORT_FORMATS, EXPORT_TYPES, type ExportFormat, type ExportType } from '../export/tables.js';
 
@@ -10,6 +10,7 @@ interface ExportFlags {
   format: ExportFormat;
   out?: string;
   user?: string;
+  participant?: string[];
   label?: string;
 }
 
@@ -23,14 +24,15 @@ export function registerExport(program: Command): void {
     .addOption(new Option('--format <format>', 'file format (json when --json is given)').choices(EXPORT_FORMATS).default('csv'))
     .option('--out <path>', 'a file, a directory (one <type>.<format> per type), or - for stdout (default for one type)')
     .option('--user <id>', 'only this provider user id')
-    .option('--label <name>', 'only the user with this label')
+    .option('--participant <labels>', 'only these participants (comma-separated labels), every account linked to them', (v: string, prev?: string[]) => parseList(v, prev).map(parseLabel))
+    .option('--label <name>', 'the same as --participant with one label')
     .addHelpText(
       'after',
       `
 Examples:
   $ wearhook export --from 2026-01-01 --to 2026-01-31 --type sleep > sleep.csv
   $ wearhook export --from 2026-01-01 --to 2026-01-31 --format ndjson --out ./study-export
-  $ wearhook export --from 2026-01-01 --to 2026-01-31 --type hrv --label P001 --format json --out hrv.json`,
+  $ wearhook export --from 2026-01-01 --to 2026-01-31 --type hrv --participant P001,P002 --format json --out hrv.json`,
     )
     .action(async (flags: ExportFlags, cmd: Command) => {
       const [{ CliContext }, { runExport }] = await Promise.all([import('../cli/context.js'), import('../export/export.js')]);
@@ -49,7 +51,7 @@ Examples:
           format,
           out: flags.out,
           user: flags.user,
-          label: flags.label,
+          participants: participantsOf(flags),
         });
         const written = result.tables.filter((table) => table.file !== null);
         for (const table of written) ctx.output.log(`wrote ${table.file} (${table.rows} ${table.type} rows)`);
@@ -59,4 +61,10 @@ Examples:
         ctx.close();
       }
     });
+}
+
+function participantsOf(flags: ExportFlags): string[] | undefined {
+  if (flags.participant && flags.label !== undefined) throw new UsageError('Give either --participant or --label, not both.');
+  if (flags.label !== undefined) return [flags.label];
+  return flags.participant ? [...new Set(flags.participant)] : undefined;
 }

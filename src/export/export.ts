@@ -5,7 +5,7 @@ import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import type { DB } from '../store/db.js';
 import { RuntimeError, UsageError, errorMessage } from '../errors.js';
-import { findUsersByLabel } from '../store/users.js';
+import { accountsOf, getParticipant } from '../store/participants.js';
 import { exportRows, type ExportFilter } from './query.js';
 import { createRowWriter } from './writers.js';
 import { columnsOf, type ExportFormat, type ExportType } from './tables.js';
@@ -18,7 +18,8 @@ export interface ExportOptions {
   /** A file, a directory, or '-'/undefined for stdout (one type only). */
   out?: string;
   user?: string;
-  label?: string;
+  /** Participants' labels: the rows of every account linked to them. */
+  participants?: string[];
   stdout?: Writable;
 }
 
@@ -99,14 +100,14 @@ function openFile(temp: string, final: string): fs.WriteStream {
 }
 
 function resolveUsers(db: DB, options: ExportOptions): ExportFilter['users'] {
-  if (options.user && options.label) throw new UsageError('Give either --user or --label, not both.');
+  if (options.user && options.participants) throw new UsageError('Give either --user or --participant, not both.');
   if (options.user) return [{ userId: options.user }];
-  if (options.label) {
-    const users = findUsersByLabel(db, options.label);
-    if (users.length === 0) {
-      throw new UsageError(`No user has the label "${options.label}"; see \`wearhook auth list\`.`);
+  if (options.participants) {
+    const unknown = options.participants.filter((label) => !getParticipant(db, label));
+    if (unknown.length > 0) {
+      throw new UsageError(`No participant ${unknown.map((l) => `"${l}"`).join(', ')}; see \`wearhook participants list\`.`);
     }
-    return users.map((u) => ({ provider: u.provider, userId: u.user_id }));
+    return accountsOf(db, options.participants).map((a) => ({ provider: a.provider, userId: a.user_id }));
   }
   return undefined;
 }

@@ -1,6 +1,7 @@
 import type { DB } from '../store/db.js';
 import { columnsOf, type ExportType, type RowSource, type Value } from './tables.js';
 import { sourcesFor } from './sources.js';
+import { accountKey, accountLabels } from '../store/participants.js';
 
 export interface ExportFilter {
   from: string;
@@ -28,7 +29,7 @@ interface SourceRow {
 export function* exportRows(db: DB, type: ExportType, filter: ExportFilter): Generator<Record<string, Value>> {
   const sources = sourcesFor(type);
   const columns = columnsOf(type);
-  const labels = labelLookup(db);
+  const labels = accountLabels(db);
   const parts: string[] = [];
   const params: unknown[] = [];
   sources.forEach((source, index) => {
@@ -56,7 +57,7 @@ export function* exportRows(db: DB, type: ExportType, filter: ExportFilter): Gen
   const stmt = db.prepare(sql);
   for (const raw of stmt.iterate(...params) as Iterable<SourceRow>) {
     const source = sources[raw.src]!;
-    const label = labels.get(`${raw.provider}\u0000${raw.user_id}`) ?? null;
+    const label = labels.get(accountKey(raw.provider, raw.user_id)) ?? null;
     for (const fields of rowsOf(source, raw)) {
       const row: Record<string, Value> = {};
       for (const column of columns) row[column] = null;
@@ -89,13 +90,4 @@ function userFilterSql(filter: ExportFilter, alias: string): { sql: string; para
     return `${alias}.user_id = ?`;
   });
   return { sql: ` AND (${clauses.join(' OR ')})`, params };
-}
-
-function labelLookup(db: DB): Map<string, string> {
-  const rows = db.prepare('SELECT provider, user_id, label FROM users WHERE label IS NOT NULL').all() as {
-    provider: string;
-    user_id: string;
-    label: string;
-  }[];
-  return new Map(rows.map((r) => [`${r.provider}\u0000${r.user_id}`, r.label]));
 }

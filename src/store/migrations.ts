@@ -127,6 +127,38 @@ export const MIGRATIONS: readonly Migration[] = [
   // 6: every version of every document (issue #10), sync runs, the provenance of samples;
   //    existing documents become their first version, days recomputed (see migrate-versions.ts).
   keepEveryDocumentVersion,
+  // 7: participants. A participant is a label with an optional time zone and enrolment window,
+  //    and any number of provider accounts (an Oura ring and a Vital-linked watch are one person).
+  //    The label moves from the users row (Oura only, one per provider) to the account link; the
+  //    labels users already had become participants. Deliveries get an index by user, for the
+  //    report's "last delivery" and for waking the deliveries that wait for a user to enrol.
+  `
+  CREATE TABLE participants (
+    label      TEXT PRIMARY KEY,
+    tz         TEXT,                            -- IANA zone, or NULL: the providers' own offsets
+    start_day  TEXT,                            -- enrolment window, YYYY-MM-DD, inclusive
+    end_day    TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE participant_accounts (
+    provider  TEXT NOT NULL,
+    user_id   TEXT NOT NULL,
+    label     TEXT NOT NULL REFERENCES participants(label) ON UPDATE CASCADE ON DELETE CASCADE,
+    linked_at TEXT NOT NULL,
+    PRIMARY KEY (provider, user_id)
+  );
+  CREATE INDEX participant_accounts_by_label ON participant_accounts(label);
+
+  INSERT INTO participants (label, created_at, updated_at)
+    SELECT label, MIN(created_at), MIN(created_at) FROM users WHERE label IS NOT NULL GROUP BY label;
+  INSERT INTO participant_accounts (provider, user_id, label, linked_at)
+    SELECT provider, user_id, label, created_at FROM users WHERE label IS NOT NULL;
+  DROP INDEX users_by_label;
+  ALTER TABLE users DROP COLUMN label;
+
+  CREATE INDEX deliveries_by_user ON deliveries(provider, user_id, received_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,6 +1,6 @@
 import { RuntimeError, UsageError, errorMessage } from '../../errors.js';
 import { CredentialStore } from '../../credentials/token-store.js';
-import { deleteUser, findUserByLabel, getUser, listUsers, type UserRow } from '../../store/users.js';
+import { deleteUser, findUsersByLabel, getUser, listUsers, type UserRow } from '../../store/users.js';
 import type { DB } from '../../store/db.js';
 import { ouraEndpoints, ouraHttpClient } from './http.js';
 import { OuraUserSession, type OuraDeps } from './session.js';
@@ -52,9 +52,10 @@ export function selectOuraUsers(db: DB, selection: UserSelection, allByDefault: 
     return [user];
   }
   if (selection.label !== undefined) {
-    const user = findUserByLabel(db, 'oura', selection.label);
-    if (!user) throw new RuntimeError(`No Oura user has the label ${selection.label}; see \`wearhook auth list\`.`);
-    return [user];
+    // A participant may hold more than one Oura account (a replaced ring): all of them.
+    const users = findUsersByLabel(db, 'oura', selection.label);
+    if (users.length === 0) throw new RuntimeError(`No Oura user has the label ${selection.label}; see \`wearhook auth list\`.`);
+    return users;
   }
   if (!selection.all && !allByDefault) throw new UsageError('Say whose: --user ID, --label NAME or --all.');
   const users = listUsers(db, 'oura');

@@ -35,9 +35,9 @@ function utcDay(ms: number): string {
 export function planCatchUp(db: DB, now: Date = new Date()): CatchUpPlan {
   const rows = db
     .prepare(
-      `SELECT u.user_id AS userId, u.label AS label,
+      `SELECT u.user_id AS userId, pa.label AS label,
               (SELECT MAX(d.received_at) FROM deliveries d WHERE d.provider = 'oura' AND d.user_id = u.user_id) AS last
-         FROM users u
+         FROM users u LEFT JOIN participant_accounts pa ON pa.provider = u.provider AND pa.user_id = u.user_id
         WHERE u.provider = 'oura'
         ORDER BY u.user_id`,
     )

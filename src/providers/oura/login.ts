@@ -1,7 +1,8 @@
 import open from 'open';
 import { RuntimeError, errorMessage } from '../../errors.js';
 import { CredentialStore } from '../../credentials/token-store.js';
-import { findUserByLabel, getUser, upsertUser } from '../../store/users.js';
+import { getUser, upsertUser } from '../../store/users.js';
+import { accountOwner, accountsOf } from '../../store/participants.js';
 import { FixedBearer, OuraApi } from './api.js';
 import { ouraAppCredentials, ouraEndpoints, ouraHttpClient } from './http.js';
 import { authorizeUrl, expiresAt, listenForCallback, newState, requestToken } from './oauth.js';
@@ -37,7 +38,6 @@ export async function loginOuraUser(deps: OuraDeps, options: LoginOptions): Prom
   const endpoints = ouraEndpoints(deps.settings);
   const http = deps.http ?? ouraHttpClient();
   const credentials = deps.credentials ?? new CredentialStore();
-  const now = deps.now ?? (() => new Date());
 
   // A credential file that cannot be read now cannot be saved to later: say so before the
   // user consents, not after, when the new tokens would be lost.
@@ -58,46 +58,16 @@ export async function loginOuraUser(deps: OuraDeps, options: LoginOptions): Prom
 
     const { code, scope } = await loopback.callback;
     try {
-      const tokens = await requestToken(http, endpoints, app, { grant_type: 'authorization_code', code, redirect_uri: loopback.redirectUri });
-      const info = await new OuraApi(http, endpoints.apiUrl, new FixedBearer(tokens.access_token)).personalInfo();
-      const label = options.label ?? null;
-      if (label) {
-        const holder = findUserByLabel(deps.db, 'oura', label);
-        if (holder && holder.user_id !== info.id) {
-          throw new RuntimeError(
-            `The label ${label} already belongs to Oura user ${holder.user_id}; choose another --label or run \`wearhook auth logout --label ${label}\` first.`,
-          );
-        }
-      }
-      const granted = (scope ?? tokens.scope ?? options.scopes).split(/[\s+]+/).filter(Boolean);
-      const obtained = now();
-      const tokenExpiresAt = expiresAt(tokens, obtained);
-      // The refresh lock too: a refresh of the previous grant must not overwrite this pair.
-      await credentials.withUserLock('oura', info.id, () =>
-        credentials.save('oura', info.id, {
-          access_token: tokens.access_token,
-          refresh_token: tokens.refresh_token,
-          expires_at: tokenExpiresAt,
-          scopes: granted,
-          obtained_at: obtained.toISOString(),
-        }),
+      const result = await completeOuraAuthorization(
+        { ...deps, http, credentials },
+        { code, redirectUri: loopback.redirectUri, grantedScope: scope, requestedScopes: options.scopes, label: options.label ?? null, moveAccount: true },
       );
-      upsertUser(deps.db, { provider: 'oura', userId: info.id, label, scopes: granted.join(' '), tokenExpiresAt }, obtained);
-      // Authorizing again without --label keeps the label given the first time.
-      const storedLabel = getUser(deps.db, 'oura', info.id)?.label ?? null;
       loopback.finish({
         ok: true,
         title: 'wearhook is authorized',
-        message: `Oura user ${storedLabel ?? info.email ?? info.id} is connected to wearhook.`,
+        message: `Oura user ${result.label ?? result.email ?? result.user_id} is connected to wearhook.`,
       });
-      return {
-        provider: 'oura',
-        user_id: info.id,
-        email: info.email ?? null,
-        label: storedLabel,
-        scopes: granted,
-        token_expires_at: tokenExpiresAt,
-      };
+      return result;
     } catch (err) {
       loopback.finish({ ok: false, title: 'Login failed', message: errorMessage(err) });
       throw err;
@@ -105,4 +75,77 @@ export async function loginOuraUser(deps: OuraDeps, options: LoginOptions): Prom
   } finally {
     await loopback.close();
   }
+}
+
+/** The account or label given is held by someone else: nothing was stored. */
+export class OuraLabelConflictError extends RuntimeError {}
+
+export interface AuthorizationGrant {
+  /** The code from Oura's redirect, and the redirect URI it was issued for. */
+  code: string;
+  redirectUri: string;
+  /** The scopes the redirect reported (the user may untick some), if it did. */
+  grantedScope: string | null;
+  requestedScopes: string;
+  /** The participant the account joins; null keeps the account's current participant. */
+  label: string | null;
+  /**
+   * Whether an account that belongs to another participant may move to `label` (`auth oura
+   * --label` on the researcher's machine: yes; an enrolment link a participant follows: no).
+   */
+  moveAccount: boolean;
+}
+
+/**
+ * The end of every Oura authorization (the loopback login and remote enrolment): exchange the
+ * code, learn the user id from personal_info, check the participant, store the tokens under
+ * the user's refresh lock, then the user and its participant link.
+ */
+export async function completeOuraAuthorization(deps: OuraDeps, grant: AuthorizationGrant): Promise<LoginResult> {
+  const app = ouraAppCredentials(deps.settings);
+  const endpoints = ouraEndpoints(deps.settings);
+  const http = deps.http ?? ouraHttpClient();
+  const credentials = deps.credentials ?? new CredentialStore();
+  const now = deps.now ?? (() => new Date());
+
+  const tokens = await requestToken(http, endpoints, app, { grant_type: 'authorization_code', code: grant.code, redirect_uri: grant.redirectUri });
+  const info = await new OuraApi(http, endpoints.apiUrl, new FixedBearer(tokens.access_token)).personalInfo();
+  const label = grant.label;
+  if (label) {
+    // One Oura account per participant this way; a second one (a new account) is linked on purpose with `participants link`.
+    const holder = accountsOf(deps.db, [label]).find((a) => a.provider === 'oura' && a.user_id !== info.id);
+    if (holder) {
+      throw new OuraLabelConflictError(
+        `The label ${label} already belongs to Oura user ${holder.user_id}; choose another label, or if this is the same person's new account run \`wearhook participants link ${label} oura ${info.id}\` and authorize again.`,
+      );
+    }
+    const owner = accountOwner(deps.db, 'oura', info.id);
+    if (!grant.moveAccount && owner !== undefined && owner !== label) {
+      throw new OuraLabelConflictError(`Oura user ${info.id} is already enrolled as participant ${owner}, not ${label}; nothing was changed.`);
+    }
+  }
+  const granted = (grant.grantedScope ?? tokens.scope ?? grant.requestedScopes).split(/[\s+]+/).filter(Boolean);
+  const obtained = now();
+  const tokenExpiresAt = expiresAt(tokens, obtained);
+  // The refresh lock too: a refresh of the previous grant must not overwrite this pair.
+  await credentials.withUserLock('oura', info.id, () =>
+    credentials.save('oura', info.id, {
+      access_token: tokens.access_token,
+      refresh_token: tokens.refresh_token,
+      expires_at: tokenExpiresAt,
+      scopes: granted,
+      obtained_at: obtained.toISOString(),
+    }),
+  );
+  upsertUser(deps.db, { provider: 'oura', userId: info.id, label, scopes: granted.join(' '), tokenExpiresAt }, obtained);
+  // Authorizing again without a label keeps the participant the account already belongs to.
+  const storedLabel = getUser(deps.db, 'oura', info.id)?.label ?? null;
+  return {
+    provider: 'oura',
+    user_id: info.id,
+    email: info.email ?? null,
+    label: storedLabel,
+    scopes: granted,
+    token_expires_at: tokenExpiresAt,
+  };
 }

@@ -1,0 +1,170 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/store/db.js';
+import { upsertDocument } from '../src/store/documents.js';
+import { upsertSamples } from '../src/store/samples.js';
+import { listUsers } from '../src/store/users.js';
+import { addParticipant, linkParticipantAccount, listParticipantViews, setParticipant } from '../src/participants/core.js';
+import { runCli, tempDir } from './helpers/cli.js';
+import * as fx from './fixtures/documents.js';
+
+let dir: string;
+let db: string;
+const cli = (args: string[]) => runCli(['--db', db, ...args], { env: { WEARHOOK_CONFIG_DIR: dir }, cwd: dir });
+const json = async (args: string[]) => {
+  const res = await cli(['--json', ...args]);
+  expect(res.code, res.stderr).toBe(0);
+  return JSON.parse(res.stdout);
+};
+
+beforeEach(() => {
+  dir = tempDir();
+  db = path.join(dir, 'wearhook.db');
+});
+
+/** An Oura ring and a Vital-linked watch of one person, and an Open Wearables user of another. */
+function seedTwoProviders(): void {
+  const store = openDatabase(db);
+  for (const [type, doc] of [
+    ['sleep', fx.ouraSleep],
+    ['daily_readiness', fx.ouraReadiness],
+    ['daily_activity', fx.ouraActivity],
+  ] as const) {
+    upsertDocument(store, { provider: 'oura', type, id: doc.id, userId: fx.OURA_USER, day: doc.day, startTime: (doc as { bedtime_start?: string }).bedtime_start ?? null, data: doc });
+  }
+  upsertDocument(store, { provider: 'vital', type: 'sleep', id: fx.vitalSleep.id, userId: fx.VITAL_USER, day: fx.vitalSleep.calendar_date, startTime: fx.vitalSleep.bedtime_start, data: fx.vitalSleep });
+  upsertDocument(store, { provider: 'vital', type: 'activity', id: fx.vitalActivity.id, userId: fx.VITAL_USER, day: fx.vitalActivity.calendar_date, data: fx.vitalActivity });
+  upsertDocument(store, { provider: 'open-wearables', type: 'sleep', id: fx.owSleep.id, userId: fx.OW_USER, day: '2026-03-02', startTime: fx.owSleep.start_time, data: fx.owSleep });
+  upsertSamples(store, [
+    { provider: 'open-wearables', userId: fx.OW_USER, seriesType: 'heart_rate_variability_rmssd', timestamp: '2026-03-02T02:00:00-05:00', day: '2026-03-02', value: 38.2, unit: 'ms', sourceId: 'batch-9' },
+  ]);
+  store.close();
+}
+
+function readTables(out: string): Record<string, { provider: string; label: string | null }[]> {
+  return Object.fromEntries(
+    ['sleep', 'hrv', 'readiness', 'activity'].map((t) => [t, JSON.parse(fs.readFileSync(path.join(out, `${t}.json`), 'utf8'))]),
+  );
+}
+const labelsByProvider = (rows: { provider: string; label: string | null }[]) =>
+  [...new Set(rows.map((r) => `${r.provider}=${r.label ?? ''}`))].sort();
+
+describe('participants: one label across providers', () => {
+  it('an Oura and a Vital account of one participant carry its label in every export table; renaming and removing follow', async () => {
+    seedTwoProviders();
+    const added = await json(['participants', 'add', 'P001', '--tz', 'europe/amsterdam', '--start', '2026-03-01', '--end', '2026-03-31']);
+    expect(added).toMatchObject({ label: 'P001', tz: 'Europe/Amsterdam', start: '2026-03-01', end: '2026-03-31', accounts: [] });
+    expect((await cli(['participants', 'link', 'P001', 'oura', fx.OURA_USER])).stdout).toContain(`Linked the oura account ${fx.OURA_USER} to P001.`);
+    expect((await cli(['participants', 'link', 'P001', 'vital', fx.VITAL_USER])).code).toBe(0);
+    expect((await cli(['participants', 'add', 'P002'])).code).toBe(0);
+    expect((await cli(['participants', 'link', 'P002', 'open-wearables', fx.OW_USER])).code).toBe(0);
+
+    const list = await json(['participants', 'list']);
+    expect(list).toEqual([
+      expect.objectContaining({
+        label: 'P001',
+        tz: 'Europe/Amsterdam',
+        accounts: [
+          expect.objectContaining({ provider: 'oura', user_id: fx.OURA_USER, authorization: 'not_authorized' }),
+          expect.objectContaining({ provider: 'vital', user_id: fx.VITAL_USER, authorization: null }),
+        ],
+      }),
+      expect.objectContaining({ label: 'P002', tz: null, start: null, end: null, accounts: [expect.objectContaining({ provider: 'open-wearables' })] }),
+    ]);
+
+    const out = path.join(dir, 'tables');
+    const exported = await cli(['export', '--from', '2026-03-01', '--to', '2026-03-31', '--format', 'json', '--out', out]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const tables = readTables(out);
+    expect(labelsByProvider(tables.sleep!)).toEqual(['open-wearables=P002', 'oura=P001', 'vital=P001']);
+    expect(labelsByProvider(tables.hrv!)).toEqual(['open-wearables=P002', 'oura=P001']);
+    expect(labelsByProvider(tables.readiness!)).toEqual(['oura=P001']);
+    expect(labelsByProvider(tables.activity!)).toEqual(['oura=P001', 'vital=P001']);
+
+    // --participant: every account of the participants named, and nobody else.
+    const one = await json(['export', '--from', '2026-03-01', '--to', '2026-03-31', '--type', 'sleep', '--participant', 'P001']);
+    expect(labelsByProvider(one)).toEqual(['oura=P001', 'vital=P001']);
+    const both = await json(['export', '--from', '2026-03-01', '--to', '2026-03-31', '--type', 'sleep', '--participant', 'P002,P001']);
+    expect(both).toHaveLength(3);
+
+    // A new label applies to all of the participant's data; removing keeps the data, unlabelled.
+    expect((await cli(['participants', 'set', 'P001', '--rename', 'P101', '--tz', 'none'])).stdout).toContain('Participant P101, enrolled 2026-03-01 to 2026-03-31.');
+    expect(labelsByProvider(await json(['export', '--from', '2026-03-01', '--to', '2026-03-31', '--type', 'activity']))).toEqual(['oura=P101', 'vital=P101']);
+    const removed = await cli(['participants', 'remove', 'P101']);
+    expect(removed.stdout).toContain('stays in the store, unlabelled');
+    expect(labelsByProvider(await json(['export', '--from', '2026-03-01', '--to', '2026-03-31', '--type', 'sleep']))).toEqual([
+      'open-wearables=P002',
+      'oura=',
+      'vital=',
+    ]);
+  });
+
+  it('refuses bad input with the exit code the contract gives it, changing nothing', async () => {
+    expect((await cli(['participants', 'add', 'P001'])).code).toBe(0);
+    // What the command line parses, through the CLI.
+    const cases: [string[], number, RegExp][] = [
+      [['participants', 'add', 'P001'], 1, /Participant P001 already exists; change it with `wearhook participants set P001/],
+      [['participants', 'add', 'P 2'], 2, /"P 2" is not a usable label/],
+      [['participants', 'add', 'P2', '--tz', '+01:00'], 2, /"\+01:00" is not an IANA time zone name/],
+      [['participants', 'set', 'P001'], 2, /Nothing to change/],
+    ];
+    for (const [args, code, message] of cases) {
+      const res = await cli(args);
+      expect(res.code, args.join(' ')).toBe(code);
+      expect(res.stderr).toMatch(message);
+    }
+    // The core's own checks, in process.
+    const store = openDatabase(db);
+    try {
+      const refused = (fn: () => unknown, exitCode: number, message: RegExp) => {
+        expect(fn).toThrow(message);
+        try {
+          fn();
+        } catch (err) {
+          expect((err as { exitCode?: number }).exitCode).toBe(exitCode);
+        }
+      };
+      refused(() => addParticipant(store, 'P2', { start: '2026-04-01', end: '2026-03-01' }), 2, /starts \(2026-04-01\) after it ends \(2026-03-01\)/);
+      refused(() => setParticipant(store, 'P001', { end: '2025-01-01', start: '2025-02-01' }), 2, /after it ends/);
+      refused(() => linkParticipantAccount(store, { label: 'P9', provider: 'oura', userId: 'u1' }), 2, /No participant P9; add it with `wearhook participants add P9`/);
+      refused(() => linkParticipantAccount(store, { label: 'P001', provider: 'fitbit', userId: 'u1' }), 2, /Unknown provider "fitbit"/);
+      // An account belongs to one participant: moving it is explicit.
+      linkParticipantAccount(store, { label: 'P001', provider: 'vital', userId: 'v-1' });
+      addParticipant(store, 'P002', {});
+      refused(() => linkParticipantAccount(store, { label: 'P002', provider: 'vital', userId: 'v-1' }), 1, /The vital account v-1 belongs to participant P001; add --move/);
+      expect(linkParticipantAccount(store, { label: 'P002', provider: 'vital', userId: 'v-1', move: true })).toMatchObject({ moved_from: 'P001' });
+      expect(listParticipantViews(store).map((p) => [p.label, p.accounts.length, p.start])).toEqual([
+        ['P001', 0, null],
+        ['P002', 1, null],
+      ]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('existing Oura labels become participants when an older database is upgraded', () => {
+    const file = path.join(dir, 'old.db');
+    const old = openDatabase(file, { migrateTo: 4 });
+    const insert = old.prepare('INSERT INTO users (provider, user_id, label, scopes, created_at) VALUES (?, ?, ?, ?, ?)');
+    insert.run('oura', 'u-7', 'P007', 'daily', '2026-01-05T10:00:00Z');
+    insert.run('oura', 'u-8', 'P008', 'daily', '2026-01-06T10:00:00Z');
+    insert.run('oura', 'u-9', null, 'daily', '2026-01-07T10:00:00Z');
+    old.close();
+
+    const upgraded = openDatabase(file);
+    try {
+      expect(upgraded.prepare('SELECT label, created_at FROM participants ORDER BY label').all()).toEqual([
+        { label: 'P007', created_at: '2026-01-05T10:00:00Z' },
+        { label: 'P008', created_at: '2026-01-06T10:00:00Z' },
+      ]);
+      expect(listUsers(upgraded, 'oura').map((u) => [u.user_id, u.label, u.scopes])).toEqual([
+        ['u-7', 'P007', 'daily'],
+        ['u-8', 'P008', 'daily'],
+        ['u-9', null, 'daily'],
+      ]);
+    } finally {
+      upgraded.close();
+    }
+  });
+});
