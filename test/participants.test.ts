@@ -5,6 +5,7 @@ import { openDatabase } from '../src/store/db.js';
 import { upsertDocument } from '../src/store/documents.js';
 import { upsertSamples } from '../src/store/samples.js';
 import { listUsers } from '../src/store/users.js';
+import { zoneOf } from '../src/time/zone-of.js';
 import { addParticipant, linkParticipantAccount, listParticipantViews, setParticipant } from '../src/participants/core.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import * as fx from './fixtures/documents.js';
@@ -73,6 +74,17 @@ describe('participants: one label across providers', () => {
       expect.objectContaining({ label: 'P002', tz: null, start: null, end: null, accounts: [expect.objectContaining({ provider: 'open-wearables' })] }),
     ]);
 
+    // The export asks zoneOf for a user's zone: the participant's, for each of its accounts.
+    const zones = () => {
+      const store = openDatabase(db, { readonly: true });
+      try {
+        return [zoneOf(store, 'oura', fx.OURA_USER), zoneOf(store, 'vital', fx.VITAL_USER), zoneOf(store, 'open-wearables', fx.OW_USER), zoneOf(store, 'oura', 'nobody')];
+      } finally {
+        store.close();
+      }
+    };
+    expect(zones()).toEqual(['Europe/Amsterdam', 'Europe/Amsterdam', null, null]);
+
     const out = path.join(dir, 'tables');
     const exported = await cli(['export', '--from', '2026-03-01', '--to', '2026-03-31', '--format', 'json', '--out', out]);
     expect(exported.code, exported.stderr).toBe(0);
@@ -91,6 +103,7 @@ describe('participants: one label across providers', () => {
     // A new label applies to all of the participant's data; removing keeps the data, unlabelled.
     expect((await cli(['participants', 'set', 'P001', '--rename', 'P101', '--tz', 'none'])).stdout).toContain('Participant P101, enrolled 2026-03-01 to 2026-03-31.');
     expect(labelsByProvider(await json(['export', '--from', '2026-03-01', '--to', '2026-03-31', '--type', 'activity']))).toEqual(['oura=P101', 'vital=P101']);
+    expect(zones()).toEqual([null, null, null, null]);
     const removed = await cli(['participants', 'remove', 'P101']);
     expect(removed.stdout).toContain('stays in the store, unlabelled');
     expect(labelsByProvider(await json(['export', '--from', '2026-03-01', '--to', '2026-03-31', '--type', 'sleep']))).toEqual([

@@ -5,9 +5,13 @@ import type { Participant } from '../participants/core.js';
 import { UsageError } from '../errors.js';
 import { alignColumns } from '../cli/columns.js';
 
-/** `none` clears a zone or a day with `participants set`. */
-function orNone<T>(parse: (value: string) => T) {
-  return (value: string): T | null => (value === 'none' ? null : parse(value));
+/** `none` clears a zone or a day with `participants set` (commander turns a parsed null into '', so '' stands for it until `cleared`). */
+function orNone(parse: (value: string) => string) {
+  return (value: string): string => (value === 'none' ? '' : parse(value));
+}
+
+function cleared(value: string | undefined): string | null | undefined {
+  return value === '' ? null : value;
 }
 
 async function withContext<T>(cmd: Command, fn: (ctx: CliContext) => Promise<T> | T): Promise<T> {
@@ -114,13 +118,13 @@ export function registerParticipants(program: Command): void {
     .option('--rename <label>', 'a new label (exports show the new one for all of its data)', parseLabel)
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  $ wearhook participants set P001 --end 2026-06-15 --tz none')
-    .action(async (label: string, opts: { tz?: string | null; start?: string | null; end?: string | null; rename?: string }, cmd: Command) => {
+    .action(async (label: string, opts: { tz?: string; start?: string; end?: string; rename?: string }, cmd: Command) => {
       if (opts.tz === undefined && opts.start === undefined && opts.end === undefined && opts.rename === undefined) {
         throw new UsageError('Nothing to change: give --tz, --start, --end or --rename.');
       }
       const { setParticipant } = await import('../participants/core.js');
       await withContext(cmd, (ctx) => {
-        const changed = setParticipant(ctx.openDb(), label, opts);
+        const changed = setParticipant(ctx.openDb(), label, { tz: cleared(opts.tz), start: cleared(opts.start), end: cleared(opts.end), rename: opts.rename });
         if (ctx.output.json) ctx.output.resultJson(changed);
         else ctx.output.result(`Participant ${describe(changed)}.`);
       });

@@ -1,4 +1,5 @@
 import type { DB } from './db.js';
+import { cachedStatement } from './statements.js';
 
 /**
  * Participants of a study and the provider accounts that are theirs. The label is the one
@@ -112,4 +113,13 @@ export function accountLabels(db: DB): Map<string, string> {
 
 export function accountKey(provider: string, userId: string): string {
   return `${provider}\u0000${userId}`;
+}
+
+/** The IANA zone of the participant an account belongs to, if it has one (what `zoneOf` answers). */
+export function participantZone(db: DB, provider: string, userId: string): string | null {
+  const row = cachedStatement(
+    db,
+    `SELECT p.tz FROM participant_accounts pa JOIN participants p ON p.label = pa.label WHERE pa.provider = ? AND pa.user_id = ?`,
+  ).get(provider, userId) as { tz: string | null } | undefined;
+  return row?.tz ?? null;
 }

@@ -1,11 +1,12 @@
 import type { DB } from '../store/db.js';
+import { participantZone } from '../store/participants.js';
 
 /**
  * The IANA zone a provider's user lives in, when the study knows it: the one place the
- * export asks. Null for now, so the provider's own offsets decide (see local-time.ts);
- * participants' zones (`participants add --tz`, issue "Running a study") will answer here,
- * and then every local timestamp of that user is written in that zone.
+ * export asks. It is the zone of the participant the account belongs to (`participants add
+ * --tz`); null when there is none, so the provider's own offsets decide (see local-time.ts).
+ * With a zone, every local timestamp of that user is written in it.
  */
-export function zoneOf(_db: DB, _provider: string, _userId: string): string | null {
-  return null;
+export function zoneOf(db: DB, provider: string, userId: string): string | null {
+  return participantZone(db, provider, userId);
 }
