@@ -158,7 +158,7 @@ describe('participants: one label across providers', () => {
 
   it('existing Oura labels become participants when an older database is upgraded', () => {
     const file = path.join(dir, 'old.db');
-    const old = openDatabase(file, { migrateTo: 5 });
+    const old = openDatabase(file, { migrateTo: 6 });
     const insert = old.prepare('INSERT INTO users (provider, user_id, label, scopes, created_at) VALUES (?, ?, ?, ?, ?)');
     insert.run('oura', 'u-7', 'P007', 'daily', '2026-01-05T10:00:00Z');
     insert.run('oura', 'u-8', 'P008', 'daily', '2026-01-06T10:00:00Z');

@@ -1,4 +1,4 @@
-import { listUsers } from '../store/users.js';
+import { listParticipantViews } from '../participants/core.js';
 import type { ConsoleContext } from './context.js';
 import { modeLabel } from './context.js';
 import { html, page } from './html.js';
@@ -8,9 +8,7 @@ import { participantLink } from './participant.js';
 /** The participants of the study, and the one page per participant. */
 
 export function consoleParticipants(ctx: ConsoleContext): ChartSubject[] {
-  return listUsers(ctx.db)
-    .filter((u) => u.label)
-    .map((u) => ({ label: u.label!, tz: null, accounts: [{ provider: u.provider, user_id: u.user_id }] }));
+  return listParticipantViews(ctx.db).map((p) => ({ label: p.label, tz: p.tz, accounts: p.accounts.map((a) => ({ provider: a.provider, user_id: a.user_id })) }));
 }
 
 export function consoleParticipant(ctx: ConsoleContext, label: string): ChartSubject | undefined {
