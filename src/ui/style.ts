@@ -58,14 +58,14 @@ section.rejected { margin-top: 2rem; }
 .heatmap th, .heatmap td { border: 0; padding: 0; }
 .heatmap th.participant { padding-right: .6rem; text-align: right; white-space: nowrap; font-weight: 500; }
 .heatmap thead th { font-size: .7rem; color: var(--muted); background: none; writing-mode: vertical-rl; transform: rotate(180deg); height: 4.2rem; text-align: left; }
-.heatmap td.cell { width: 18px; height: 18px; border-radius: 3px; background: var(--none); position: relative; }
+.heatmap td.cell { width: 18px; height: 18px; border-radius: 3px; position: relative; }
 .heatmap td.cell a { display: block; width: 100%; height: 100%; }
-.heatmap td.c0 { background: var(--none); }
-.heatmap td.c1 { background: #bbf7d0; }
-.heatmap td.c2 { background: #4ade80; }
-.heatmap td.c3 { background: #15803d; }
-.heatmap td.flagged { outline: 2px solid var(--bad); outline-offset: -2px; }
-.heatmap td.outside { background: repeating-linear-gradient(45deg, #f4f4f5, #f4f4f5 3px, #e4e4e7 3px, #e4e4e7 6px); }
+.c0 { background: var(--none); }
+.c1 { background: #bbf7d0; }
+.c2 { background: #4ade80; }
+.c3 { background: #15803d; }
+.flagged { outline: 2px solid var(--bad); outline-offset: -2px; }
+.outside { background: repeating-linear-gradient(45deg, #f4f4f5, #f4f4f5 3px, #e4e4e7 3px, #e4e4e7 6px); }
 .heatmap td.flags { padding-left: .6rem; font-size: .8rem; color: var(--bad); white-space: nowrap; }
 .legend { display: flex; gap: 1rem; align-items: center; color: var(--muted); font-size: .85rem; margin: .6rem 0 1rem; flex-wrap: wrap; }
 .legend i { display: inline-block; width: 14px; height: 14px; border-radius: 3px; vertical-align: -2px; margin-right: .3rem; }

@@ -8,13 +8,20 @@ const live = document.getElementById('live');
 
 function stream(url: string, handlers: Record<string, (data: any) => void>): void {
   const source = new EventSource(url);
+  let opened = false;
   source.onopen = () => {
+    // Back after a break: what changed meanwhile was not sent, so show the page as it is now.
+    if (opened) location.reload();
+    opened = true;
     live?.classList.add('on');
     live?.setAttribute('title', 'live: updates arrive as they are stored');
   };
   source.onerror = () => {
     live?.classList.remove('on');
-    live?.setAttribute('title', 'reconnecting...');
+    live?.setAttribute(
+      'title',
+      source.readyState === EventSource.CLOSED ? 'the console stopped: open the URL wearhook prints when it starts again' : 'reconnecting...',
+    );
   };
   for (const [event, handle] of Object.entries(handlers)) {
     source.addEventListener(event, (message) => handle(JSON.parse((message as MessageEvent<string>).data)));
