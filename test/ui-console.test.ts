@@ -131,7 +131,7 @@ describe('the web console in a real browser', () => {
     const body = JSON.parse((await page.locator('#body').textContent())!) as { event_type: string };
     expect(body.event_type).toBe('daily.data.sleep.created');
     // The work: the sleep document it carried, now in the store.
-    expect(await page.locator('section.work').textContent()).toMatch(/vital sleep .*stored/s);
+    expect(await page.locator('section.work').textContent()).toMatch(/vital sleep .*stored.*version 1 of 1 \(current\)/s);
     await page.screenshot({ path: path.join(ARTIFACTS, 'delivery.png'), fullPage: true });
     expect(problemsOf(page)).toEqual([]);
     expect(id).toBeGreaterThan(0);

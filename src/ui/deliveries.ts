@@ -2,7 +2,8 @@ import { PROVIDER_NAMES, type ProviderName, type Work } from '../providers/types
 import { DELIVERY_STATUSES, STATUS_MEANING, getDelivery, headerPairs, type DeliveryRow, type HeaderPairs } from '../store/deliveries.js';
 import { searchDeliveries, type DeliveryListRow, type DeliverySearch } from '../store/console.js';
 import { getDocument } from '../store/documents.js';
-import { redactHeaders } from '../receiver/delivery-log.js';
+import { describeVersion, redactHeaders } from '../receiver/delivery-log.js';
+import { versionsFromDelivery } from '../store/document-versions.js';
 import { errorMessage } from '../errors.js';
 import type { ConsoleContext } from './context.js';
 import { modeLabel } from './context.js';
@@ -169,11 +170,15 @@ function workSection(ctx: ConsoleContext, row: DeliveryRow, payload: ReturnType<
       problem = errorMessage(err);
     }
   }
+  // The versions this delivery brought (issue "every version kept"), and where each stands now.
+  const versions = versionsFromDelivery(ctx.db, row.id);
   const stored = (providerName: string, type: string, id: string) => {
+    const brought = versions.find((v) => v.provider === providerName && v.type === type && v.id === id);
     const doc = getDocument(ctx.db, providerName, type, id);
+    if (doc?.deleted) return html`<span class="status failed">marked deleted</span>`;
+    if (brought) return html`<span class="status ${brought.arrived_older ? 'pending' : 'processed'}">stored</span> <small>${describeVersion(brought)}</small>`;
     if (!doc) return html`<span class="status pending">not stored</span>`;
-    if (doc.deleted) return html`<span class="status failed">marked deleted</span>`;
-    return html`<span class="status processed">stored</span> <small>updated ${localTime(doc.updated_at)}</small>`;
+    return html`<span class="status processed">stored</span> <small>by another delivery or a sync</small>`;
   };
   let items: SafeHtml;
   if (!work) items = html`<p class="error">${problem ?? ''}</p>`;
