@@ -22,6 +22,8 @@ export interface HttpRequest {
   body?: string | Buffer;
   timeoutMs?: number;
   retry?: RetryPolicy;
+  /** Ends the request, and any wait before a retry, when aborted (a stopping receiver). */
+  signal?: AbortSignal;
 }
 
 export interface HttpResponse {
@@ -52,6 +54,9 @@ export interface HttpClientOptions {
 
 export class NetworkError extends RuntimeError {}
 
+/** The caller aborted the request (its `signal`); never retried. */
+export class RequestAbortedError extends RuntimeError {}
+
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 
 export class HttpClient {
@@ -75,15 +80,17 @@ export class HttpClient {
     const policy = req.retry ?? (req.method === 'POST' || req.method === 'PATCH' ? 'unsafe' : 'idempotent');
     const url = String(req.url);
     for (let attempt = 1; ; attempt++) {
+      this.throwIfAborted(req, url);
       const canRetry = policy !== 'never' && attempt <= this.opts.maxRetries;
       let response: HttpResponse;
       try {
         response = await this.once(req, url, attempt);
       } catch (err) {
+        this.throwIfAborted(req, url);
         const code = errorCode(err);
         const retryable = policy === 'idempotent' || (policy === 'unsafe' && CONNECT_ERRORS.has(code));
         if (canRetry && retryable) {
-          await this.wait(url, attempt, this.backoff(attempt), describeNetworkError(err));
+          await this.wait(req, url, attempt, this.backoff(attempt), describeNetworkError(err));
           continue;
         }
         throw new NetworkError(`Request to ${new URL(url).origin} failed: ${describeNetworkError(err)}.`, { cause: err });
@@ -91,12 +98,12 @@ export class HttpClient {
       if (response.status === 429 && canRetry) {
         const delay = retryAfterMs(response.headers, Date.now()) ?? this.backoff(attempt);
         if (delay <= this.opts.maxRetryAfterMs) {
-          await this.wait(url, attempt, delay, 'rate limited (429)');
+          await this.wait(req, url, attempt, delay, 'rate limited (429)');
           continue;
         }
       }
       if (response.status >= 500 && canRetry && policy === 'idempotent') {
-        await this.wait(url, attempt, this.backoff(attempt), `server error ${response.status}`);
+        await this.wait(req, url, attempt, this.backoff(attempt), `server error ${response.status}`);
         continue;
       }
       return response;
@@ -111,7 +118,7 @@ export class HttpClient {
       body: req.body,
       headersTimeout: timeout,
       bodyTimeout: timeout,
-      signal: AbortSignal.timeout(timeout),
+      signal: req.signal ? AbortSignal.any([req.signal, AbortSignal.timeout(timeout)]) : AbortSignal.timeout(timeout),
     });
     const body = Buffer.from(await res.body.arrayBuffer());
     return {
@@ -131,9 +138,18 @@ export class HttpClient {
     return Math.round(this.opts.random() * ceiling);
   }
 
-  private async wait(url: string, attempt: number, delayMs: number, reason: string): Promise<void> {
+  private async wait(req: HttpRequest, url: string, attempt: number, delayMs: number, reason: string): Promise<void> {
     this.opts.onRetry?.({ url, attempt, delayMs, reason });
-    await this.opts.sleep(delayMs);
+    const signal = req.signal;
+    if (!signal) return this.opts.sleep(delayMs);
+    let onAbort = () => {};
+    await Promise.race([this.opts.sleep(delayMs), new Promise<void>((resolve) => signal.addEventListener('abort', (onAbort = () => resolve()), { once: true }))]);
+    signal.removeEventListener('abort', onAbort);
+    this.throwIfAborted(req, url);
+  }
+
+  private throwIfAborted(req: HttpRequest, url: string): void {
+    if (req.signal?.aborted) throw new RequestAbortedError(`Request to ${new URL(url).origin} aborted.`);
   }
 }
 

@@ -58,7 +58,13 @@ export interface Provider {
   readonly name: ProviderName;
   /** Whether a signing secret is configured; without one every delivery is refused. */
   readonly configured: boolean;
-  /** Check the signature over the exact bytes, in constant time; `nowMs` is the clock. */
+  /**
+   * What can be checked before the body is read: the signature headers are there and well
+   * formed, the timestamp is within the window. A refusal here is answered at once, so an
+   * unsigned or stale request never costs the receiver its body.
+   */
+  checkHeaders(headers: IncomingHttpHeaders, nowMs: number): Verification;
+  /** Check the signature over the exact bytes, in constant time (checkHeaders included); `nowMs` is the clock. */
   verify(request: SignedRequest, nowMs: number): Verification;
   /** Facts of a verified, parsed payload; throws InvalidPayload when the shape is wrong. */
   describe(payload: unknown, request: SignedRequest): DeliveryFacts;

@@ -7,5 +7,5 @@ import type { FetchOuraDocument } from './work-queue.js';
 /** Fetch Oura documents as the notified user, through the Oura client and its token store (refreshing as needed). */
 export function ouraDocumentFetcher(db: DB, settings: Settings): FetchOuraDocument {
   const http = ouraHttpClient();
-  return (userId, dataType, objectId) => fetchOuraDocument({ db, settings, http }, userId, dataType, objectId);
+  return (userId, dataType, objectId, signal) => fetchOuraDocument({ db, settings, http }, userId, dataType, objectId, signal);
 }

@@ -40,6 +40,7 @@ export async function resendDelivery(
   url: string,
   delivery: { method: string; headers: HeaderPairs; body: Buffer },
   retry: RetryPolicy = 'unsafe',
+  signal?: AbortSignal,
 ): Promise<ResendResult> {
   const started = performance.now();
   const res = await client.request({
@@ -48,6 +49,7 @@ export async function resendDelivery(
     headers: resendHeaders(delivery.headers),
     body: delivery.body,
     retry,
+    signal,
   });
   return { status: res.status, latencyMs: Math.round(performance.now() - started) };
 }

@@ -71,12 +71,17 @@ export function corsanoProvider(secret: string | undefined, signatureHeader = DE
   return {
     name: 'corsano',
     configured: Boolean(secret),
-    verify(request) {
+    checkHeaders(headers) {
       if (!secret) return { ok: false, reason: 'no Corsano secret configured (WEARHOOK_SECRET_CORSANO)' };
-      const value = header(request.headers, signatureHeader);
+      const value = header(headers, signatureHeader);
       if (!value) return { ok: false, reason: `missing ${signatureHeader} header` };
-      const given = decodeSignature(value);
-      if (!given) return { ok: false, reason: `${signatureHeader} is neither hex nor base64 SHA-256` };
+      if (!decodeSignature(value)) return { ok: false, reason: `${signatureHeader} is neither hex nor base64 SHA-256` };
+      return { ok: true };
+    },
+    verify(request, nowMs) {
+      const checked = this.checkHeaders(request.headers, nowMs);
+      if (!checked.ok || !secret) return checked;
+      const given = decodeSignature(header(request.headers, signatureHeader)!)!;
       const expected = createHmac('sha256', secret).update(request.body).digest();
       return given.length === expected.length && timingSafeEqual(given, expected)
         ? { ok: true }

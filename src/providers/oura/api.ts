@@ -118,9 +118,9 @@ export class OuraApi {
   }
 
   /** One document, or null when Oura does not know it (404: it may appear a little later). */
-  async document(dataType: string, documentId: string): Promise<unknown | null> {
+  async document(dataType: string, documentId: string, signal?: AbortSignal): Promise<unknown | null> {
     try {
-      const res = await this.get(`/v2/usercollection/${ouraCollectionPath(dataType)}/${encodeURIComponent(documentId)}`, {}, dataType);
+      const res = await this.get(`/v2/usercollection/${ouraCollectionPath(dataType)}/${encodeURIComponent(documentId)}`, {}, dataType, signal);
       return parseJson(res, dataType);
     } catch (err) {
       if (err instanceof OuraNotFoundError) return null;
@@ -161,27 +161,31 @@ export class OuraApi {
     } while (nextToken !== null);
   }
 
-  /** A GET with the user's token; a 401 gets one renewed token and one more try. */
-  private async get(path: string, query: Record<string, string>, dataType: string): Promise<HttpResponse> {
+  /**
+   * A GET with the user's token; a 401 gets one renewed token and one more try. `signal` aborts
+   * the GET only: a token refresh, once sent, is never cut (its answer is the only way back in).
+   */
+  private async get(path: string, query: Record<string, string>, dataType: string, signal?: AbortSignal): Promise<HttpResponse> {
     const url = new URL(`${this.apiUrl}${path}`);
     // URLSearchParams escapes `+` in offsets as %2B, as Oura needs.
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     let token = await this.auth.token();
-    let res = await this.send(url, token);
+    let res = await this.send(url, token, signal);
     if (res.status === 401) {
       token = await this.auth.renewAfterRejection(token);
-      res = await this.send(url, token);
+      res = await this.send(url, token, signal);
     }
     if (res.status >= 200 && res.status < 300) return res;
     throw this.failure(res, dataType);
   }
 
-  private send(url: URL, token: string): Promise<HttpResponse> {
+  private send(url: URL, token: string, signal?: AbortSignal): Promise<HttpResponse> {
     return this.http.request({
       method: 'GET',
       url,
       headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
       retry: 'idempotent',
+      signal,
     });
   }
 

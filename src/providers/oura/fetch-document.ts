@@ -7,7 +7,7 @@ import { ouraApiForUser, requireOuraUser, type OuraDeps } from './session.js';
  * ./api.ts (OuraAuthError, OuraForbiddenError, ...) and OuraReauthRequiredError from
  * ./session.ts when the user must run `wearhook auth oura` again.
  */
-export async function fetchOuraDocument(deps: OuraDeps, userId: string, dataType: string, documentId: string): Promise<unknown | null> {
+export async function fetchOuraDocument(deps: OuraDeps, userId: string, dataType: string, documentId: string, signal?: AbortSignal): Promise<unknown | null> {
   const user = requireOuraUser(deps.db, userId);
-  return ouraApiForUser(deps, user).document(dataType, documentId);
+  return ouraApiForUser(deps, user).document(dataType, documentId, signal);
 }

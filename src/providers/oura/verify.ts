@@ -18,7 +18,8 @@ export function signOura(clientSecret: string, timestamp: number | string, body:
     .toUpperCase();
 }
 
-export function verifyOura(clientSecret: string, headers: IncomingHttpHeaders, body: Buffer, nowMs: number): Verification {
+/** The headers alone: both present, the signature a SHA-256 hex digest, the timestamp within the window. */
+export function checkOuraHeaders(headers: IncomingHttpHeaders, nowMs: number): Verification {
   const timestamp = header(headers, 'x-oura-timestamp');
   const signature = header(headers, 'x-oura-signature');
   if (!timestamp || !signature) return { ok: false, reason: 'missing x-oura-timestamp or x-oura-signature header' };
@@ -26,8 +27,16 @@ export function verifyOura(clientSecret: string, headers: IncomingHttpHeaders, b
   const skew = Number(timestamp) - Math.floor(nowMs / 1000);
   if (skew < -OURA_TOLERANCE_SECONDS) return { ok: false, reason: `timestamp too old (${-skew} s)` };
   if (skew > OURA_TOLERANCE_SECONDS) return { ok: false, reason: `timestamp in the future (${skew} s)` };
-  // Compare the bytes the hex stands for: upper or lower case, same result, constant time.
   if (!/^[0-9a-fA-F]{64}$/.test(signature.trim())) return { ok: false, reason: 'x-oura-signature is not a SHA-256 hex digest' };
+  return { ok: true };
+}
+
+export function verifyOura(clientSecret: string, headers: IncomingHttpHeaders, body: Buffer, nowMs: number): Verification {
+  const checked = checkOuraHeaders(headers, nowMs);
+  if (!checked.ok) return checked;
+  const timestamp = header(headers, 'x-oura-timestamp')!;
+  const signature = header(headers, 'x-oura-signature')!;
+  // Compare the bytes the hex stands for: upper or lower case, same result, constant time.
   const given = Buffer.from(signature.trim(), 'hex');
   const expected = Buffer.from(signOura(clientSecret, timestamp, body), 'hex');
   return timingSafeEqual(given, expected) ? { ok: true } : { ok: false, reason: 'signature does not match' };

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { verifyOura } from './verify.js';
+import { checkOuraHeaders, verifyOura } from './verify.js';
 import { asRecord, InvalidPayload, storeWork, stringField, type Provider, type Work } from '../types.js';
 
 /** An Oura webhook notification: ids only, the document is fetched afterwards. */
@@ -37,6 +37,8 @@ export function ouraProvider(clientSecret: string | undefined): Provider {
   return {
     name: 'oura',
     configured: Boolean(clientSecret),
+    checkHeaders: (headers, nowMs) =>
+      clientSecret ? checkOuraHeaders(headers, nowMs) : { ok: false, reason: 'no Oura client secret configured (OURA_CLIENT_SECRET)' },
     verify: (request, nowMs) =>
       clientSecret
         ? verifyOura(clientSecret, request.headers, request.body, nowMs)

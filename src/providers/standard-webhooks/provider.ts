@@ -1,4 +1,4 @@
-import { StandardWebhook, readStandardHeaders } from './standard-webhook.js';
+import { StandardWebhook, checkStandardHeaders, readStandardHeaders } from './standard-webhook.js';
 import { InvalidPayload, type DeliveryContext, type DeliveryFacts, type Provider, type ProviderName, type Work } from '../types.js';
 
 /** What differs between Standard Webhooks senders: how to read their payloads. */
@@ -14,6 +14,8 @@ export function standardWebhooksProvider(name: ProviderName, secret: string | un
   return {
     name,
     configured: verifier !== undefined,
+    checkHeaders: (headers, nowMs) =>
+      verifier ? checkStandardHeaders(headers, nowMs) : { ok: false, reason: `no signing secret configured for ${name}` },
     verify: (request, nowMs) =>
       verifier ? verifier.verify(request.headers, request.body, nowMs) : { ok: false, reason: `no signing secret configured for ${name}` },
     describe(payload, request): DeliveryFacts {

@@ -34,6 +34,17 @@ export function readStandardHeaders(headers: IncomingHttpHeaders): StandardHeade
   return undefined;
 }
 
+/** The headers alone: all three present, the timestamp unix seconds within the window. */
+export function checkStandardHeaders(headers: IncomingHttpHeaders, nowMs: number): Verification {
+  const parts = readStandardHeaders(headers);
+  if (!parts) return { ok: false, reason: 'missing webhook-id, webhook-timestamp or webhook-signature header' };
+  if (!/^\d{1,12}$/.test(parts.timestamp)) return { ok: false, reason: 'webhook-timestamp is not unix seconds' };
+  const skew = Number(parts.timestamp) - Math.floor(nowMs / 1000);
+  if (skew < -TOLERANCE_SECONDS) return { ok: false, reason: `timestamp too old (${-skew} s)` };
+  if (skew > TOLERANCE_SECONDS) return { ok: false, reason: `timestamp in the future (${skew} s)` };
+  return { ok: true };
+}
+
 export class InvalidSecret extends Error {}
 
 export class StandardWebhook {
@@ -56,13 +67,9 @@ export class StandardWebhook {
   }
 
   verify(headers: IncomingHttpHeaders, body: Buffer, nowMs: number): Verification {
-    const parts = readStandardHeaders(headers);
-    if (!parts) return { ok: false, reason: 'missing webhook-id, webhook-timestamp or webhook-signature header' };
-    if (!/^\d{1,12}$/.test(parts.timestamp)) return { ok: false, reason: 'webhook-timestamp is not unix seconds' };
-    const skew = Number(parts.timestamp) - Math.floor(nowMs / 1000);
-    if (skew < -TOLERANCE_SECONDS) return { ok: false, reason: `timestamp too old (${-skew} s)` };
-    if (skew > TOLERANCE_SECONDS) return { ok: false, reason: `timestamp in the future (${skew} s)` };
-
+    const checked = checkStandardHeaders(headers, nowMs);
+    if (!checked.ok) return checked;
+    const parts = readStandardHeaders(headers)!;
     const expected = Buffer.from(this.sign(parts.id, parts.timestamp, body).slice(3));
     for (const entry of parts.signature.split(' ')) {
       const comma = entry.indexOf(',');
