@@ -11,6 +11,8 @@ import { startOuraFake, type OuraFake } from './helpers/oura-fake.js';
 import { seedOuraUser } from './helpers/oura-user.js';
 import { ouraSleepDocument as sleepDoc } from './fixtures/documents.js';
 import { holdingOuraProxy } from './helpers/holding-proxy.js';
+import { startServer } from './helpers/http-server.js';
+import { standardHeaders, TEST_SECRETS } from './helpers/signing.js';
 
 let fake: OuraFake;
 let dir: string;
@@ -168,5 +170,46 @@ describe('a crash in the middle of a stream of deliveries', () => {
       db.close();
     }
     expect(await second.stop('SIGINT')).toBe(0);
+  });
+});
+
+describe('stopping while Oura and a forward target hang', () => {
+  it('stops within the bound, aborting the fetch and the forward, prints nothing after stopped, and the next run resumes the work', async () => {
+    await seedOuraUser(fake, { configDir: env.WEARHOOK_CONFIG_DIR!, dbPath: env.WEARHOOK_DB!, userId: 'ou-1' });
+    fake.addDocuments('ou-1', 'sleep', [sleepDoc('sleep-1', '2026-03-02')]);
+    const proxy = await holdingOuraProxy(fake.url);
+    closers.push(proxy.close);
+    let forwards = 0;
+    const hung = await startServer(() => {
+      forwards++; // and never answers
+    });
+    closers.push(hung.close);
+    const l = await startListen({ ...env, WEARHOOK_OURA_API_URL: proxy.url, WEARHOOK_SECRET_VITAL: TEST_SECRETS.vital }, ['--forward-to', hung.url]);
+    listeners.push(l);
+    expect(await notify(l.url, { data_type: 'sleep', object_id: 'sleep-1', user_id: 'ou-1' })).toBe(200);
+    const vital = '{"event_type":"daily.data.sleep.created","user_id":"vu","data":{"id":"vs","user_id":"vu","calendar_date":"2026-03-02"}}';
+    const res = await request(`${l.url}/vital`, { method: 'POST', headers: standardHeaders(TEST_SECRETS.vital, 'msg_stop', vital), body: vital });
+    await res.body.dump();
+    for (let i = 0; i < 1000 && (proxy.parked() === 0 || forwards === 0); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect([proxy.parked(), forwards]).toEqual([1, 1]);
+
+    const stopped = Date.now();
+    l.child.kill('SIGTERM');
+    const exit = await Promise.race([l.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 12_000))]);
+    expect(exit).toBe(0);
+    expect(Date.now() - stopped).toBeLessThan(12_000);
+    expect(l.lines().at(-1)).toMatchObject({ type: 'stopped', accepted: 2 });
+    expect(l.stderr().trimEnd().split('\n').at(-1)).toMatch(/^stopped: 2 accepted/);
+    // The fetch was cut, not failed: the notification waits, unclaimed, for the next run.
+    const db = openDatabase(env.WEARHOOK_DB!, { readonly: true });
+    try {
+      expect(db.prepare("SELECT status, attempts, claim_owner FROM deliveries WHERE provider = 'oura'").get()).toEqual({ status: 'received', attempts: 0, claim_owner: null });
+    } finally {
+      db.close();
+    }
+
+    proxy.release();
+    const next = await listen({ WEARHOOK_OURA_API_URL: proxy.url });
+    await next.waitForLine((line) => line.type === 'work' && line.event_type === 'sleep.create' && line.status === 'processed', 'the resumed fetch');
   });
 });

@@ -191,6 +191,25 @@ describe('stopping', () => {
   }
 });
 
+describe('a second signal', () => {
+  it('ends a stop that waits on a request in flight at once, exit 1, saying so', async () => {
+    listen = await startListen(env);
+    const body = Buffer.from('{"event_type":"daily.data.sleep.created","user_id":"u","data":{"id":"s","user_id":"u"}}');
+    const headers = standardHeaders(TEST_SECRETS.vital, 'msg_second_signal', body);
+    const req = http.request(`${listen.url}/vital`, { method: 'POST', headers: { ...headers, 'content-length': body.length, expect: '100-continue' } });
+    req.on('error', () => {});
+    await new Promise<void>((resolve) => req.on('continue', () => resolve()));
+    req.write(body.subarray(0, 10)); // and the rest never comes: the stop would wait for it
+    listen.child.kill('SIGINT');
+    await waitUntil(() => /stopping on SIGINT/.test(listen!.stderr()));
+    listen.child.kill('SIGINT');
+    const exit = await Promise.race([listen.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 5_000))]);
+    expect(exit).toBe(1);
+    expect(listen.stderr()).toMatch(/SIGINT again: stopping at once; unfinished work resumes on the next start/);
+    req.destroy();
+  });
+});
+
 describe('wearhook events', () => {
   async function seed(): Promise<ListenProcess> {
     const l = await startListen(env);

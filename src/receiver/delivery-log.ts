@@ -6,6 +6,7 @@ import { deliveriesSince, getDelivery, headerPairs, type DeliveryRow, type Heade
 import type { DeliveredVersion } from '../store/document-versions.js';
 import { HttpClient } from '../net/http-client.js';
 import { resendDelivery } from './resend.js';
+import { decodeJson } from '../util/json.js';
 
 /** What `events list|show|replay` print: the delivery log for people and for scripts. */
 
@@ -53,7 +54,8 @@ export function detail(row: DeliveryRow, documents: DeliveredVersion[] = []) {
   const text = bodyText(row.body);
   let payload: unknown;
   try {
-    payload = text === undefined ? undefined : JSON.parse(text);
+    // The receiver's own decoder: a body it would refuse (nested too deep for any printer) has no payload, only its text.
+    payload = text === undefined ? undefined : decodeJson(row.body);
   } catch {
     payload = undefined;
   }

@@ -4,7 +4,7 @@ import { SETTINGS } from '../config/settings.js';
 import { RuntimeError, errorMessage } from '../errors.js';
 import { parseEventFilter } from './event-filter.js';
 import { LiveLog } from './live-log.js';
-import { startReceiver } from './server.js';
+import { STOP_TIMEOUT_MS, startReceiver } from './server.js';
 import { ouraDocumentFetcher } from './oura-fetch.js';
 import type { PublicPlan } from '../tunnels/listen-plan.js';
 import type { PublicHealth, PublicSide } from '../tunnels/public-side.js';
@@ -22,13 +22,31 @@ export interface ListenOptions {
 }
 
 /**
- * Resolves at the first SIGINT or SIGTERM. The handler stays installed for the whole stop:
- * libraries that clean up on exit (conf's atomic writes) re-raise the signal, and without a
- * handler of ours that second signal would kill the process before the database is closed.
+ * Resolves at the first SIGINT or SIGTERM; a second one ends the process at once (exit 1),
+ * for whoever does not want to wait for the stop. `onForce` says so first.
+ *
+ * Other SIGINT/SIGTERM listeners are removed: conf's exit hook (when-exit) re-raises the
+ * signal it sees, which would look like a second signal. Its cleanup still runs, on 'exit'.
  */
-export function untilStopSignal(): Promise<NodeJS.Signals> {
+export function untilStopSignal(onForce: (signal: NodeJS.Signals) => void = () => {}): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals) => resolve(signal);
+    let first: NodeJS.Signals | undefined;
+    const stop = (signal: NodeJS.Signals) => {
+      dropOtherListeners();
+      if (first === undefined) {
+        first = signal;
+        resolve(signal);
+        return;
+      }
+      onForce(signal);
+      process.exit(1);
+    };
+    const dropOtherListeners = () => {
+      for (const name of ['SIGINT', 'SIGTERM'] as const) {
+        for (const listener of process.listeners(name)) if (listener !== stop) process.off(name, listener);
+      }
+    };
+    dropOtherListeners();
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
@@ -71,7 +89,9 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
     throw new RuntimeError(`The receiver could not start on ${options.host}:${options.port}: ${errorMessage(err)}`);
   }
 
-  const stopped = untilStopSignal();
+  const stopped = untilStopSignal((signal) => {
+    ctx.output.log(`${signal} again: stopping at once; unfinished work resumes on the next start`);
+  });
   // The receiver answers first: the tunnel's health check and Oura's challenge go through it.
   let publicSide: PublicSide | undefined;
   let consoleServer: ConsoleServer | undefined;
@@ -110,11 +130,12 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
   if (options.forwardTo) ctx.output.log(`forwarding accepted deliveries to ${options.forwardTo}`);
 
   const signal = await stopped;
-  ctx.output.log(`stopping on ${signal}: finishing the requests in flight...`);
+  ctx.output.log(`stopping on ${signal}: finishing the requests in flight (at most ${STOP_TIMEOUT_MS / 1000} s; ${signal} again stops at once)...`);
   await consoleServer?.close();
-  await receiver.close();
+  await receiver.close({ timeoutMs: STOP_TIMEOUT_MS });
   // Subscriptions are deleted (or kept) while the store is still open.
   await publicSide?.stop();
   ctx.close();
+  // The last line: nothing of this run is reported after it.
   log.stopped(receiver.stats);
 }

@@ -14,6 +14,8 @@ function plural(n: number, word: string): string {
  * provider, event, user, status, latency), or with `--json` one NDJSON object per event on stdout.
  */
 export class LiveLog {
+  private done = false;
+
   constructor(
     private readonly output: Output,
     private readonly json: boolean,
@@ -25,6 +27,7 @@ export class LiveLog {
   }
 
   event(event: ReceiverEvent): void {
+    if (this.done) return;
     if (this.json) {
       this.output.ndjson(event);
       // Failures of the receiver itself are worth a line on stderr too.
@@ -36,6 +39,7 @@ export class LiveLog {
   }
 
   stopped(stats: ReceiverStats): void {
+    this.done = true;
     const summary =
       `stopped: ${stats.accepted} accepted` +
       (stats.duplicates ? `, ${plural(stats.duplicates, 'duplicate')}` : '') +

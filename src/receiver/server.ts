@@ -10,10 +10,12 @@ import { healthProof } from '../tunnels/health.js';
 import { errorMessage } from '../errors.js';
 import { decodeJson, JsonDecodeError } from '../util/json.js';
 import { readBody } from './body.js';
+import { applyTimeouts, BodyBudget, ConnectionCap, resolveLimits, type ReceiverLimits } from './limits.js';
 import { GroupCommit } from './group-commit.js';
 import type { EventFilter } from './event-filter.js';
 import { resendDelivery } from './resend.js';
 import { WorkQueue, type FetchOuraDocument, type WorkEvent, type WorkQueueOptions } from './work-queue.js';
+import { isLoopbackAddress, isLoopbackHost } from './loopback.js';
 
 export interface DeliveryEvent {
   type: 'delivery';
@@ -90,10 +92,14 @@ export interface ReceiverOptions {
   /** The clock signatures are checked against (tests set it). */
   clock?: () => number;
   /** Tuning of the post-acknowledgement work (tests shorten the retry delays). */
-  work?: Pick<WorkQueueOptions, 'concurrency' | 'maxAttempts' | 'retryDelayMs'>;
+  work?: Pick<WorkQueueOptions, 'concurrency' | 'maxAttempts' | 'retryDelayMs' | 'leaseMs' | 'maxHeld'>;
+  /** Timeouts, the connection cap and the body budget (limits.ts); the defaults suit every real sender. */
+  limits?: Partial<ReceiverLimits>;
   httpClient?: HttpClient;
   /** The run's key for `GET /healthz?probe=N`, by which a tunnel's health check knows it reached this run. */
   healthKey?: Buffer;
+  /** More routes (e.g. enrolment pages), looked up after the receiver's own. */
+  routes?: readonly ReceiverRoute[];
 }
 
 export interface Receiver {
@@ -101,13 +107,44 @@ export interface Receiver {
   url: string;
   port: number;
   stats: ReceiverStats;
+  /**
+   * Aborted when the receiver starts to stop: whatever works over the network on its behalf
+   * (forwards, fetches) ends then, and leaves its work stored, to be resumed.
+   */
+  signal: AbortSignal;
   /** Resolves when no work is running or due and every forward has been sent. */
   idle(): Promise<void>;
-  /** Stop accepting, finish requests in flight, let running work finish (bounded). The caller closes the database. */
-  close(): Promise<void>;
+  /**
+   * Stop accepting; abort outstanding fetches and forwards at once (their work stays to be
+   * resumed); give requests in flight and running work until `timeoutMs` (default 10 s), then
+   * cut them; give up every claim. Reports nothing afterwards. The caller closes the database.
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
 }
 
-const ROUTES = ['/oura', '/vital', '/open-wearables', '/standard', '/corsano'];
+/** One request as a route sees it. */
+export interface RouteCall {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  method: string;
+  /** The path, without the query. */
+  path: string;
+  query: URLSearchParams;
+  receivedAt: Date;
+  /** Answer with JSON (keep-alive unless the receiver is stopping or the request body was not read). */
+  answer(status: number, body: unknown, headers?: Record<string, string>): void;
+  /** Answer a refusal (`{error: reason}`), counted and reported as `rejected`. */
+  refuse(status: number, reason: string, headers?: Record<string, string>): void;
+}
+
+/** A route: an exact path, or every path under a prefix that ends in `/`. */
+export interface ReceiverRoute {
+  path: string;
+  handle(call: RouteCall): void | Promise<void>;
+}
+
+/** How long the stop waits for requests in flight and running work before cutting them. */
+export const STOP_TIMEOUT_MS = 10_000;
 
 function reply(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   // Oura cancels a subscription on 410: no path of this receiver may ever produce it.
@@ -132,23 +169,40 @@ function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false; re
 }
 
 /**
- * The receiver: routes and answers exactly as CONTRACT.md says. A delivery is verified over
- * its exact bytes, committed to SQLite, and only then acknowledged; everything else
- * (normalising, Oura fetches, forwarding) happens after the answer.
+ * The request target: origin form (`/vital?x`) or absolute form (`http://host/vital`, which
+ * HTTP/1.1 servers must accept); anything that is not a URL is the sender's error (400).
+ */
+function parseTarget(target: string): { path: string; query: URLSearchParams } | undefined {
+  try {
+    const url = target.startsWith('/') ? new URL(target, 'http://receiver') : new URL(target);
+    return { path: url.pathname.replace(/\/+$/, '') || '/', query: url.searchParams };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The receiver: routes and answers exactly as CONTRACT.md says. A delivery's headers are
+ * checked before its body is read, its signature over the exact bytes, then it is committed
+ * to SQLite, and only then acknowledged; everything else (normalising, Oura fetches,
+ * forwarding) happens after the answer. What clients may cost it is bounded (limits.ts).
  */
 export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {
   const { db, providers } = options;
   const clock = options.clock ?? Date.now;
-  const emit = (event: ReceiverEvent) => options.onEvent?.(event);
+  let silenced = false;
+  const emit = (event: ReceiverEvent) => {
+    if (!silenced) options.onEvent?.(event);
+  };
   const shown = options.eventFilter ?? (() => true);
   const stats: ReceiverStats = { accepted: 0, duplicates: 0, rejected: 0, forwarded: 0, forwardFailed: 0 };
   const forwardClient = options.httpClient ?? new HttpClient({ timeoutMs: 10_000, maxRetries: 2 });
+  const limits = resolveLimits(options.limits);
+  const budget = new BodyBudget(limits.bodyBudgetBytes);
+  const stopping = new AbortController();
   let forwarding: Promise<void> = Promise.resolve();
   let closing = false;
   const commits = new GroupCommit(db);
-  // While stopping, connections are closed after their answer rather than kept alive, so the stop never waits on idle sockets.
-  const answer = (res: http.ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) =>
-    reply(res, status, payload, closing ? { ...headers, connection: 'close' } : headers);
 
   const queue = new WorkQueue({
     db,
@@ -173,13 +227,16 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     const url = options.forwardTo!;
     // One at a time, in arrival order; a failing app only costs its own log line (the delivery stays stored).
     forwarding = forwarding.then(async () => {
+      if (stopping.signal.aborted) return;
       const started = performance.now();
       try {
-        const result = await resendDelivery(forwardClient, url, { method, headers, body });
+        const result = await resendDelivery(forwardClient, url, { method, headers, body }, 'unsafe', stopping.signal);
         if (result.status >= 200 && result.status < 300) stats.forwarded++;
         else stats.forwardFailed++;
         emit({ type: 'forward', id, provider, event_type: eventType, url, http_status: result.status, latency_ms: result.latencyMs });
       } catch (err) {
+        // Cut by the stop: not the app's failure, and nothing to report.
+        if (stopping.signal.aborted) return;
         stats.forwardFailed++;
         const latency = Math.round(performance.now() - started);
         emit({ type: 'forward', id, provider, event_type: eventType, url, http_status: null, latency_ms: latency, error: errorMessage(err) });
@@ -187,106 +244,87 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     });
   };
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const started = performance.now();
-    const receivedAt = new Date();
-    const method = req.method ?? 'GET';
-    const target = req.url ?? '/';
-    const route = new URL(target, 'http://receiver').pathname.replace(/\/+$/, '') || '/';
-    const name = route.slice(1);
-    const provider = isProviderName(name) ? providers.get(name) : undefined;
+  /** POST /<provider>: headers, body, signature, JSON, store, acknowledge. */
+  async function receiveDelivery(call: RouteCall, provider: Provider, started: number): Promise<void> {
+    const { req, refuse, answer, method, receivedAt } = call;
     const latency = () => Math.round(performance.now() - started);
-
-    const refuse = (status: number, reason: string, headers: Record<string, string> = {}) => {
-      stats.rejected++;
-      answer(res, status, { error: reason }, headers);
-      emit({
-        type: 'rejected',
-        provider: provider?.name ?? null,
-        method,
-        path: target,
-        http_status: status,
-        reason,
-        latency_ms: latency(),
-        received_at: receivedAt.toISOString(),
-      });
-    };
-
-    if (route === '/healthz') {
-      if (method !== 'GET' && method !== 'HEAD') return refuse(405, 'use GET /healthz', { allow: 'GET, HEAD' });
-      const probe = new URL(target, 'http://receiver').searchParams.get('probe');
-      const proof = probe && options.healthKey ? { proof: healthProof(options.healthKey, probe) } : {};
-      return answer(res, 200, { ok: true, ...stats, ...proof });
+    const checked = provider.checkHeaders(req.headers, clock());
+    if (!checked.ok) return refuse(401, checked.reason);
+    const read = await readBody(req, budget);
+    if (!read.ok) {
+      if (read.reason === 'aborted') return refuse(400, 'the sender closed the connection before the body was complete');
+      if (read.reason === 'busy') return refuse(503, 'too many large deliveries at once; retry later', { 'retry-after': '1' });
+      return refuse(413, 'body larger than 1 MiB');
     }
-    if (!provider) return refuse(404, `no such route; deliveries go to POST ${ROUTES.join(', ')}`);
-    if (provider.name === 'oura' && method === 'GET') return answerChallenge(req, res, target, receivedAt);
-    if (method !== 'POST') return refuse(405, `use POST ${route}`, { allow: provider.name === 'oura' ? 'GET, POST' : 'POST' });
-
-    const read = await readBody(req);
-    if (!read.ok && read.reason === 'aborted') return refuse(400, 'the sender closed the connection before the body was complete');
-    if (!read.ok) return refuse(413, 'body larger than 1 MiB', { connection: 'close' });
-    const signed = { headers: req.headers, body: read.body };
-    const verification = provider.verify(signed, clock());
-    if (!verification.ok) return refuse(401, verification.reason);
-    const parsed = parseJson(read.body);
-    if (!parsed.ok) return refuse(400, parsed.reason);
-    let facts;
     try {
-      facts = provider.describe(parsed.value, signed);
-    } catch (err) {
-      if (err instanceof InvalidPayload) return refuse(400, err.message);
-      throw err;
-    }
+      const signed = { headers: req.headers, body: read.body };
+      const verification = provider.verify(signed, clock());
+      if (!verification.ok) return refuse(401, verification.reason);
+      const parsed = parseJson(read.body);
+      if (!parsed.ok) return refuse(400, parsed.reason);
+      let facts;
+      try {
+        facts = provider.describe(parsed.value, signed);
+      } catch (err) {
+        if (err instanceof InvalidPayload) return refuse(400, err.message);
+        throw err;
+      }
 
-    let stored: { id: number; duplicate: boolean };
-    // This process does the work of what it stores, unless its queue is full (then the row waits in the database).
-    const claim = queue.wantsMore ? queue.claim() : undefined;
-    try {
-      stored = await commits.run(() => insertDelivery(db, {
-        provider: provider.name,
-        receivedAt,
-        method,
-        path: target,
-        headers: rawHeaderPairs(req),
-        body: read.body,
-        ...facts,
-        claim,
-      }));
-    } catch (err) {
-      // Not durable, so not acknowledged: the sender will retry.
-      answer(res, 503, { error: 'the delivery could not be stored; retry later' });
-      emit({ type: 'error', message: `could not store a ${provider.name} delivery: ${errorMessage(err)}` });
-      return;
-    }
-    answer(res, 200, { ok: true, id: stored.id, duplicate: stored.duplicate });
-    if (stored.duplicate) stats.duplicates++;
-    else stats.accepted++;
+      let stored: { id: number; duplicate: boolean };
+      // This process does the work of what it stores, unless its queue is full (then the row waits in the database).
+      const claim = queue.wantsMore(read.body.length) ? queue.claim() : undefined;
+      try {
+        stored = await commits.run(() =>
+          insertDelivery(db, {
+            provider: provider.name,
+            receivedAt,
+            method,
+            path: req.url ?? '/',
+            headers: rawHeaderPairs(req),
+            body: read.body,
+            ...facts,
+            claim,
+          }),
+        );
+      } catch (err) {
+        // Not durable, so not acknowledged: the sender will retry.
+        answer(503, { error: 'the delivery could not be stored; retry later' });
+        emit({ type: 'error', message: `could not store a ${provider.name} delivery: ${errorMessage(err)}` });
+        return;
+      }
+      answer(200, { ok: true, id: stored.id, duplicate: stored.duplicate });
+      if (stored.duplicate) stats.duplicates++;
+      else stats.accepted++;
 
-    const visible = shown(provider.name, facts.eventType);
-    if (visible) {
-      emit({
-        type: 'delivery',
-        id: stored.id,
-        provider: provider.name,
-        event_type: facts.eventType,
-        user_id: facts.userId,
-        status: 'received',
-        http_status: 200,
-        latency_ms: latency(),
-        duplicate: stored.duplicate,
-        received_at: receivedAt.toISOString(),
-      });
+      const visible = shown(provider.name, facts.eventType);
+      if (visible) {
+        emit({
+          type: 'delivery',
+          id: stored.id,
+          provider: provider.name,
+          event_type: facts.eventType,
+          user_id: facts.userId,
+          status: 'received',
+          http_status: 200,
+          latency_ms: latency(),
+          duplicate: stored.duplicate,
+          received_at: receivedAt.toISOString(),
+        });
+      }
+      if (stored.duplicate) return;
+      if (claim) {
+        const job = { id: stored.id, provider: provider.name, eventType: facts.eventType, userId: facts.userId, attempts: 0 };
+        queue.add({ ...job, bytes: read.body.length, payload: parsed.value, receivedAt, headers: req.headers });
+      }
+      else queue.stored();
+      if (options.forwardTo && visible) forward(stored.id, provider.name, facts.eventType, method, rawHeaderPairs(req), read.body);
+    } finally {
+      read.release();
     }
-    if (stored.duplicate) return;
-    if (claim) {
-      queue.add({ id: stored.id, provider: provider.name, eventType: facts.eventType, userId: facts.userId, attempts: 0, payload: parsed.value, receivedAt, headers: req.headers });
-    }
-    else queue.stored();
-    if (options.forwardTo && visible) forward(stored.id, provider.name, facts.eventType, method, rawHeaderPairs(req), read.body);
   }
 
-  function answerChallenge(req: http.IncomingMessage, res: http.ServerResponse, target: string, receivedAt: Date): void {
-    const query = new URL(target, 'http://receiver').searchParams;
+  function answerChallenge(call: RouteCall): void {
+    const { query, answer, receivedAt } = call;
     const challenge = query.get('challenge');
     const token = query.get('verification_token');
     const done = (status: number) => {
@@ -296,32 +334,98 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     // CONTRACT: 200 with the challenge when the token matches, otherwise 401 (a GET without a
     // challenge included): the answer never tells a stranger more than "not you".
     if (challenge === null) {
-      answer(res, 401, { error: 'missing challenge parameter' });
+      answer(401, { error: 'missing challenge parameter' });
       return done(401);
     }
     let accepted: string[];
     try {
       accepted = acceptedTokens();
     } catch (err) {
-      answer(res, 503, { error: 'subscriptions could not be read; retry later' });
+      answer(503, { error: 'subscriptions could not be read; retry later' });
       emit({ type: 'error', message: `could not read subscriptions: ${errorMessage(err)}` });
       return;
     }
     if (token === null || !verificationTokenMatches(token, accepted)) {
-      answer(res, 401, { error: 'unknown verification_token' });
+      answer(401, { error: 'unknown verification_token' });
       return done(401);
     }
-    answer(res, 200, { challenge });
+    answer(200, { challenge });
     done(200);
   }
 
-  const server = http.createServer((req, res) => {
+  /** The routing table: the receiver's own routes, then those added by options. */
+  const routes: ReceiverRoute[] = [
+    {
+      path: '/healthz',
+      handle: ({ req, method, query, answer, refuse }) => {
+        if (method !== 'GET' && method !== 'HEAD') return refuse(405, 'use GET /healthz', { allow: 'GET, HEAD' });
+        const probe = query.get('probe');
+        const proof = probe && options.healthKey ? { proof: healthProof(options.healthKey, probe) } : {};
+        // The counters only to this machine, asked by its own name: a web page that rebinds its
+        // DNS name to 127.0.0.1, or anyone through a tunnel, learns only that the receiver is up.
+        const local = isLoopbackAddress(req.socket.remoteAddress) && isLoopbackHost(req.headers.host);
+        answer(200, local ? { ok: true, ...stats, ...proof } : { ok: true, ...proof });
+      },
+    },
+    ...[...providers.values()].map(
+      (provider): ReceiverRoute => ({
+        path: `/${provider.name}`,
+        handle: (call) => {
+          if (provider.name === 'oura' && call.method === 'GET') return answerChallenge(call);
+          if (call.method !== 'POST') return call.refuse(405, `use POST /${provider.name}`, { allow: provider.name === 'oura' ? 'GET, POST' : 'POST' });
+          return receiveDelivery(call, provider, performance.now());
+        },
+      }),
+    ),
+    ...(options.routes ?? []),
+  ];
+  const deliveryRoutes = [...providers.keys()].map((name) => `/${name}`).join(', ');
+
+  function findRoute(path: string): ReceiverRoute | undefined {
+    return routes.find((r) => (r.path.endsWith('/') ? path.startsWith(r.path) : path === r.path));
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = performance.now();
+    const receivedAt = new Date();
+    const method = req.method ?? 'GET';
+    const target = req.url ?? '/';
+    const parsedTarget = parseTarget(target);
+    const provider = parsedTarget && isProviderName(parsedTarget.path.slice(1)) ? providers.get(parsedTarget.path.slice(1) as ProviderName) : undefined;
+
+    // Keep-alive unless stopping (the stop must not wait on idle sockets) or the body was left unread.
+    const answer = (status: number, payload: unknown, headers: Record<string, string> = {}) =>
+      reply(res, status, payload, closing || !req.complete ? { ...headers, connection: 'close' } : headers);
+    const refuse = (status: number, reason: string, headers: Record<string, string> = {}) => {
+      stats.rejected++;
+      answer(status, { error: reason }, headers);
+      emit({
+        type: 'rejected',
+        provider: provider?.name ?? null,
+        method,
+        path: target,
+        http_status: status,
+        reason,
+        latency_ms: Math.round(performance.now() - started),
+        received_at: receivedAt.toISOString(),
+      });
+    };
+
+    if (!parsedTarget) return refuse(400, 'the request target is not a valid URL');
+    const route = findRoute(parsedTarget.path);
+    if (!route) return refuse(404, `no such route; deliveries go to POST ${deliveryRoutes}`);
+    await route.handle({ req, res, method, path: parsedTarget.path, query: parsedTarget.query, receivedAt, answer, refuse });
+  }
+
+  const server = http.createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       emit({ type: 'error', message: `request failed: ${errorMessage(err)}` });
-      if (!res.headersSent) answer(res, 500, { error: 'internal error' });
+      if (!res.headersSent) reply(res, 500, { error: 'internal error' }, { connection: 'close' });
       else res.destroy();
     });
   });
+  applyTimeouts(server, limits);
+  new ConnectionCap(server, limits.maxConnections);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -334,27 +438,37 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   queue.kick(); // resume what a previous run left pending
 
+  let closed: Promise<void> | undefined;
+  const close = async (timeoutMs: number) => {
+    closing = true;
+    const deadline = Date.now() + timeoutMs;
+    const remaining = () => Math.max(0, deadline - Date.now());
+    // Network work ends now; what it was doing stays stored and resumes next time.
+    stopping.abort();
+    queue.beginStop();
+    await new Promise<void>((resolve) => {
+      // Requests in flight finish; connections still open at the deadline are cut.
+      const force = setTimeout(() => server.closeAllConnections(), remaining());
+      server.close(() => {
+        clearTimeout(force);
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+    await queue.stop(remaining());
+    await Promise.race([forwarding, new Promise((resolve) => setTimeout(resolve, remaining()).unref())]);
+    silenced = true;
+  };
+
   return {
     url: `http://${host}:${address.port}`,
     port: address.port,
     stats,
+    signal: stopping.signal,
     idle: async () => {
       await queue.idle();
       await forwarding;
     },
-    close: async () => {
-      closing = true;
-      await new Promise<void>((resolve) => {
-        // Requests in flight finish; a client that never completes its request is cut after 10 s.
-        const force = setTimeout(() => server.closeAllConnections(), 10_000);
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
-      await queue.stop();
-      await Promise.race([forwarding, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
-    },
+    close: ({ timeoutMs = STOP_TIMEOUT_MS } = {}) => (closed ??= close(timeoutMs)),
   };
 }

@@ -59,8 +59,9 @@ export interface WorkQueueOptions {
   owner?: string;
   /** How long a claim lasts unless renewed (default 30 s). */
   leaseMs?: number;
-  /** Claimed deliveries held in memory at most; beyond that they wait in the database (memory stays bounded). */
+  /** Claimed deliveries held in memory at most (default 1024), and their bodies' bytes (default 64 MiB); beyond that they wait in the database. */
   maxHeld?: number;
+  maxHeldBytes?: number;
   onEvent?: (event: WorkEvent) => void;
   /** An unexpected failure of the queue itself (e.g. the database went away). */
   onError?: (err: unknown) => void;
@@ -74,6 +75,8 @@ export interface WorkJob {
   userId: string | null;
   /** Attempts made before this one. */
   attempts: number;
+  /** The size of its body, for the bound on what is held in memory. */
+  bytes: number;
   /** The parsed payload, when the receiver hands over what it just stored; else read from `body`. */
   payload?: unknown;
   body?: Buffer;
@@ -94,6 +97,9 @@ export const STUCK_RETRY_MS = 10_000;
 
 /** How often the database is looked at for work nobody holds (another process's crash, deliveries stored while the queue was full). */
 export const SCAN_INTERVAL_MS = 5_000;
+
+/** Rows claimed from the database per look (at most 1 MiB each). */
+const SCAN_ROWS = 32;
 
 /** Work that needs no fetch is started for up to this many deliveries per pass; their writes share a commit. */
 const BATCH = 128;
@@ -132,7 +138,8 @@ export class WorkQueue {
   private scanAt = 0;
   private scanTimer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
-  private stopping = false;
+  /** Stopping: nothing more is taken from the database and fetches are aborted, but deliveries handed over are still normalised. */
+  private draining = false;
   /** Set once stop() stops waiting: late results are dropped, their rows are left to resume. */
   private abandoned = false;
   private readonly aborter = new AbortController();
@@ -142,6 +149,9 @@ export class WorkQueue {
   private readonly retryDelayMs: (attempt: number) => number;
   private readonly leaseMs: number;
   private readonly maxHeld: number;
+  private readonly maxHeldBytes: number;
+  /** Bytes of the bodies of held and running jobs. */
+  private heldBytes = 0;
   private readonly commits: GroupCommit;
 
   constructor(private readonly options: WorkQueueOptions) {
@@ -152,6 +162,7 @@ export class WorkQueue {
     this.owner = options.owner ?? newClaimOwner();
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.maxHeld = options.maxHeld ?? 1024;
+    this.maxHeldBytes = options.maxHeldBytes ?? 64 * 1024 * 1024;
   }
 
   /** Aborted when the queue stops: outstanding fetches end, their deliveries stay to be resumed. */
@@ -159,9 +170,9 @@ export class WorkQueue {
     return this.aborter.signal;
   }
 
-  /** Whether a delivery stored now should be claimed for this queue (else it waits in the database, for a later scan). */
-  get wantsMore(): boolean {
-    return !this.stopping && this.held.length + this.busy.size < this.maxHeld;
+  /** Whether a delivery of `bytes` stored now should be claimed for this queue (else it waits in the database, for a later scan). */
+  wantsMore(bytes: number): boolean {
+    return !this.abandoned && this.held.length + this.busy.size < this.maxHeld && this.heldBytes + bytes <= this.maxHeldBytes;
   }
 
   /** A claim for a delivery about to be stored, valid for one lease. */
@@ -171,9 +182,9 @@ export class WorkQueue {
 
   /** Hand over a delivery stored with this queue's claim. */
   add(job: WorkJob): void {
-    // Stopping: its claim is released with the others, and the next run (or another process) does it.
-    if (this.stopping) return;
-    this.held.push(this.prepare(job));
+    // Stopped: its claim is released with the others, and the next run (or another process) does it.
+    if (this.abandoned) return;
+    this.hold(this.prepare(job));
     this.kick();
   }
 
@@ -185,7 +196,7 @@ export class WorkQueue {
 
   /** Look for due work soon (once at start-up, and whenever something changes). */
   kick(): void {
-    if (this.stopping || this.scheduled) return;
+    if (this.abandoned || this.scheduled) return;
     this.scheduled = setImmediate(() => this.pass());
   }
 
@@ -199,31 +210,37 @@ export class WorkQueue {
   }
 
   /**
-   * Start nothing new and abort outstanding fetches at once; give running work up to `graceMs`
-   * to settle, then give up every claim, so that the next run, or another process, resumes it.
+   * Take nothing more from the database and abort outstanding fetches (their deliveries are
+   * left to resume); deliveries handed over from now on are still normalised when they need no fetch.
+   */
+  beginStop(): void {
+    if (this.draining) return;
+    this.draining = true;
+    clearTimeout(this.scanTimer);
+    this.aborter.abort();
+  }
+
+  /**
+   * beginStop(), then give running work up to `graceMs` to settle, start nothing more, and give
+   * up every claim, so that the next run, or another process, resumes what was left.
    */
   async stop(graceMs = 5_000): Promise<void> {
-    if (this.scheduled) {
-      clearImmediate(this.scheduled);
-      this.scheduled = undefined;
-      // Work handed over by the last requests starts, so that what needs no fetch is done before the stop.
-      this.pass();
-    }
-    this.stopping = true;
-    clearTimeout(this.scanTimer);
-    clearInterval(this.renewTimer);
-    this.aborter.abort();
+    this.beginStop();
     let timeout: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled([...this.busy.values()]),
+      this.idle(),
       new Promise<void>((resolve) => {
         timeout = setTimeout(resolve, graceMs);
       }),
     ]);
     clearTimeout(timeout);
     this.abandoned = true;
+    if (this.scheduled) clearImmediate(this.scheduled);
+    clearTimeout(this.scanTimer);
+    clearInterval(this.renewTimer);
     this.held.length = 0;
     this.stuck.clear();
+    this.heldBytes = 0;
     try {
       await this.commits.run(() => releaseClaims(this.options.db, DELIVERY_WORK, this.owner), { durable: false });
     } catch (err) {
@@ -250,12 +267,13 @@ export class WorkQueue {
       this.held.push(job);
     }
     let dueNow = false;
-    if (now >= this.scanAt) {
-      const room = this.maxHeld - this.held.length - this.busy.size;
+    if (now >= this.scanAt && !this.draining) {
+      // Rows are claimed a few at a time (a body may be 1 MiB), and only while what is held leaves room for them.
+      const room = Math.min(this.maxHeld - this.held.length - this.busy.size, this.heldBytes <= this.maxHeldBytes / 2 ? SCAN_ROWS : 0);
       if (room > 0) {
         releaseClaimsOfGoneOwners(db, DELIVERY_WORK);
         const rows = claimDueDeliveries(db, this.owner, room, { now, leaseMs: this.leaseMs });
-        for (const row of rows) this.held.push(this.prepare(jobOfRow(row)));
+        for (const row of rows) this.hold(this.prepare(jobOfRow(row)));
         // A full claim may have left more: look again as soon as there is room.
         dueNow = rows.length === room;
         this.scanAt = dueNow ? 0 : Math.min(nextDueAt(db, now) ?? Infinity, now + SCAN_INTERVAL_MS);
@@ -263,7 +281,7 @@ export class WorkQueue {
     }
     this.startHeld();
     this.keepClaims();
-    if (this.busy.size === 0 && this.held.length === 0 && !dueNow) {
+    if (this.busy.size === 0 && !this.held.some((job) => this.mayStart(job)) && !dueNow) {
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
     this.armScanTimer(now);
@@ -275,7 +293,7 @@ export class WorkQueue {
     for (let i = 0; i < this.held.length && started < BATCH; ) {
       const job = this.held[i]!;
       const fetches = job.provider === 'oura';
-      if (fetches && this.fetching >= this.concurrency) {
+      if (!this.mayStart(job) || (fetches && this.fetching >= this.concurrency)) {
         i++;
         continue;
       }
@@ -286,12 +304,23 @@ export class WorkQueue {
         .catch((err: unknown) => this.failedUnexpectedly(job, err))
         .finally(() => {
           this.busy.delete(job.id);
+          if (!this.stuck.has(job.id)) this.heldBytes -= job.bytes;
           if (fetches) this.fetching--;
           this.kick();
         });
       this.busy.set(job.id, task);
     }
     if (this.held.length > 0 && started === BATCH) this.kick();
+  }
+
+  private hold(job: Prepared): void {
+    this.held.push(job);
+    this.heldBytes += job.bytes;
+  }
+
+  /** While stopping, only work that needs no fetch starts. */
+  private mayStart(job: Prepared): boolean {
+    return !this.draining || job.provider !== 'oura';
   }
 
   /** Renew this process's claims while it holds any (a fetch may outlast a lease). */
@@ -314,7 +343,7 @@ export class WorkQueue {
     clearTimeout(this.scanTimer);
     this.scanTimer = undefined;
     const stuckUntil = Math.min(Infinity, ...[...this.stuck.values()].map((s) => s.until));
-    const next = Math.min(this.scanAt, stuckUntil);
+    const next = this.draining ? Infinity : Math.min(this.scanAt, stuckUntil);
     // Due now with no room: running work kicks when it finishes.
     if (next <= now && (this.busy.size > 0 || this.held.length > 0)) return;
     if (next < Infinity) this.scanTimer = setTimeout(() => this.kick(), Math.max(0, next - now));
@@ -451,6 +480,7 @@ function jobOfRow(row: DeliveryRow): WorkJob {
     eventType: row.event_type,
     userId: row.user_id,
     attempts: row.attempts,
+    bytes: row.body.length,
     body: row.body,
     receivedAt: new Date(row.received_at),
     headers,

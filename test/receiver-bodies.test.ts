@@ -1,0 +1,72 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { getDelivery, insertDelivery } from '../src/store/deliveries.js';
+import { getDocument } from '../src/store/documents.js';
+import { runCli } from './helpers/cli.js';
+import { deliveryCount, send, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
+import { standardHeaders, TEST_SECRETS } from './helpers/signing.js';
+
+/** One decoder for the receiver, the work and `events show`: what is acknowledged can be worked on and shown. */
+
+let t: TestReceiver | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+
+async function waitFor(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 1000 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  if (!check()) throw new Error(`timed out waiting for ${what}`);
+}
+
+const deep = (levels: number) => Buffer.from('['.repeat(levels) + ']'.repeat(levels));
+
+describe('delivery bodies', () => {
+  it('accepts a signed body that starts with a byte order mark and normalises it like any other', async () => {
+    t = await startTestReceiver();
+    const json = '{"event_type":"daily.data.sleep.created","user_id":"vu-bom","data":{"id":"vs-bom","user_id":"vu-bom","calendar_date":"2026-03-02","total":25000}}';
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(json)]);
+    const answer = await send(`${t.receiver.url}/vital`, { headers: standardHeaders(TEST_SECRETS.vital, 'msg_bom', body), body });
+    expect(answer.status).toBe(200);
+    const id = answer.json().id as number;
+    await waitFor(() => getDelivery(t!.db, id)?.status !== 'received', 'the work');
+    expect(getDelivery(t.db, id)).toMatchObject({ status: 'processed', error: null });
+    expect(getDelivery(t.db, id)!.body.equals(body)).toBe(true);
+    expect(getDocument(t.db, 'vital', 'sleep', 'vs-bom')).toBeDefined();
+  });
+
+  it('refuses signed JSON nested deeper than the limit with 400 and stores nothing; 64 levels are fine', async () => {
+    t = await startTestReceiver();
+    for (const levels of [100_000, 65]) {
+      const body = deep(levels);
+      const answer = await send(`${t.receiver.url}/standard`, { headers: standardHeaders(TEST_SECRETS.standard, `msg_deep_${levels}`, body), body });
+      expect(answer.status).toBe(400);
+      expect(answer.json().error).toMatch(/nested deeper than 64/);
+    }
+    expect(deliveryCount(t.db)).toBe(0);
+    const fine = deep(64);
+    expect((await send(`${t.receiver.url}/standard`, { headers: standardHeaders(TEST_SECRETS.standard, 'msg_64', fine), body: fine })).status).toBe(200);
+  });
+
+  it('events show prints a deeply nested body stored by an older wearhook without crashing', async () => {
+    t = await startTestReceiver();
+    const { id } = insertDelivery(t.db, {
+      provider: 'standard',
+      receivedAt: new Date('2026-03-02T08:00:00Z'),
+      method: 'POST',
+      path: '/standard',
+      headers: [['content-type', 'application/json']],
+      body: deep(100_000),
+      dedupeKey: 'standard:msg_old_deep',
+      eventType: null,
+      userId: null,
+    });
+    const env = { WEARHOOK_CONFIG_DIR: path.dirname(t.dbFile), WEARHOOK_DB: t.dbFile };
+    for (const args of [['events', 'show', String(id)], ['--json', 'events', 'show', String(id)]]) {
+      const shown = await runCli(args, { env });
+      expect(shown.stderr).toBe('');
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toContain('[[[[');
+    }
+  });
+});
