@@ -10,7 +10,7 @@ import { runCli, tempDir } from './helpers/cli.js';
 import { startListen, startNdjsonProcess, type ListenProcess } from './helpers/listen-process.js';
 import { TEST_SECRETS } from './helpers/signing.js';
 import { ouraNight, seedOuraParticipant, type SeededAccount } from './helpers/study-seed.js';
-import { upsertUser } from '../src/store/users.js';
+import { addParticipant, linkParticipantAccount } from '../src/participants/core.js';
 
 /**
  * The web console as a person uses it, in Debian's Chromium: one browser for the file, one
@@ -60,7 +60,8 @@ beforeAll(async () => {
     );
   }
   for (const account of STUDY) {
-    upsertUser(db, { provider: 'oura', userId: account.userId, label: account.label });
+    addParticipant(db, account.label, { tz: account.label === 'P001' ? 'Europe/Amsterdam' : null, start: MARCH[0] });
+    linkParticipantAccount(db, { label: account.label, provider: 'oura', userId: account.userId });
     seedOuraParticipant(db, account, account.label.length);
   }
   db.close();
@@ -170,6 +171,27 @@ describe('the web console in a real browser', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'subscriptions.png'), fullPage: true });
     expect(problemsOf(page)).toEqual([]);
     await page.close();
+  });
+
+  test('the public URL and its health, live from the run that holds them', async () => {
+    const { startConsole } = await import('../src/ui/server.js');
+    const { LiveFeed } = await import('../src/ui/live.js');
+    const { Settings } = await import('../src/config/settings.js');
+    const live = new LiveFeed();
+    live.receiverUrl = 'http://127.0.0.1:8787';
+    live.setTunnel({ publicUrl: 'https://quiet-fox.example.org', state: 'up', since: new Date().toISOString() });
+    const server = await startConsole({ dbPath, settings: new Settings(), port: 0, live });
+    try {
+      const page = await openPage(`${server.url}subscriptions`);
+      await page.locator('#live.on').waitFor();
+      expect(await page.locator('#tunnel').textContent()).toMatch(/quiet-fox\.example\.org.*reaches this run/s);
+      live.setTunnel({ publicUrl: 'https://quiet-fox.example.org', state: 'down', since: new Date().toISOString(), reason: 'no answer within 10 s' });
+      await expect.poll(() => page.locator('#tunnel').textContent()).toMatch(/DOWN.*no answer within 10 s/s);
+      expect(problemsOf(page)).toEqual([]);
+      await page.close();
+    } finally {
+      await server.close();
+    }
   });
 
   test('the console never takes the receiver\'s port, and --ui-port needs --ui', async () => {

@@ -60,9 +60,11 @@ const SECURITY_HEADERS = {
 type Asset = { type: string; load: () => string | Buffer };
 
 const requireFromHere = createRequire(import.meta.url);
+/** The compiled browser scripts, found from src/ui as from dist/ui (tests run the sources). */
+const browserScript = (name: string) => fs.readFileSync(new URL(`../../dist/ui/browser/${name}`, import.meta.url));
 const ASSETS: Record<string, Asset> = {
-  'assets/console.js': { type: 'text/javascript', load: () => fs.readFileSync(new URL('./browser/console.js', import.meta.url)) },
-  'assets/charts.js': { type: 'text/javascript', load: () => fs.readFileSync(new URL('./browser/charts.js', import.meta.url)) },
+  'assets/console.js': { type: 'text/javascript', load: () => browserScript('console.js') },
+  'assets/charts.js': { type: 'text/javascript', load: () => browserScript('charts.js') },
   'assets/console.css': { type: 'text/css', load: () => CONSOLE_CSS },
   'assets/uPlot.iife.min.js': { type: 'text/javascript', load: () => fs.readFileSync(requireFromHere.resolve('uplot/dist/uPlot.iife.min.js')) },
   'assets/uPlot.min.css': { type: 'text/css', load: () => fs.readFileSync(requireFromHere.resolve('uplot/dist/uPlot.min.css')) },
