@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { localDate } from '../util/local-time.js';
 
 /** Commander argument parsers: a bad value becomes a usage error (exit 2) naming the flag. */
 
@@ -13,10 +14,12 @@ export function isValidDay(value: string): boolean {
   return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
 }
 
+/**
+ * A day for `--from/--to` of the day-based commands (`export`, `sync`): read by `parseWhen`,
+ * so a date, or the day a time or a duration back from now (`7d`) falls on.
+ */
 export function parseDay(value: string): string {
-  if (!DATE_RE.test(value)) throw new InvalidArgumentError(`"${value}" is not a date in the form YYYY-MM-DD.`);
-  if (!isValidDay(value)) throw new InvalidArgumentError(`"${value}" is not a real calendar date.`);
-  return value;
+  return parseWhen(value).day;
 }
 
 export function parsePort(value: string): number {
@@ -61,17 +64,75 @@ export function parseDuration(value: string): number {
   return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
 }
 
-/** An ISO 8601 instant, a day, or a duration back from now (`2h`). */
-export function parseTime(value: string): Date {
-  if (DURATION_RE.test(value.trim())) return new Date(Date.now() - parseDuration(value));
-  if (DATE_RE.test(value)) {
-    parseDay(value);
-    return new Date(`${value}T00:00:00Z`);
-  }
-  const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`"${value}" is not a time (ISO 8601, YYYY-MM-DD, or a duration like 2h).`);
-  return new Date(t);
+/**
+ * The one reader of dates and times on the command line (`export --from/--to`, `events
+ * --since/--until`): a day `YYYY-MM-DD`, an ISO 8601 time (`2026-03-02T08:00`, seconds,
+ * fractions and an offset or `Z` optional; a space may stand for the `T`), or a duration back
+ * from now (`90s`, `15m`, `2h`, `3d`, `1w`). A day or a time without an offset is read in the
+ * local zone, the zone every human-readable time is shown in. Anything else is a usage error.
+ */
+export type When =
+  | { kind: 'day'; day: string }
+  /** `day`: the date as written, or for a duration the local date it falls on. */
+  | { kind: 'instant'; at: Date; day: string };
+
+const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+function notAWhen(value: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `"${value}" is not a date in the form YYYY-MM-DD, an ISO 8601 time (2026-03-02T08:00, 2026-03-02T08:00:00Z) or a duration back from now (2h, 3d).`,
+  );
 }
+
+export function parseWhen(value: string, now = Date.now()): When {
+  const text = value.trim();
+  if (DURATION_RE.test(text)) {
+    const at = new Date(now - parseDuration(text));
+    return { kind: 'instant', at, day: localDate(at) };
+  }
+  if (DATE_RE.test(text)) {
+    if (!isValidDay(text)) throw new InvalidArgumentError(`"${value}" is not a real calendar date.`);
+    return { kind: 'day', day: text };
+  }
+  const m = TIME_RE.exec(text);
+  if (!m) throw notAWhen(value);
+  const day = `${m[1]}-${m[2]}-${m[3]}`;
+  const [hour, minute, second] = [Number(m[4]), Number(m[5]), Number(m[6] ?? 0)];
+  const ms = Number((m[7] ?? '0').padEnd(3, '0').slice(0, 3));
+  if (!isValidDay(day) || hour > 23 || minute > 59 || second > 59) throw new InvalidArgumentError(`"${value}" is not a real date and time.`);
+  const [y, mo, d] = [Number(m[1]), Number(m[2]) - 1, Number(m[3])];
+  if (m[8] === undefined) return { kind: 'instant', at: new Date(y, mo, d, hour, minute, second, ms), day };
+  const offset = m[8].toUpperCase() === 'Z' ? 0 : offsetOf(m[8]);
+  if (offset === undefined) throw notAWhen(value);
+  return { kind: 'instant', at: new Date(Date.UTC(y, mo, d, hour, minute, second, ms) - offset * 60_000), day };
+}
+
+/** `+05:30`, `-0800` or `+09` in minutes east of UTC. */
+function offsetOf(text: string): number | undefined {
+  const m = /^([+-])(\d{2}):?(\d{2})?$/.exec(text);
+  if (!m || Number(m[2]) > 23 || Number(m[3] ?? 0) > 59) return undefined;
+  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0));
+}
+
+/** The first instant a `When` covers: a day starts at local midnight. */
+export function startOf(when: When): Date {
+  if (when.kind === 'instant') return when.at;
+  const [y, m, d] = when.day.split('-').map(Number) as [number, number, number];
+  return new Date(y, m - 1, d);
+}
+
+/** The last instant a `When` covers: a day ends just before the next local midnight. */
+export function endOf(when: When): Date {
+  if (when.kind === 'instant') return when.at;
+  const [y, m, d] = when.day.split('-').map(Number) as [number, number, number];
+  return new Date(new Date(y, m - 1, d + 1).getTime() - 1);
+}
+
+/** `--since`: from this time (a day from its start). */
+export const parseSince = (value: string): Date => startOf(parseWhen(value));
+
+/** `--until`: up to this time (a day to its end, inclusive). */
+export const parseUntil = (value: string): Date => endOf(parseWhen(value));
 
 export function parseUrl(value: string): string {
   let url: URL;

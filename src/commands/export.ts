@@ -18,8 +18,8 @@ export function registerExport(program: Command): void {
   program
     .command('export')
     .description('Write sleep, HRV, readiness and activity tables from the store as CSV, JSON or NDJSON.')
-    .requiredOption('--from <date>', 'first day, YYYY-MM-DD (inclusive; the provider\'s local day)', parseDay)
-    .requiredOption('--to <date>', 'last day, YYYY-MM-DD (inclusive)', parseDay)
+    .requiredOption('--from <date>', 'first day, YYYY-MM-DD or a duration back from now such as 7d (inclusive; the provider\'s local day)', parseDay)
+    .requiredOption('--to <date>', 'last day, YYYY-MM-DD or e.g. 0d for today (inclusive)', parseDay)
     .option('--type <types>', `comma-separated: ${EXPORT_TYPES.join(',')} (default: all)`, listOf(EXPORT_TYPES, 'type'))
     .addOption(new Option('--format <format>', 'file format (json when --json is given)').choices(EXPORT_FORMATS).default('csv'))
     .option('--out <path>', 'a file, a directory (one <type>.<format> per type), or - for stdout (default for one type)')

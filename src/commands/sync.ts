@@ -9,8 +9,8 @@ export function registerSync(program: Command): void {
   program
     .command('sync')
     .description('Fetch Oura data by polling: the catch-up when webhooks go silent, and history.')
-    .requiredOption('--from <date>', 'first day, YYYY-MM-DD (inclusive)', parseDay)
-    .requiredOption('--to <date>', 'last day, YYYY-MM-DD (inclusive)', parseDay)
+    .requiredOption('--from <date>', 'first day, YYYY-MM-DD or a duration back from now such as 7d (inclusive)', parseDay)
+    .requiredOption('--to <date>', 'last day, YYYY-MM-DD or e.g. 0d for today (inclusive)', parseDay)
     .option('--type <types>', `comma-separated data types (default ${DEFAULT_OURA_SYNC_TYPES.join(',')}; also ${OURA_SYNC_TYPES.slice(DEFAULT_OURA_SYNC_TYPES.length).join(', ')})`, parseList)
     .option('--user <id>', 'only this user')
     .option('--label <name>', 'only the user with this label')
