@@ -1,13 +1,16 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { listOf, parsePositiveInt, parseTime, parseUrl } from '../cli/parse.js';
+import { listOf, parseList, parsePositiveInt, parseSince, parseUntil, parseUrl } from '../cli/parse.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { PROVIDER_NAMES } from '../providers/types.js';
 import { DELIVERY_STATUSES, STATUS_MEANING } from '../store/deliveries.js';
 
-interface ListFlags {
-  provider?: string[];
-  status?: string[];
+interface SearchFlags {
+  provider?: string;
+  status?: string;
+  event?: string[];
+  user?: string;
+  grep?: string;
   since?: Date;
   until?: Date;
   limit: number;
@@ -22,32 +25,80 @@ function parseDeliveryId(value: string): number {
 const oneOf = <T extends string>(allowed: readonly T[], what: string) => (value: string) => listOf(allowed, what)(value)[0]!;
 
 const STATUS_HELP = DELIVERY_STATUSES.map((s) => `  ${s.padEnd(10)} ${STATUS_MEANING[s]}`).join('\n');
+const TIME_HELP = 'YYYY-MM-DD, an ISO 8601 time, or a duration back from now such as 2h or 3d';
+
+/** The search options `list` and `tail` share. */
+function searchOptions(command: Command): Command {
+  return command
+    .option('--provider <name>', `${PROVIDER_NAMES.join(', ')}`, oneOf(PROVIDER_NAMES, 'provider'))
+    .option('--event <glob>', 'event names matching a glob (* any text), comma-separated, e.g. sleep.* or daily.data.*', parseList)
+    .option('--user <id>', 'the provider user id')
+    .option('--grep <text>', 'deliveries whose body contains this text (case-insensitive)');
+}
 
 export function registerEvents(program: Command): void {
-  const events = program.command('events').description('Inspect and replay stored deliveries.');
+  const events = program.command('events').description('Search, follow, inspect and replay stored deliveries.');
 
-  events
-    .command('list')
-    .description('List stored deliveries, newest first.')
-    .option('--provider <name>', `${PROVIDER_NAMES.join(', ')}`, oneOf(PROVIDER_NAMES, 'provider'))
+  searchOptions(events.command('list').description('List stored deliveries, newest first.'))
     .option('--status <status>', `processing status: ${DELIVERY_STATUSES.join(', ')}`, oneOf(DELIVERY_STATUSES, 'status'))
-    .option('--since <time>', 'received at or after (ISO 8601, YYYY-MM-DD or e.g. 2h)', parseTime)
-    .option('--until <time>', 'received at or before (ISO 8601, YYYY-MM-DD or e.g. 30m)', parseTime)
+    .option('--since <time>', `received at or after (${TIME_HELP})`, parseSince)
+    .option('--until <time>', `received at or before (${TIME_HELP}; a day counts whole)`, parseUntil)
     .option('--limit <n>', 'at most this many', parsePositiveInt, 50)
     .option('--json', 'machine-readable output')
-    .addHelpText('after', `\nStatuses:\n${STATUS_HELP}\n\nExample:\n  $ wearhook events list --status failed`)
+    .addHelpText(
+      'after',
+      `
+Times are shown in your local zone with its offset; --json gives UTC instants.
+
+Statuses:
+${STATUS_HELP}
+
+Examples:
+  $ wearhook events list --status failed
+  $ wearhook events list --event 'sleep.*' --user 2b3c... --since 3d
+  $ wearhook events list --grep 'o-1234' --json`,
+    )
     .action(async (_opts: unknown, cmd: Command) => {
       const [{ CliContext }, { listDeliveries }, { printList, summary }] = await Promise.all([
         import('../cli/context.js'),
-        import('../store/deliveries.js'),
+        import('../store/delivery-history.js'),
         import('../receiver/delivery-log.js'),
       ]);
       const ctx = CliContext.from(cmd);
-      const flags = cmd.optsWithGlobals<{ provider?: string; status?: string } & Omit<ListFlags, 'provider' | 'status'>>();
+      const flags = cmd.optsWithGlobals<SearchFlags>();
       try {
-        const rows = listDeliveries(ctx.openDb(), flags);
+        const rows = listDeliveries(ctx.openDb(), { ...flags, events: flags.event });
         if (flags.json) ctx.output.resultJson(rows.map(summary));
         else printList(ctx.output, rows);
+      } finally {
+        ctx.close();
+      }
+    });
+
+  searchOptions(events.command('tail').description('Print the latest deliveries; with --follow, new ones as they are stored (by any process).'))
+    .option('-n, --limit <n>', 'how many of the latest to print first', (v: string) => (v === '0' ? 0 : parsePositiveInt(v)), 10)
+    .option('-f, --follow', 'keep printing deliveries as they are stored, until Ctrl-C')
+    .option('--json', 'NDJSON on stdout: one object per delivery')
+    .addHelpText(
+      'after',
+      `
+--follow reads the database, so it shows what any \`wearhook listen\` on it stores.
+
+Examples:
+  $ wearhook events tail --follow
+  $ wearhook events tail -f --provider oura --event 'sleep.*' --json`,
+    )
+    .action(async (_opts: unknown, cmd: Command) => {
+      const [{ CliContext }, { tailDeliveries }] = await Promise.all([import('../cli/context.js'), import('../receiver/tail.js')]);
+      const ctx = CliContext.from(cmd);
+      const flags = cmd.optsWithGlobals<SearchFlags & { follow?: boolean }>();
+      try {
+        await tailDeliveries(ctx.openDb(), ctx.output, {
+          filter: { provider: flags.provider, events: flags.event, user: flags.user, grep: flags.grep },
+          limit: flags.limit,
+          follow: flags.follow ?? false,
+          json: flags.json ?? false,
+        });
       } finally {
         ctx.close();
       }
@@ -81,24 +132,34 @@ export function registerEvents(program: Command): void {
 
   events
     .command('replay')
-    .description('Send stored deliveries again, byte for byte with their headers.')
+    .description('Send stored deliveries again: byte for byte with their headers, or re-signed now with --resign.')
     .argument('[ids...]', 'delivery ids')
-    .option('--since <time>', 'every delivery since this time (ISO 8601, YYYY-MM-DD or e.g. 2h)', parseTime)
-    .requiredOption('--to <url>', 'where to send them', parseUrl)
+    .option('--since <time>', `every delivery since this time (${TIME_HELP})`, parseSince)
+    .requiredOption('--to <url>', 'where to send them (a bare http://HOST:PORT adds /<provider>)', parseUrl)
+    .option('--resign', 'sign anew with the configured secret of each provider: a fresh id and timestamp')
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
       `
-The original signatures are sent as they were: a receiver that checks timestamps (Standard
-Webhooks, wearhook itself) refuses deliveries older than 5 minutes.
+Without --resign the original signatures and timestamps go along, so a receiver that checks
+timestamps (Standard Webhooks, Oura with wearhook) refuses deliveries older than 5 minutes.
+--resign signs each delivery as its provider would now, with the secret \`wearhook listen\`
+checks (Standard Webhooks: a new message id and timestamp; Oura: a new x-oura-timestamp; the
+body stays byte for byte). Each line shows the receiver's status and its answer.
 
-Example:
+Examples:
+  $ wearhook events replay 42 --to http://127.0.0.1:8787 --resign
   $ wearhook events replay --since 2h --to http://localhost:3000/webhooks`,
     )
     .action(async (ids: string[], _opts: unknown, cmd: Command) => {
-      const [{ CliContext }, { replay, selectForReplay }] = await Promise.all([import('../cli/context.js'), import('../receiver/delivery-log.js')]);
+      const [{ CliContext }, { selectForReplay, replayLine }, { replayRows, isAccepted }, { providerConfigFromSettings }] = await Promise.all([
+        import('../cli/context.js'),
+        import('../receiver/delivery-log.js'),
+        import('../forward/replay.js'),
+        import('../providers/registry.js'),
+      ]);
       const ctx = CliContext.from(cmd);
-      const flags = cmd.optsWithGlobals<{ since?: Date; to: string; json?: boolean }>();
+      const flags = cmd.optsWithGlobals<{ since?: Date; to: string; resign?: boolean; json?: boolean }>();
       if (ids.length > 0 && flags.since) throw new UsageError('Give delivery ids or --since, not both.');
       if (ids.length === 0 && !flags.since) throw new UsageError('Name the deliveries to replay: ids (see `wearhook events list`) or --since TIME.');
       const numbers = ids.map((id) => {
@@ -110,17 +171,15 @@ Example:
       });
       let results;
       try {
-        results = await replay(selectForReplay(ctx.openDb(), numbers, flags.since), flags.to);
+        const rows = selectForReplay(ctx.openDb(), numbers, flags.since);
+        const resign = flags.resign ?? false;
+        results = await replayRows(rows, flags.to, { resign, signing: resign ? providerConfigFromSettings(ctx.settings) : undefined });
       } finally {
         ctx.close();
       }
       if (flags.json) ctx.output.resultJson(results);
-      else {
-        for (const r of results) {
-          ctx.output.result(`#${r.id} ${r.provider} ${r.event_type ?? '-'} -> ${r.url}: ${r.http_status ?? r.error} (${r.latency_ms} ms)`);
-        }
-      }
-      const refused = results.filter((r) => r.http_status === null || r.http_status < 200 || r.http_status >= 300);
+      else for (const r of results) ctx.output.result(replayLine(r));
+      const refused = results.filter((r) => !isAccepted(r));
       if (refused.length > 0) {
         throw new RuntimeError(`${refused.length} of ${results.length} replayed deliveries were not accepted (see above); they stay stored.`);
       }

@@ -1,20 +1,29 @@
 import type { Output } from '../cli/output.js';
+import { fitWidths, formatRow, terminalWidth, truncate, type ColumnSpec } from '../cli/columns.js';
 import { redact } from '../config/settings.js';
 import { RuntimeError } from '../errors.js';
+import type { ReplayResult } from '../forward/replay.js';
 import type { DB } from '../store/db.js';
-import { deliveriesSince, getDelivery, headerPairs, type DeliveryRow, type HeaderPairs } from '../store/deliveries.js';
+import { getDelivery, headerPairs, type DeliveryRow, type HeaderPairs } from '../store/deliveries.js';
 import type { DeliveredVersion } from '../store/document-versions.js';
-import { HttpClient } from '../net/http-client.js';
-import { resendDelivery } from './resend.js';
+import { deliveriesSince } from '../store/delivery-history.js';
+import { formatLocal, localOffset } from '../util/local-time.js';
 import { decodeJson } from '../util/json.js';
 
-/** What `events list|show|replay` print: the delivery log for people and for scripts. */
+/** What `events list|show|tail|replay` print: the delivery log for people and for scripts. */
 
 /** Headers that can carry a credential of the sender; shown as their first 4 characters. */
 const SECRET_HEADER_RE = /^(authorization|proxy-authorization|cookie|set-cookie|x-client-secret|x-api-key|api-key)$|secret|token|password/i;
 
 export function redactHeaders(pairs: HeaderPairs): HeaderPairs {
   return pairs.map(([name, value]) => [name, SECRET_HEADER_RE.test(name) ? redact(value) : value]);
+}
+
+/** Control characters (a terminal would obey them) written as escapes; `lines` keeps line breaks and tabs. */
+function printable(text: string, lines = false): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) =>
+    lines && (c === '\n' || c === '\t') ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 export function summary(row: DeliveryRow) {
@@ -76,67 +85,108 @@ export function describeVersion(v: DeliveredVersion): string {
   return v.current ? `${where} (current)` : `${where} (a newer version arrived later)`;
 }
 
-export function printList(output: Output, rows: DeliveryRow[]): void {
+const LIST_COLUMNS: ColumnSpec[] = [
+  { header: 'id', right: true },
+  { header: 'received' },
+  { header: 'provider' },
+  { header: 'event', flex: { min: 12 } },
+  { header: 'user', flex: { min: 8 } },
+  { header: 'status' },
+  { header: 'error', flex: { min: 12 } },
+];
+
+/**
+ * Received times in the local zone: when every row shares one offset the header shows it
+ * once (`received (+01:00)`) and rows show the local date and time; a row in another offset
+ * (a DST change in between) shows its own.
+ */
+function receivedCell(row: DeliveryRow, zone: string): string {
+  const local = formatLocal(row.received_at);
+  return local.endsWith(zone) ? local.slice(0, 19) : local;
+}
+
+function deliveryCells(r: DeliveryRow, zone: string): string[] {
+  return [
+    `#${r.id}`,
+    receivedCell(r, zone),
+    r.provider,
+    printable(r.event_type ?? '-'),
+    printable(r.user_id ?? '-'),
+    r.status,
+    printable(r.error ?? ''),
+  ];
+}
+
+/** Widths wide enough for what usually arrives, so that lines printed later (`tail --follow`) stay aligned. */
+const TYPICAL: readonly string[] = ['#99999', '2026-01-01 00:00:00', 'open-wearables', 'x'.repeat(44), 'x'.repeat(36), 'processed', ''];
+
+export interface DeliveryTable {
+  header: string;
+  line(row: DeliveryRow): string;
+}
+
+/**
+ * The table of `events list` and `events tail`, fitted to the terminal (80 columns when
+ * output is not a terminal): id, local time, provider and status whole; event, user and
+ * error cut with an ellipsis (error left out first when there is no room). `typical` sizes
+ * the columns for rows still to come.
+ */
+export function deliveryTable(output: Output, rows: readonly DeliveryRow[], typical = false): DeliveryTable {
+  const c = output.color;
+  const zone = localOffset(rows[0]?.received_at ?? Date.now());
+  const sample = rows.map((row) => deliveryCells(row, zone));
+  if (typical) sample.push([...TYPICAL]);
+  const specs = LIST_COLUMNS.map((col) => (col.header === 'received' ? { ...col, header: `received (${zone})` } : col));
+  const widths = fitWidths(specs, sample, terminalWidth(output.stdout));
+  const colour: Record<string, (s: string) => string> = { failed: c.red, pending: c.yellow, processed: c.green };
+  return {
+    header: c.bold(formatRow(specs, widths, specs.map((col) => col.header))),
+    line: (row) => formatRow(specs, widths, deliveryCells(row, zone), (column, text) => (column === 5 ? (colour[row.status] ?? String)(text) : text)),
+  };
+}
+
+export function printList(output: Output, rows: readonly DeliveryRow[]): void {
   if (rows.length === 0) {
     output.log('no deliveries match');
     return;
   }
-  const c = output.color;
-  const table = rows.map((r) => [
-    `#${r.id}`,
-    r.received_at.replace('T', ' ').slice(0, 19),
-    r.provider,
-    r.event_type ?? '-',
-    r.user_id ?? '-',
-    r.status,
-    r.error ? r.error.slice(0, 80) : '',
-  ]);
-  const header = ['id', 'received (UTC)', 'provider', 'event', 'user', 'status', 'error'];
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-  const line = (cells: string[], paint: (i: number, text: string) => string = (_i, text) => text) =>
-    cells
-      .map((cell, i) => paint(i, i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  output.result(c.bold(line(header)));
-  const colour: Record<string, (s: string) => string> = { failed: c.red, pending: c.yellow, processed: c.green };
-  for (const row of table) {
-    output.result(line(row, (i, text) => (i === 5 ? (colour[row[5]!] ?? String)(text) : text)));
-  }
+  const table = deliveryTable(output, rows);
+  output.result(table.header);
+  for (const row of rows) output.result(table.line(row));
 }
 
 export function printDetail(output: Output, row: DeliveryRow, documents: DeliveredVersion[] = []): void {
   const d = detail(row, documents);
   const field = (name: string, value: string) => output.result(`${output.color.bold(name.padEnd(12))}${value}`);
-  field('delivery', `#${d.id} ${d.provider} ${d.event_type ?? '-'}`);
-  field('received', `${d.received_at}  ${d.method} ${d.path}`);
-  field('user', d.user_id ?? '-');
-  field('status', `${d.status} (${d.attempts} attempt${d.attempts === 1 ? '' : 's'})${d.processed_at ? ` at ${d.processed_at}` : ''}`);
-  if (d.next_attempt_at) field('next try', d.next_attempt_at);
-  if (d.error) field('error', d.error);
-  field('dedupe key', d.dedupe_key);
-  for (const [i, v] of documents.entries()) field(i === 0 ? 'documents' : '', `${v.provider} ${v.type} ${v.id}: ${describeVersion(v)}`);
+  field('delivery', `#${d.id} ${d.provider} ${printable(d.event_type ?? '-')}`);
+  field('received', `${formatLocal(d.received_at)}  ${d.method} ${printable(d.path)}`);
+  field('user', printable(d.user_id ?? '-'));
+  field('status', `${d.status} (${d.attempts} attempt${d.attempts === 1 ? '' : 's'})${d.processed_at ? ` at ${formatLocal(d.processed_at)}` : ''}`);
+  if (d.next_attempt_at) field('next try', formatLocal(d.next_attempt_at));
+  if (d.error) field('error', printable(d.error));
+  field('dedupe key', printable(d.dedupe_key));
+  for (const [i, v] of documents.entries()) field(i === 0 ? 'documents' : '', `${v.provider} ${v.type} ${printable(v.id)}: ${describeVersion(v)}`);
   output.result(output.color.bold('headers'));
-  for (const [name, value] of d.headers) output.result(`  ${name}: ${value}`);
+  for (const [name, value] of d.headers) output.result(`  ${printable(name)}: ${printable(value)}`);
   output.result(output.color.bold(`body (${d.bytes} bytes${d.body === null ? ', not UTF-8, base64' : ''})`));
-  output.result(d.body ?? d.body_base64 ?? '');
+  output.result(d.body === null ? (d.body_base64 ?? '') : printable(d.body, true));
 }
 
-export interface ReplayResult {
-  id: number;
-  provider: string;
-  event_type: string | null;
-  url: string;
-  http_status: number | null;
-  latency_ms: number;
-  error?: string;
+/**
+ * One line per replayed delivery: where it went, the receiver's status and its answer
+ * (the reason a receiver gives for a refusal), e.g.
+ * `#12 vital daily.data.sleep.created -> http://127.0.0.1:8787/vital: 401 {"error":"timestamp too old (310 s)"} (4 ms)`.
+ */
+export function replayLine(r: ReplayResult): string {
+  const answer = r.http_status === null ? `no answer: ${r.error ?? 'unknown error'}` : `${r.http_status}${r.response ? ` ${truncate(printable(r.response.trim()), 300)}` : ''}`;
+  return `#${r.id} ${r.provider} ${printable(r.event_type ?? '-')}${r.resigned ? ' (re-signed)' : ''} -> ${r.url}: ${answer} (${r.latency_ms} ms)`;
 }
 
 /** The deliveries to replay: the ids given (all must exist), or every one received since a time. */
 export function selectForReplay(db: DB, ids: number[], since: Date | undefined): DeliveryRow[] {
   if (since) {
     const rows = deliveriesSince(db, since);
-    if (rows.length === 0) throw new RuntimeError(`No deliveries were received since ${since.toISOString()}; nothing to replay.`);
+    if (rows.length === 0) throw new RuntimeError(`No deliveries were received since ${formatLocal(since)}; nothing to replay.`);
     return rows;
   }
   return ids.map((id) => {
@@ -144,20 +194,4 @@ export function selectForReplay(db: DB, ids: number[], since: Date | undefined):
     if (!row) throw new RuntimeError(`There is no delivery #${id}; see \`wearhook events list\`.`);
     return row;
   });
-}
-
-/** Send stored deliveries again, in order, byte for byte with their headers; one result each. */
-export async function replay(rows: DeliveryRow[], url: string, client = new HttpClient({ timeoutMs: 15_000 })): Promise<ReplayResult[]> {
-  const results: ReplayResult[] = [];
-  for (const row of rows) {
-    const base = { id: row.id, provider: row.provider, event_type: row.event_type, url };
-    const started = performance.now();
-    try {
-      const sent = await resendDelivery(client, url, { method: row.method, headers: headerPairs(row), body: row.body });
-      results.push({ ...base, http_status: sent.status, latency_ms: sent.latencyMs });
-    } catch (err) {
-      results.push({ ...base, http_status: null, latency_ms: Math.round(performance.now() - started), error: (err as Error).message });
-    }
-  }
-  return results;
 }

@@ -1,30 +1,6 @@
 import type { HttpClient, RetryPolicy } from '../net/http-client.js';
 import type { HeaderPairs } from '../store/deliveries.js';
-
-/** Headers that describe one connection, not the delivery: the new request makes its own. */
-const CONNECTION_HEADERS = new Set([
-  'host',
-  'content-length',
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'expect',
-  'proxy-connection',
-  'proxy-authorization',
-]);
-
-export function resendHeaders(pairs: HeaderPairs): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of pairs) {
-    const key = name.toLowerCase();
-    if (CONNECTION_HEADERS.has(key)) continue;
-    headers[key] = key in headers ? `${headers[key]}, ${value}` : value;
-  }
-  return headers;
-}
+import { endToEndHeaders, headerObject } from '../forward/headers.js';
 
 export interface ResendResult {
   status: number;
@@ -32,8 +8,8 @@ export interface ResendResult {
 }
 
 /**
- * Send a stored delivery on (`--forward-to`, `events replay`): the exact body bytes and the
- * original headers, signatures included, so the receiving app can verify it as usual.
+ * Send a stored delivery on (`--forward-to`): the exact body bytes and the original
+ * end-to-end headers, signatures included, so the receiving app can verify it as usual.
  */
 export async function resendDelivery(
   client: HttpClient,
@@ -46,7 +22,7 @@ export async function resendDelivery(
   const res = await client.request({
     method: delivery.method === 'GET' ? 'GET' : 'POST',
     url,
-    headers: resendHeaders(delivery.headers),
+    headers: headerObject(endToEndHeaders(delivery.headers)),
     body: delivery.body,
     retry,
     signal,

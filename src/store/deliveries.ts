@@ -95,43 +95,6 @@ export function getDelivery(db: DB, id: number): DeliveryRow | undefined {
   return cachedStatement(db, 'SELECT * FROM deliveries WHERE id = ?').get(id) as DeliveryRow | undefined;
 }
 
-export interface DeliveryFilter {
-  provider?: string;
-  status?: string;
-  since?: Date;
-  until?: Date;
-  limit?: number;
-}
-
-/** Newest first. */
-export function listDeliveries(db: DB, filter: DeliveryFilter = {}): DeliveryRow[] {
-  const where: string[] = [];
-  const params: Record<string, unknown> = { limit: filter.limit ?? -1 };
-  if (filter.provider) {
-    where.push('provider = @provider');
-    params.provider = filter.provider;
-  }
-  if (filter.status) {
-    where.push('status = @status');
-    params.status = filter.status;
-  }
-  if (filter.since) {
-    where.push('received_at >= @since');
-    params.since = filter.since.toISOString();
-  }
-  if (filter.until) {
-    where.push('received_at <= @until');
-    params.until = filter.until.toISOString();
-  }
-  const sql = `SELECT * FROM deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT @limit`;
-  return db.prepare(sql).all(params) as DeliveryRow[];
-}
-
-/** Oldest first: the order they arrived in, for replay. */
-export function deliveriesSince(db: DB, since: Date): DeliveryRow[] {
-  return db.prepare('SELECT * FROM deliveries WHERE received_at >= ? ORDER BY received_at, id').all(since.toISOString()) as DeliveryRow[];
-}
-
 /** Statuses of the work still to do: `received`, and `pending` retries. */
 const OPEN_STATUSES = ['received', 'pending'] as const;
 

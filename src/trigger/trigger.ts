@@ -1,4 +1,5 @@
 import { HttpClient } from '../net/http-client.js';
+import { providerRouteUrl } from '../net/target-url.js';
 import { SETTINGS, type Settings } from '../config/settings.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { DEFAULT_CORSANO_SIGNATURE_HEADER, signCorsano } from '../providers/corsano/webhook.js';
@@ -30,13 +31,6 @@ export interface SignedDelivery {
   headers: Record<string, string>;
   body: Buffer;
   event: string;
-}
-
-/** `--to http://127.0.0.1:8787` means the provider's route on that receiver. */
-function targetUrl(to: string, provider: ProviderName): string {
-  const url = new URL(to);
-  if (url.pathname === '/' || url.pathname === '') url.pathname = `/${provider}`;
-  return url.toString();
 }
 
 function resolveEvent(provider: ProviderName, event: string | undefined): string {
@@ -82,7 +76,7 @@ export function signedDelivery(settings: Settings, options: TriggerOptions): Sig
       throw err;
     }
   }
-  return { url: targetUrl(options.to, provider), headers, body, event };
+  return { url: providerRouteUrl(options.to, provider), headers, body, event };
 }
 
 /** Send it once (no retries: the point is to see what the receiver answers). */

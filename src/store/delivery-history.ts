@@ -1,0 +1,89 @@
+import type { DB } from './db.js';
+import type { DeliveryRow } from './deliveries.js';
+
+/** What `events list|tail|replay` search the delivery log by. */
+export interface DeliveryFilter {
+  provider?: string;
+  status?: string;
+  /** Event-name globs (`*` any text), any of which may match, e.g. `sleep.*` or `daily.data.*`. */
+  events?: readonly string[];
+  user?: string;
+  /** Text the body contains, case-insensitive for ASCII letters. */
+  grep?: string;
+  since?: Date;
+  until?: Date;
+  /** Only deliveries with an id up to this one. */
+  throughId?: number;
+  limit?: number;
+}
+
+/** A listen-style glob (only `*` is special) as an SQLite GLOB pattern, where `?` and `[` are special too. */
+function sqlGlob(glob: string): string {
+  return glob.replace(/[?[]/g, (c) => `[${c}]`);
+}
+
+function likeText(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function where(filter: DeliveryFilter, params: Record<string, unknown>): string[] {
+  const clauses: string[] = [];
+  if (filter.provider) {
+    clauses.push('provider = @provider');
+    params.provider = filter.provider;
+  }
+  if (filter.status) {
+    clauses.push('status = @status');
+    params.status = filter.status;
+  }
+  if (filter.events?.length) {
+    clauses.push(`(${filter.events.map((_, i) => `event_type GLOB @event${i}`).join(' OR ')})`);
+    filter.events.forEach((glob, i) => (params[`event${i}`] = sqlGlob(glob)));
+  }
+  if (filter.user !== undefined) {
+    clauses.push('user_id = @user');
+    params.user = filter.user;
+  }
+  if (filter.grep) {
+    clauses.push(`CAST(body AS TEXT) LIKE @grep ESCAPE '\\'`);
+    params.grep = likeText(filter.grep);
+  }
+  if (filter.throughId !== undefined) {
+    clauses.push('id <= @throughId');
+    params.throughId = filter.throughId;
+  }
+  if (filter.since) {
+    clauses.push('received_at >= @since');
+    params.since = filter.since.toISOString();
+  }
+  if (filter.until) {
+    clauses.push('received_at <= @until');
+    params.until = filter.until.toISOString();
+  }
+  return clauses;
+}
+
+/** Newest first. */
+export function listDeliveries(db: DB, filter: DeliveryFilter = {}): DeliveryRow[] {
+  const params: Record<string, unknown> = { limit: filter.limit ?? -1 };
+  const clauses = where(filter, params);
+  const sql = `SELECT * FROM deliveries ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT @limit`;
+  return db.prepare(sql).all(params) as DeliveryRow[];
+}
+
+/** Oldest first: the order they arrived in, for replay. */
+export function deliveriesSince(db: DB, since: Date): DeliveryRow[] {
+  return db.prepare('SELECT * FROM deliveries WHERE received_at >= ? ORDER BY received_at, id').all(since.toISOString()) as DeliveryRow[];
+}
+
+/** Deliveries stored after `afterId` that match, oldest first, at most `limit`: what `events tail --follow` prints next. */
+export function deliveriesAfter(db: DB, afterId: number, filter: DeliveryFilter, limit: number): DeliveryRow[] {
+  const params: Record<string, unknown> = { afterId, limit };
+  const clauses = ['id > @afterId', ...where(filter, params)];
+  return db.prepare(`SELECT * FROM deliveries WHERE ${clauses.join(' AND ')} ORDER BY id LIMIT @limit`).all(params) as DeliveryRow[];
+}
+
+/** The highest delivery id stored (0 when none): where following starts. */
+export function lastDeliveryId(db: DB): number {
+  return (db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM deliveries').get() as { id: number }).id;
+}
