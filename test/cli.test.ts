@@ -82,3 +82,27 @@ describe('wearhook config', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe('{"oura.clientId": "abc", oops');
   });
 });
+
+describe('the database path', () => {
+  it('config list shows it and where it comes from; a chosen path in a missing folder is exit 2, nothing created', async () => {
+    const dir = tempDir();
+    const env = { WEARHOOK_CONFIG_DIR: dir, XDG_DATA_HOME: path.join(dir, 'data') };
+    const rows = async (args: string[], extra: Record<string, string> = {}) =>
+      JSON.parse((await runCli([...args, 'config', 'list', '--json'], { env: { ...env, ...extra } })).stdout) as { key: string; value: string; source: string }[];
+    expect((await rows([])).find((r) => r.key === 'db')).toEqual({ key: 'db', value: path.join(dir, 'data', 'wearhook', 'wearhook.db'), source: 'default', env: 'WEARHOOK_DB' });
+    expect((await rows([], { WEARHOOK_DB: path.join(dir, 'env.db') })).find((r) => r.key === 'db')).toMatchObject({ value: path.join(dir, 'env.db'), source: 'env' });
+    expect((await rows(['--db', path.join(dir, 'flag.db')], { WEARHOOK_DB: path.join(dir, 'env.db') })).find((r) => r.key === 'db')).toMatchObject({ value: path.join(dir, 'flag.db'), source: 'flag' });
+    const text = await runCli(['config', 'list'], { env });
+    expect(text.stdout).toContain(`db = ${path.join(dir, 'data', 'wearhook', 'wearhook.db')}  [default]`);
+
+    const missing = path.join(dir, 'no', 'such', 'folder', 'w.db');
+    for (const res of [await runCli(['--db', missing, 'events', 'list'], { env }), await runCli(['events', 'list'], { env: { ...env, WEARHOOK_DB: missing } })]) {
+      expect(res.code).toBe(2);
+      expect(res.stderr).toMatch(/^error: The folder of the database .*w\.db \((--db|WEARHOOK_DB)\) does not exist; create it or give another path\.\n$/);
+    }
+    expect(fs.existsSync(path.join(dir, 'no'))).toBe(false);
+    // The per-user default's folder is created as before.
+    expect((await runCli(['events', 'list'], { env })).code).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'data', 'wearhook', 'wearhook.db'))).toBe(true);
+  });
+});

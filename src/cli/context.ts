@@ -1,7 +1,10 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { Output, type GlobalOptions } from './output.js';
 import { openDatabase, type DB } from '../store/db.js';
-import { resolveDbPath } from '../config/paths.js';
+import { dbPathSource, resolveDbPath } from '../config/paths.js';
+import { UsageError } from '../errors.js';
 import { Settings } from '../config/settings.js';
 
 /** What every command gets: the global options, its output, the settings, and the store on demand. */
@@ -22,8 +25,21 @@ export class CliContext {
     return resolveDbPath(this.globals.db);
   }
 
+  /**
+   * The store, opened (and created or upgraded) on first use. The per-user default's folder
+   * is created; a path the user chose (`--db`, `WEARHOOK_DB`) in a folder that does not exist
+   * is a usage error rather than a new empty database somewhere unexpected.
+   */
   openDb(): DB {
-    this.db ??= openDatabase(this.dbPath);
+    if (!this.db) {
+      const file = this.dbPath;
+      const folder = path.dirname(path.resolve(file));
+      if (dbPathSource(this.globals.db) !== 'default' && !fs.existsSync(folder)) {
+        const given = this.globals.db ? '--db' : 'WEARHOOK_DB';
+        throw new UsageError(`The folder of the database ${file} (${given}) does not exist; create it or give another path.`);
+      }
+      this.db = openDatabase(file);
+    }
     return this.db;
   }
 

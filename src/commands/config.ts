@@ -58,22 +58,25 @@ export function registerConfig(program: Command): void {
 
   config
     .command('list')
-    .description('List every setting with its value in force and where it comes from; secrets redacted.')
+    .description('List every setting with its value in force and where it comes from, and the database path; secrets redacted.')
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  $ wearhook config list')
     .action(async (_opts, cmd: Command) => {
       const { CliContext } = await import('../cli/context.js');
       const ctx = CliContext.from(cmd);
+      const { dbPathSource } = await import('../config/paths.js');
       const rows = Object.entries(SETTINGS).map(([key, meta]) => {
         const k = parseSettingKey(key);
         const value = ctx.settings.get(k);
         return {
           key,
           value: value === undefined ? null : meta.secret ? redact(value) : value,
-          source: ctx.settings.source(k),
-          env: meta.env,
+          source: ctx.settings.source(k) as string,
+          env: meta.env as string,
         };
       });
+      // The database in force is not a stored setting (--db, WEARHOOK_DB or the default), but belongs in the picture.
+      rows.push({ key: 'db', value: ctx.dbPath, source: dbPathSource(ctx.globals.db), env: 'WEARHOOK_DB' });
       if (ctx.globals.json) return ctx.output.resultJson(rows);
       for (const r of rows) ctx.output.result(`${r.key} = ${r.value ?? '(unset)'}  [${r.source}]`);
     });

@@ -23,7 +23,14 @@ export function defaultDbPath(): string {
   return path.join(platformDir('data'), 'wearhook.db');
 }
 
+export type DbPathSource = 'flag' | 'env' | 'default';
+
 /** `--db` wins over `WEARHOOK_DB`, which wins over the per-user default. */
 export function resolveDbPath(flag?: string): string {
   return flag || process.env.WEARHOOK_DB || defaultDbPath();
+}
+
+/** Where the database path in force comes from. */
+export function dbPathSource(flag?: string): DbPathSource {
+  return flag ? 'flag' : process.env.WEARHOOK_DB ? 'env' : 'default';
 }

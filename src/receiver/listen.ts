@@ -100,7 +100,8 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
       ctx.output.log(`receiver on ${receiver.url}; opening the public side...`);
       publicSide = await publicPlan.start({ host: options.host, port: receiver.port });
     }
-    log.ready(receiver.url, publicSide ? { public_url: publicSide.publicUrl } : {});
+    ctx.output.log(`database ${ctx.dbPath}`);
+    log.ready(receiver.url, { db: ctx.dbPath, ...(publicSide ? { public_url: publicSide.publicUrl } : {}) });
     if (live && options.ui) {
       live.receiverUrl = receiver.url;
       if (publicSide) {
