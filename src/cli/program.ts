@@ -8,6 +8,8 @@ import { registerExport } from '../commands/export.js';
 import { registerEvents } from '../commands/events.js';
 import { registerTrigger } from '../commands/trigger.js';
 import { registerConfig } from '../commands/config.js';
+import { registerCompletion } from '../commands/completion.js';
+import { registerDoctor } from '../commands/doctor.js';
 import { registerUi } from '../commands/ui.js';
 import { registerParticipants } from '../commands/participants.js';
 
@@ -51,6 +53,8 @@ Exit codes: 0 success, 1 failure at run time, 2 usage error.`,
   registerEvents(program);
   registerTrigger(program);
   registerConfig(program);
+  registerCompletion(program);
+  registerDoctor(program);
   registerUi(program);
 
   // Every subcommand inherits the exit override so a bad flag is exit 2, not a process.exit(1).
