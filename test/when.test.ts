@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from 'commander';
 import { endOf, parseDay, parseWhen, startOf } from '../src/cli/parse.js';
 import { fitWidths, formatRow } from '../src/cli/columns.js';
-import { formatLocal } from '../src/util/local-time.js';
+import { formatLocal } from '../src/time/display.js';
 
 /** The one date parser of the command line, read in the local zone (Node applies a changed TZ at once). */
 const zone = process.env.TZ;

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { localDate } from '../util/local-time.js';
+import { localDate } from '../time/display.js';
 
 /** Commander argument parsers: a bad value becomes a usage error (exit 2) naming the flag. */
 

@@ -15,7 +15,7 @@ import { SCHEMA_VERSION } from '../store/migrations.js';
 import { listStoredSubscriptions } from '../store/subscriptions.js';
 import { listUsers } from '../store/users.js';
 import { findOnPath } from '../tunnels/cloudflared.js';
-import { formatLocal } from '../util/local-time.js';
+import { formatLocal } from '../time/display.js';
 
 /**
  * `wearhook doctor`: what a person needs to know before wondering why nothing arrives. Each

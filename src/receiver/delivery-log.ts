@@ -7,7 +7,7 @@ import type { DB } from '../store/db.js';
 import { getDelivery, headerPairs, type DeliveryRow, type HeaderPairs } from '../store/deliveries.js';
 import type { DeliveredVersion } from '../store/document-versions.js';
 import { deliveriesSince } from '../store/delivery-history.js';
-import { formatLocal, localOffset } from '../util/local-time.js';
+import { formatLocal, localOffset } from '../time/display.js';
 import { decodeJson } from '../util/json.js';
 
 /** What `events list|show|tail|replay` print: the delivery log for people and for scripts. */

@@ -1,4 +1,4 @@
-import { formatOffset } from './iso.js';
+import { formatOffset } from './instant.js';
 
 /**
  * Times a person reads (`events list|show|tail`, replay lines, `doctor`) are all written in
