@@ -76,6 +76,10 @@ if (results.export) {
         r.sqlite3_csv ? `sqlite3 -csv: ${r.sqlite3_csv.rows_per_s} rows/s (${r.sqlite3_csv.peak_mib} MiB)` : 'sqlite3 not installed',
         r.sqlite3_csv ? Number((r[fmt].rows_per_s / r.sqlite3_csv.rows_per_s).toFixed(2)) : '-']);
     }
+    if (r.sqlite3_csv_same_columns) {
+      rows.push([`export ${table} csv, same columns`, `${r.csv.rows} rows/s`, `${r.csv.rows_per_s}`,
+        `sqlite3 -csv of the same columns: ${r.sqlite3_csv_same_columns.rows_per_s} rows/s`, r.ratio_csv_vs_sqlite3_same_columns]);
+    }
   }
   for (const g of e.growth) rows.push([`export hrv csv ${g.rows} rows`, 'ms (peak MiB)', `${g.ms} (${g.peak_mib})`, '', '']);
 }

@@ -101,7 +101,7 @@ describe('listen end to end with Oura', () => {
       ['2026-03-02T00:20:00+02:00', '44'],
     ]);
     expect(table('readiness')).toEqual([expect.objectContaining({ provider: 'oura', score: '84', hrv_balance: '77', source_id: 'dr-1' })]);
-    expect(table('activity')).toEqual([expect.objectContaining({ provider: 'oura', steps: '8421', distance_m: '6400', source_id: 'da-1' })]);
+    expect(table('activity')).toEqual([expect.objectContaining({ provider: 'oura', steps: '8421', distance_m: '', equivalent_walking_distance_m: '6400', source_id: 'da-1' })]);
   });
 
   it('a delivery for a user wearhook has no token for stays pending with a reason, visible in events list', async () => {

@@ -4,13 +4,16 @@ import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/store/db.js';
 import { upsertDocument } from '../src/store/documents.js';
-import { upsertSamples } from '../src/store/samples.js';
+import { attributeSamplesToSleepDays, upsertSamples } from '../src/store/samples.js';
 import { upsertUser } from '../src/store/users.js';
 import { columnsOf, type ExportType } from '../src/export/tables.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import * as fx from './fixtures/documents.js';
 
 const LABEL = 'P001, "pilot"';
+/** When the seeded versions were obtained: the `retrieved_at` of every row. */
+const RETRIEVED = new Date('2026-03-02T08:00:00.000Z');
+const PROVENANCE = { source: 'webhook', retrieved_at: '2026-03-02T08:00:00.000Z', version: 1 };
 let dir: string;
 let db: string;
 
@@ -25,68 +28,80 @@ function seed(file: string): void {
     ['daily_readiness', { ...fx.ouraReadiness, id: 'readiness-2026-03-03', day: '2026-03-03', score: 71 }, null],
     ['daily_activity', fx.ouraActivity, fx.ouraActivity.timestamp],
   ] as const) {
-    upsertDocument(store, { provider: 'oura', type, id: doc.id, userId: fx.OURA_USER, day: doc.day, startTime: start, data: doc });
+    upsertDocument(store, { provider: 'oura', type, id: doc.id, userId: fx.OURA_USER, day: doc.day, startTime: start, data: doc }, RETRIEVED);
   }
-  upsertDocument(store, { provider: 'vital', type: 'sleep', id: fx.vitalSleep.id, userId: fx.VITAL_USER, day: fx.vitalSleep.calendar_date, startTime: fx.vitalSleep.bedtime_start, data: fx.vitalSleep });
-  upsertDocument(store, { provider: 'vital', type: 'activity', id: fx.vitalActivity.id, userId: fx.VITAL_USER, day: fx.vitalActivity.calendar_date, data: fx.vitalActivity });
-  upsertDocument(store, { provider: 'open-wearables', type: 'sleep', id: fx.owSleep.id, userId: fx.OW_USER, day: '2026-03-02', startTime: fx.owSleep.start_time, data: fx.owSleep });
+  upsertDocument(store, { provider: 'vital', type: 'sleep', id: fx.vitalSleep.id, userId: fx.VITAL_USER, day: fx.vitalSleep.calendar_date, startTime: fx.vitalSleep.bedtime_start, data: fx.vitalSleep }, RETRIEVED);
+  upsertDocument(store, { provider: 'vital', type: 'activity', id: fx.vitalActivity.id, userId: fx.VITAL_USER, day: fx.vitalActivity.calendar_date, data: fx.vitalActivity }, RETRIEVED);
+  upsertDocument(store, { provider: 'open-wearables', type: 'sleep', id: fx.owSleep.id, userId: fx.OW_USER, day: '2026-03-02', startTime: fx.owSleep.start_time, endTime: fx.owSleep.end_time, data: fx.owSleep }, RETRIEVED);
   upsertSamples(store, [
     { provider: 'open-wearables', userId: fx.OW_USER, seriesType: 'heart_rate_variability_rmssd', timestamp: '2026-03-02T02:05:00-05:00', day: '2026-03-02', value: 40, unit: 'ms', sourceId: 'batch-9' },
     { provider: 'open-wearables', userId: fx.OW_USER, seriesType: 'heart_rate_variability_rmssd', timestamp: '2026-03-02T02:00:00-05:00', day: '2026-03-02', value: 38.2, unit: 'ms', sourceId: 'batch-9' },
     { provider: 'open-wearables', userId: fx.OW_USER, seriesType: 'heart_rate_variability_sdnn', timestamp: '2026-03-02T02:00:00-05:00', day: '2026-03-02', value: 55, unit: 'ms', sourceId: 'batch-9' },
-  ]);
+  ], { source: 'webhook', retrievedAt: RETRIEVED });
+  attributeSamplesToSleepDays(store, { provider: 'open-wearables', userId: fx.OW_USER, seriesTypes: ['heart_rate_variability_rmssd'], fromMs: 0, toMs: Date.parse('2030-01-01T00:00:00Z') });
   store.close();
 }
 
 /** What a researcher must get, column by column. */
-const EXPECTED: Record<ExportType, Record<string, string | number | null>[]> = {
+const EXPECTED: Record<ExportType, Record<string, string | number | boolean | null>[]> = {
   sleep: [
     {
       provider: 'oura', user_id: fx.OURA_USER, day: '2026-03-02', bedtime_start: '2026-03-01T23:10:00+01:00', bedtime_end: '2026-03-02T07:01:30+01:00',
       type: 'long_sleep', total_sleep_s: 23550, time_in_bed_s: 27690, deep_s: 4620, light_s: 13050, rem_s: 5880, awake_s: 2310,
-      efficiency_pct: 89, latency_s: 540, avg_hr_bpm: 52.5, lowest_hr_bpm: 47, avg_hrv_ms: 48, avg_breath_rpm: 14.625, source_id: 'sleep-2026-03-02-a', label: LABEL,
+      efficiency_pct: 89, latency_s: 540, avg_hr_bpm: 52.5, lowest_hr_bpm: 47, avg_hrv_ms: 48, avg_breath_rpm: 14.625, source_id: 'sleep-2026-03-02-a',
+      bedtime_start_utc: '2026-03-01T22:10:00Z', bedtime_end_utc: '2026-03-02T06:01:30Z', utc_offset_min: 60, ...PROVENANCE, label: LABEL,
+      is_main_sleep: true, time_uncertain: false, sleep_algorithm_version: 'v2', sleep_analysis_reason: null,
     },
     {
       provider: 'open-wearables', user_id: fx.OW_USER, day: '2026-03-02', bedtime_start: '2026-03-01T23:30:00-05:00', bedtime_end: '2026-03-02T07:00:00-05:00',
       type: 'sleep', total_sleep_s: 25200, time_in_bed_s: 27000, deep_s: 5400, light_s: 14400, rem_s: 5400, awake_s: 1800,
-      efficiency_pct: 87.5, latency_s: null, avg_hr_bpm: null, lowest_hr_bpm: null, avg_hrv_ms: null, avg_breath_rpm: null, source_id: 'ow-sleep-001', label: null,
+      efficiency_pct: 87.5, latency_s: null, avg_hr_bpm: null, lowest_hr_bpm: null, avg_hrv_ms: null, avg_breath_rpm: null, source_id: 'ow-sleep-001',
+      bedtime_start_utc: '2026-03-02T04:30:00Z', bedtime_end_utc: '2026-03-02T12:00:00Z', utc_offset_min: -300, ...PROVENANCE, label: null,
+      is_main_sleep: true, time_uncertain: false, sleep_algorithm_version: null, sleep_analysis_reason: null,
     },
     {
       provider: 'vital', user_id: fx.VITAL_USER, day: '2026-03-02', bedtime_start: '2026-03-01T22:48:00+00:00', bedtime_end: '2026-03-02T06:30:00+00:00',
       type: 'long_sleep', total_sleep_s: 25200, time_in_bed_s: 27720, deep_s: 6000, light_s: 13200, rem_s: 6000, awake_s: 2520,
-      efficiency_pct: 91, latency_s: 600, avg_hr_bpm: 55, lowest_hr_bpm: 49, avg_hrv_ms: 62.5, avg_breath_rpm: 15.2, source_id: 'b1c2d3e4-vital-sleep', label: null,
+      efficiency_pct: 91, latency_s: 600, avg_hr_bpm: 55, lowest_hr_bpm: 49, avg_hrv_ms: 62.5, avg_breath_rpm: 15.2, source_id: 'b1c2d3e4-vital-sleep',
+      bedtime_start_utc: '2026-03-01T22:48:00Z', bedtime_end_utc: '2026-03-02T06:30:00Z', utc_offset_min: 0, ...PROVENANCE, label: null,
+      is_main_sleep: true, time_uncertain: false, sleep_algorithm_version: null, sleep_analysis_reason: null,
     },
   ],
+  // The rest period's HRV (13:00) is left out, as the period is left out of sleep.
   hrv: [
-    { provider: 'oura', user_id: fx.OURA_USER, day: '2026-03-02', timestamp: '2026-03-01T23:55:00+01:00', rmssd_ms: 41, source_id: 'sleep-2026-03-02-a', label: LABEL },
-    { provider: 'oura', user_id: fx.OURA_USER, day: '2026-03-02', timestamp: '2026-03-02T00:05:00+01:00', rmssd_ms: 47, source_id: 'sleep-2026-03-02-a', label: LABEL },
-    { provider: 'oura', user_id: fx.OURA_USER, day: '2026-03-02', timestamp: '2026-03-02T00:10:00+01:00', rmssd_ms: 55.5, source_id: 'sleep-2026-03-02-a', label: LABEL },
-    { provider: 'oura', user_id: fx.OURA_USER, day: '2026-03-02', timestamp: '2026-03-02T13:00:00+01:00', rmssd_ms: 60, source_id: 'sleep-2026-03-02-rest', label: LABEL },
-    { provider: 'open-wearables', user_id: fx.OW_USER, day: '2026-03-02', timestamp: '2026-03-02T02:00:00-05:00', rmssd_ms: 38.2, source_id: 'batch-9', label: null },
-    { provider: 'open-wearables', user_id: fx.OW_USER, day: '2026-03-02', timestamp: '2026-03-02T02:05:00-05:00', rmssd_ms: 40, source_id: 'batch-9', label: null },
+    ...([['2026-03-01T23:55:00+01:00', '2026-03-01T22:55:00Z', 41], ['2026-03-02T00:05:00+01:00', '2026-03-01T23:05:00Z', 47], ['2026-03-02T00:10:00+01:00', '2026-03-01T23:10:00Z', 55.5]] as const).map(
+      ([timestamp, utc, rmssd]) => ({
+        provider: 'oura', user_id: fx.OURA_USER, day: '2026-03-02', timestamp, rmssd_ms: rmssd, source_id: 'sleep-2026-03-02-a',
+        timestamp_utc: utc, utc_offset_min: 60, ...PROVENANCE, label: LABEL, sleep_id: 'sleep-2026-03-02-a', sleep_type: 'long_sleep', time_uncertain: false,
+      }),
+    ),
+    ...([['2026-03-02T02:00:00-05:00', '2026-03-02T07:00:00Z', 38.2], ['2026-03-02T02:05:00-05:00', '2026-03-02T07:05:00Z', 40]] as const).map(([timestamp, utc, rmssd]) => ({
+      provider: 'open-wearables', user_id: fx.OW_USER, day: '2026-03-02', timestamp, rmssd_ms: rmssd, source_id: 'batch-9',
+      timestamp_utc: utc, utc_offset_min: -300, ...PROVENANCE, version: null, label: null, sleep_id: 'ow-sleep-001', sleep_type: 'sleep', time_uncertain: false,
+    })),
   ],
   readiness: [
     {
       provider: 'oura', user_id: fx.OURA_USER, day: '2026-03-02', score: 86, temperature_deviation_c: -0.12, temperature_trend_deviation_c: 0.05,
       activity_balance: 81, body_temperature: 98, hrv_balance: 76, previous_day_activity: null, previous_night: 88, recovery_index: 100,
-      resting_heart_rate: 94, sleep_balance: 83, source_id: 'readiness-2026-03-02', label: LABEL,
+      resting_heart_rate: 94, sleep_balance: 83, source_id: 'readiness-2026-03-02', utc_offset_min: 60, ...PROVENANCE, label: LABEL,
     },
   ],
   activity: [
     {
       provider: 'oura', user_id: fx.OURA_USER, day: '2026-03-02', score: 78, steps: 9876, active_calories_kcal: 412, total_calories_kcal: 2388,
-      distance_m: 8210, high_activity_s: 600, medium_activity_s: 2700, low_activity_s: 15600, sedentary_s: 30120, resting_s: 27000,
-      non_wear_s: 1800, source_id: 'activity-2026-03-02', label: LABEL,
+      distance_m: null, high_activity_s: 600, medium_activity_s: 2700, low_activity_s: 15600, sedentary_s: 30120, resting_s: 27000,
+      non_wear_s: 1800, source_id: 'activity-2026-03-02', utc_offset_min: 60, ...PROVENANCE, label: LABEL, equivalent_walking_distance_m: 8210,
     },
     {
       provider: 'vital', user_id: fx.VITAL_USER, day: '2026-03-02', score: null, steps: 11002, active_calories_kcal: 510, total_calories_kcal: 2450.5,
       distance_m: 8432.1, high_activity_s: 750, medium_activity_s: 2700, low_activity_s: 14400, sedentary_s: null, resting_s: null,
-      non_wear_s: null, source_id: 'a9f8-vital-activity', label: null,
+      non_wear_s: null, source_id: 'a9f8-vital-activity', utc_offset_min: 0, ...PROVENANCE, label: null, equivalent_walking_distance_m: null,
     },
   ],
 };
 
-const asCsvField = (v: string | number | null) => (v === null ? '' : String(v));
+const asCsvField = (v: string | number | boolean | null) => (v === null ? '' : String(v));
 
 async function exportOne(type: ExportType, format: string, from = '2026-03-02', to = '2026-03-02', extra: string[] = []) {
   const res = await runCli(['--db', db, 'export', '--from', from, '--to', to, '--type', type, '--format', format, ...extra], {

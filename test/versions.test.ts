@@ -53,7 +53,7 @@ describe('Vital: a late created after updated', () => {
     expect(res.code).toBe(0);
     const rows = JSON.parse(res.stdout) as Record<string, unknown>[];
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ source_id: 'vs-late', total_sleep_s: 24_000, avg_hr_bpm: 57 });
+    expect(rows[0]).toMatchObject({ source_id: 'vs-late', total_sleep_s: 24_000, avg_hr_bpm: 57, source: 'webhook', version: 2 });
   });
 
   it('the listen log and events show say the late one was older than what is stored', async () => {

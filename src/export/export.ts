@@ -6,7 +6,7 @@ import type { Writable } from 'node:stream';
 import type { DB } from '../store/db.js';
 import { RuntimeError, UsageError, errorMessage } from '../errors.js';
 import { accountsOf, getParticipant } from '../store/participants.js';
-import { exportRows, type ExportFilter } from './query.js';
+import { exportRowBatches, type ExportFilter } from './query.js';
 import { createRowWriter } from './writers.js';
 import { columnsOf, type ExportFormat, type ExportType } from './tables.js';
 
@@ -80,10 +80,12 @@ export async function runExport(db: DB, options: ExportOptions): Promise<ExportR
 async function writeTable(db: DB, type: ExportType, filter: ExportFilter, format: ExportFormat, out: Writable): Promise<number> {
   const writer = createRowWriter(format, out, columnsOf(type));
   let count = 0;
-  for (const row of exportRows(db, type, filter)) {
-    const drained = writer.write(row);
-    if (drained) await drained;
-    count++;
+  for (const rows of exportRowBatches(db, type, filter)) {
+    for (const row of rows) {
+      const drained = writer.write(row);
+      if (drained) await drained;
+    }
+    count += rows.length;
   }
   await writer.finish();
   return count;

@@ -1,5 +1,7 @@
 import type { DB } from '../store/db.js';
-import { columnsOf, type ExportType, type RowSource, type Value } from './tables.js';
+import { InstantFormatter } from '../time/instant.js';
+import { zoneOf } from '../time/zone-of.js';
+import type { CommonFields, ExportTimes, ExportType, Value } from './tables.js';
 import { sourcesFor } from './sources.js';
 import { accountKey, accountLabels } from '../store/participants.js';
 
@@ -19,17 +21,30 @@ interface SourceRow {
   data: string | null;
   ts: string | null;
   value: number | null;
+  source: string | null;
+  retrieved_at: string | null;
+  version: number | null;
+  sleep_id: string | null;
+  sleep_data: string | null;
+}
+
+/** Rows of one table in contract order, one at a time (see exportRowBatches). */
+export function* exportRows(db: DB, type: ExportType, filter: ExportFilter): Generator<Record<string, Value>> {
+  for (const batch of exportRowBatches(db, type, filter)) yield* batch;
 }
 
 /**
  * Rows of one table in contract order (user, then day, then time), streamed from SQLite:
  * one query over every source, sorted by SQLite (which spills to disk), mapped lazily, so
- * memory stays flat however many rows there are.
+ * memory stays flat however many rows there are; the rows of one document come together.
+ * Only current versions of documents that are
+ * neither deleted nor superseded by a sync are exported.
  */
-export function* exportRows(db: DB, type: ExportType, filter: ExportFilter): Generator<Record<string, Value>> {
+export function* exportRowBatches(db: DB, type: ExportType, filter: ExportFilter): Generator<Record<string, Value>[]> {
   const sources = sourcesFor(type);
-  const columns = columnsOf(type);
   const labels = accountLabels(db);
+  const zones = new Map<string, string | null>();
+  const times: ExportTimes = { local: new InstantFormatter(), utc: new InstantFormatter() };
   const parts: string[] = [];
   const params: unknown[] = [];
   sources.forEach((source, index) => {
@@ -37,6 +52,7 @@ export function* exportRows(db: DB, type: ExportType, filter: ExportFilter): Gen
     if (source.kind === 'document') {
       parts.push(
         `SELECT ${index} AS src, d.provider, d.user_id, d.day, d.id, d.data, NULL AS ts, NULL AS value,
+                d.source, d.retrieved_at, d.version, NULL AS sleep_id, NULL AS sleep_data,
                 COALESCE(unixepoch(d.start_time, 'subsec'), 0) AS sort_key
          FROM documents d
          WHERE d.provider = ? AND d.type = ? AND d.deleted = 0 AND d.superseded_by_run IS NULL AND d.day BETWEEN ? AND ?${users.sql}`,
@@ -45,8 +61,9 @@ export function* exportRows(db: DB, type: ExportType, filter: ExportFilter): Gen
     } else {
       parts.push(
         `SELECT ${index} AS src, s.provider, s.user_id, s.day, s.source_id AS id, NULL AS data, s.timestamp AS ts, s.value,
+                s.source, s.retrieved_at, NULL AS version, s.sleep_id, sd.data AS sleep_data,
                 s.epoch_ms / 1000.0 AS sort_key
-         FROM samples s
+         FROM samples s LEFT JOIN documents sd ON sd.provider = s.provider AND sd.type = 'sleep' AND sd.id = s.sleep_id
          WHERE s.provider = ? AND s.series_type = ? AND s.day BETWEEN ? AND ?${users.sql}`,
       );
       params.push(source.provider, source.seriesType, filter.from, filter.to, ...users.params);
@@ -57,24 +74,23 @@ export function* exportRows(db: DB, type: ExportType, filter: ExportFilter): Gen
   const stmt = db.prepare(sql);
   for (const raw of stmt.iterate(...params) as Iterable<SourceRow>) {
     const source = sources[raw.src]!;
-    const label = labels.get(accountKey(raw.provider, raw.user_id)) ?? null;
-    for (const fields of rowsOf(source, raw)) {
-      const row: Record<string, Value> = {};
-      for (const column of columns) row[column] = null;
-      Object.assign(row, fields);
-      row.provider = raw.provider;
-      row.user_id = raw.user_id;
-      row.label = label;
-      yield row;
+    const who = accountKey(raw.provider, raw.user_id);
+    let zone = zones.get(who);
+    if (zone === undefined) zones.set(who, (zone = zoneOf(db, raw.provider, raw.user_id)));
+    const common: CommonFields = {
+      provider: raw.provider,
+      user_id: raw.user_id,
+      source: raw.source,
+      retrieved_at: raw.retrieved_at,
+      version: raw.version,
+      label: labels.get(who) ?? null,
+    };
+    if (source.kind === 'sample') {
+      yield [source.toRow({ common, day: raw.day, timestamp: raw.ts!, value: raw.value, sourceId: raw.id, sleepId: raw.sleep_id, sleepData: raw.sleep_data, zone, times })];
+    } else {
+      yield source.toRows({ id: raw.id!, day: raw.day, data: JSON.parse(raw.data!), common, zone, times });
     }
   }
-}
-
-function rowsOf(source: RowSource, raw: SourceRow): Record<string, Value>[] {
-  if (source.kind === 'sample') {
-    return [{ day: raw.day, timestamp: raw.ts, [source.valueColumn]: raw.value, source_id: raw.id }];
-  }
-  return source.toRows({ id: raw.id!, day: raw.day, data: JSON.parse(raw.data!) });
 }
 
 function userFilterSql(filter: ExportFilter, alias: string): { sql: string; params: string[] } {

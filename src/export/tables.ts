@@ -1,3 +1,5 @@
+import type { InstantFormatter } from '../time/instant.js';
+
 /** The four export tables and their columns, in the order CONTRACT.md fixes. */
 
 export const EXPORT_TYPES = ['sleep', 'hrv', 'readiness', 'activity'] as const;
@@ -6,7 +8,8 @@ export type ExportType = (typeof EXPORT_TYPES)[number];
 export const EXPORT_FORMATS = ['csv', 'json', 'ndjson'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-export const COLUMNS: Record<ExportType, readonly string[]> = {
+/** The first edition's columns, in its order: every table starts with them (CONTRACT, Export). */
+export const FIRST_EDITION_COLUMNS: Record<ExportType, readonly string[]> = {
   sleep: [
     'provider', 'user_id', 'day', 'bedtime_start', 'bedtime_end', 'type', 'total_sleep_s', 'time_in_bed_s',
     'deep_s', 'light_s', 'rem_s', 'awake_s', 'efficiency_pct', 'latency_s', 'avg_hr_bpm', 'lowest_hr_bpm',
@@ -24,24 +27,80 @@ export const COLUMNS: Record<ExportType, readonly string[]> = {
   ],
 };
 
-/** Columns after the contract's: the `--label` given at `auth` time (null when none). */
-export const EXTRA_COLUMNS = ['label'] as const;
+/**
+ * The second edition's columns after the first edition's, in its order: `<t>_utc` for each
+ * local timestamp column, then these (CONTRACT, "Export, second edition").
+ */
+export const PROVENANCE_COLUMNS = ['utc_offset_min', 'source', 'retrieved_at', 'version', 'label'] as const;
 
-export function columnsOf(type: ExportType): string[] {
-  return [...COLUMNS[type], ...EXTRA_COLUMNS];
+/** Every column of each table, in order: first edition, `<t>_utc`, provenance, then the table's own additions. */
+export const COLUMNS: Record<ExportType, readonly string[]> = {
+  sleep: [
+    ...FIRST_EDITION_COLUMNS.sleep, 'bedtime_start_utc', 'bedtime_end_utc', ...PROVENANCE_COLUMNS,
+    'is_main_sleep', 'time_uncertain', 'sleep_algorithm_version', 'sleep_analysis_reason',
+  ],
+  hrv: [...FIRST_EDITION_COLUMNS.hrv, 'timestamp_utc', ...PROVENANCE_COLUMNS, 'sleep_id', 'sleep_type', 'time_uncertain'],
+  readiness: [...FIRST_EDITION_COLUMNS.readiness, ...PROVENANCE_COLUMNS],
+  activity: [...FIRST_EDITION_COLUMNS.activity, ...PROVENANCE_COLUMNS, 'equivalent_walking_distance_m'],
+};
+
+export function columnsOf(type: ExportType): readonly string[] {
+  return COLUMNS[type];
 }
 
 export type Value = string | number | boolean | null;
-/** One export row: the table's columns other than provider, user_id and label, which the exporter fills. */
+/** One export row by column name; a column left out is null. */
 export type RowFields = Record<string, Value>;
 
+/** The columns every row of a document or sample shares: who, how it was obtained, which version. */
+export interface CommonFields {
+  provider: string;
+  user_id: string;
+  source: string | null;
+  retrieved_at: string | null;
+  version: number | null;
+  label: string | null;
+  [column: string]: Value;
+}
+
+/** What a provider's mapping gets for one stored document. Its rows start with `...common` (or name those columns). */
+export interface ExportDocument {
+  id: string;
+  day: string | null;
+  data: unknown;
+  common: CommonFields;
+  /** The user's IANA zone when the study knows it (zoneOf); then every local time is in that zone. */
+  zone: string | null;
+  /** Formatters of local (`local`) and UTC (`utc`) timestamps, shared by a whole table. */
+  times: ExportTimes;
+}
+
+export interface ExportTimes {
+  local: InstantFormatter;
+  utc: InstantFormatter;
+}
+
 /** Turns one stored document into zero or more rows of one table. */
-export type DocumentToRows = (doc: { id: string; day: string | null; data: unknown }) => RowFields[];
+export type DocumentToRows = (doc: ExportDocument) => RowFields[];
+
+/** One stored timeseries sample, with the sleep it was taken in (when any). */
+export interface ExportSample {
+  common: CommonFields;
+  day: string;
+  timestamp: string;
+  value: number | null;
+  sourceId: string | null;
+  sleepId: string | null;
+  /** The JSON of that sleep's current version. */
+  sleepData: string | null;
+  zone: string | null;
+  times: ExportTimes;
+}
 
 /** Where a table's rows come from: documents of (provider, type), or samples of (provider, series). */
 export type RowSource =
   | { kind: 'document'; provider: string; documentType: string; toRows: DocumentToRows }
-  | { kind: 'sample'; provider: string; seriesType: string; valueColumn: string };
+  | { kind: 'sample'; provider: string; seriesType: string; toRow: (sample: ExportSample) => RowFields };
 
 /** A number, or null for anything else (missing, null, a non-numeric string). */
 export function num(value: unknown): number | null {

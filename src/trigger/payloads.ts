@@ -112,8 +112,9 @@ function vitalPayload(event: string, userId: string, n: ReturnType<typeof night>
       id: stableUuid(`vital:sleep:${userId}:${n.today}`),
       user_id: userId,
       calendar_date: n.today,
-      bedtime_start: n.at(n.yesterday, '23:14:00'),
-      bedtime_stop: n.at(n.today, '07:02:00'),
+      // Vital writes bedtimes in UTC, the participant's offset apart (timezone_offset, seconds).
+      bedtime_start: isoSeconds(Date.parse(n.at(n.yesterday, '23:14:00')), 0),
+      bedtime_stop: isoSeconds(Date.parse(n.at(n.today, '07:02:00')), 0),
       type: 'long_sleep',
       timezone_offset: ctx.offsetMinutes * 60,
       duration: 28080,

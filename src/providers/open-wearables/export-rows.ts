@@ -1,5 +1,8 @@
-import { localDay } from '../../util/iso.js';
-import { minutesToSeconds, num, str, type RowFields, type RowSource } from '../../export/tables.js';
+import { instantOf, readTimestamp } from '../../time/instant.js';
+import { localFrame, zoneClock } from '../../time/local-time.js';
+import { isKnownZone } from '../../time/zones.js';
+import { spanColumns, writtenSpan } from '../../export/local-times.js';
+import { minutesToSeconds, num, str, type ExportDocument, type ExportSample, type RowFields, type RowSource } from '../../export/tables.js';
 
 /** How Open Wearables documents and series become export rows (CONTRACT.md, Export). */
 
@@ -9,20 +12,27 @@ const obj = (v: unknown): Obj => (v && typeof v === 'object' ? (v as Obj) : {});
 /** The RMSSD series; SDNN is another measure and stays out of `hrv`. */
 export const OPEN_WEARABLES_RMSSD_SERIES = 'heart_rate_variability_rmssd';
 
-function sleepRows(doc: { id: string; day: string | null; data: unknown }): RowFields[] {
+/** `nap` or `sleep` from `is_nap` (null when it is not said): the sleep table's `type`. */
+function sleepType(d: Obj): string | null {
+  return d.is_nap === true ? 'nap' : d.is_nap === false ? 'sleep' : null;
+}
+
+function sleepRows(doc: ExportDocument): RowFields[] {
   const d = obj(doc.data);
   const stages = d.stages && typeof d.stages === 'object' ? obj(d.stages) : null;
   const deep = stages ? minutesToSeconds(stages.deep_minutes) : null;
   const light = stages ? minutesToSeconds(stages.light_minutes) : null;
   const rem = stages ? minutesToSeconds(stages.rem_minutes) : null;
   const asleep = deep !== null && light !== null && rem !== null ? deep + light + rem : null;
-  const end = str(d.end_time);
+  const span = writtenSpan(d.start_time, d.end_time, doc.zone);
+  const t = spanColumns(doc.times, span, localFrame(span, doc.zone));
   return [
     {
-      day: doc.day ?? (end ? localDay(end) : null),
-      bedtime_start: str(d.start_time),
-      bedtime_end: end,
-      type: d.is_nap === true ? 'nap' : d.is_nap === false ? 'sleep' : null,
+      ...doc.common,
+      day: doc.day ?? (typeof d.end_time === 'string' ? d.end_time.slice(0, 10) : null),
+      bedtime_start: t.start ?? str(d.start_time),
+      bedtime_end: t.end ?? str(d.end_time),
+      type: sleepType(d),
       total_sleep_s: asleep,
       time_in_bed_s: num(d.duration_seconds),
       deep_s: deep,
@@ -36,11 +46,46 @@ function sleepRows(doc: { id: string; day: string | null; data: unknown }): RowF
       avg_hrv_ms: null,
       avg_breath_rpm: null,
       source_id: doc.id,
+      bedtime_start_utc: t.startUtc,
+      bedtime_end_utc: t.endUtc,
+      utc_offset_min: t.offset,
+      is_main_sleep: typeof d.is_nap === 'boolean' ? !d.is_nap : null,
+      time_uncertain: t.uncertain,
     },
   ];
 }
 
+const zoneClocks = new Map<string, (ms: number) => number>();
+let lastSleep: { data: string | null; type: string | null } = { data: null, type: null };
+
+/**
+ * One RMSSD sample: its own offset as written (in the participant's zone when known), the
+ * sleep it was taken in. A timestamp without an offset is UTC, and uncertain.
+ */
+function hrvRow(sample: ExportSample): RowFields {
+  const written = readTimestamp(sample.timestamp);
+  if (sample.sleepData !== lastSleep.data) {
+    lastSleep = { data: sample.sleepData, type: sample.sleepData === null ? null : sleepType(obj(JSON.parse(sample.sleepData))) };
+  }
+  const common = { ...sample.common, day: sample.day, rmssd_ms: sample.value, source_id: sample.sourceId, sleep_id: sample.sleepId, sleep_type: lastSleep.type };
+  if (!written) return { ...common, timestamp: sample.timestamp, time_uncertain: true };
+  const ms = instantOf(written, written.offsetMin ?? 0);
+  let offset = written.offsetMin;
+  if (sample.zone && isKnownZone(sample.zone)) {
+    let clock = zoneClocks.get(sample.zone);
+    if (!clock) zoneClocks.set(sample.zone, (clock = zoneClock(sample.zone)));
+    offset = clock(ms);
+  }
+  return {
+    ...common,
+    timestamp: sample.times.local.local(ms, offset ?? 0),
+    timestamp_utc: sample.times.utc.utc(ms),
+    utc_offset_min: offset ?? 0,
+    time_uncertain: offset === null,
+  };
+}
+
 export const OPEN_WEARABLES_ROW_SOURCES = {
   sleep: [{ kind: 'document', provider: 'open-wearables', documentType: 'sleep', toRows: sleepRows }],
-  hrv: [{ kind: 'sample', provider: 'open-wearables', seriesType: OPEN_WEARABLES_RMSSD_SERIES, valueColumn: 'rmssd_ms' }],
+  hrv: [{ kind: 'sample', provider: 'open-wearables', seriesType: OPEN_WEARABLES_RMSSD_SERIES, toRow: hrvRow }],
 } satisfies Record<string, RowSource[]>;

@@ -1,17 +1,28 @@
-import { minutesToSeconds, num, str, type RowFields, type RowSource } from '../../export/tables.js';
+import { localFrame } from '../../time/local-time.js';
+import { zoneOffsetAt, isKnownZone } from '../../time/zones.js';
+import { spanColumns } from '../../export/local-times.js';
+import { minutesToSeconds, num, str, type ExportDocument, type RowFields, type RowSource } from '../../export/tables.js';
+import { vitalDay, vitalOffsetMinutes, vitalTimes } from './times.js';
 
-/** How Vital (Junction) summary documents become export rows (CONTRACT.md, Export). */
+/**
+ * How Vital (Junction) summary documents become export rows (CONTRACT.md, Export). Vital
+ * writes bedtimes in UTC and the participant's offset apart (`timezone_offset`): the export
+ * writes them in that local offset.
+ */
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' ? (v as Obj) : {});
 
-function sleepRows(doc: { id: string; day: string | null; data: unknown }): RowFields[] {
+function sleepRows(doc: ExportDocument): RowFields[] {
   const d = obj(doc.data);
+  const span = vitalTimes(d);
+  const t = spanColumns(doc.times, span, localFrame(span, doc.zone));
   return [
     {
-      day: str(d.calendar_date) ?? doc.day,
-      bedtime_start: str(d.bedtime_start),
-      bedtime_end: str(d.bedtime_stop),
+      ...doc.common,
+      day: vitalDay(d) ?? doc.day,
+      bedtime_start: t.start ?? str(d.bedtime_start),
+      bedtime_end: t.end ?? str(d.bedtime_stop),
       type: str(d.type),
       total_sleep_s: num(d.total),
       time_in_bed_s: num(d.duration),
@@ -26,15 +37,24 @@ function sleepRows(doc: { id: string; day: string | null; data: unknown }): RowF
       avg_hrv_ms: num(d.average_hrv),
       avg_breath_rpm: num(d.respiratory_rate),
       source_id: doc.id,
+      bedtime_start_utc: t.startUtc,
+      bedtime_end_utc: t.endUtc,
+      utc_offset_min: t.offset,
+      is_main_sleep: typeof d.type === 'string' ? d.type === 'long_sleep' : null,
+      time_uncertain: t.uncertain,
     },
   ];
 }
 
-function activityRows(doc: { id: string; day: string | null; data: unknown }): RowFields[] {
+function activityRows(doc: ExportDocument): RowFields[] {
   const d = obj(doc.data);
+  const day = str(d.calendar_date) ?? doc.day;
+  // A daily summary's offset: the participant's zone at noon of its day when known, else Vital's.
+  const offset = doc.zone && day && isKnownZone(doc.zone) ? zoneOffsetAt(doc.zone, Date.parse(`${day}T12:00:00Z`)) : vitalOffsetMinutes(d);
   return [
     {
-      day: str(d.calendar_date) ?? doc.day,
+      ...doc.common,
+      day,
       score: null,
       steps: num(d.steps),
       active_calories_kcal: num(d.calories_active),
@@ -47,6 +67,8 @@ function activityRows(doc: { id: string; day: string | null; data: unknown }): R
       resting_s: null,
       non_wear_s: null,
       source_id: doc.id,
+      utc_offset_min: offset,
+      equivalent_walking_distance_m: null,
     },
   ];
 }
