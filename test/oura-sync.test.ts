@@ -93,6 +93,24 @@ describe('wearhook sync', () => {
 
     const hrv = JSON.parse((await runCli(['export', ...RANGE, '--type', 'hrv', '--format', 'json'], { env })).stdout) as unknown[];
     expect(hrv).toHaveLength(10); // two non-null RMSSD items per night
+    expect(rows[1]).toMatchObject({ source: 'sync', version: 2 });
+
+    // Both versions are kept, and history says what changed.
+    const history = await runCli(['history', 'oura', 'sleep', 'sleep-2'], { env });
+    expect(history.code).toBe(0);
+    expect(history.stdout).toMatch(/^oura sleep sleep-2 \(user u1, day 2026-03-02\): 2 versions, current: version 2\n/);
+    expect(history.stdout).toMatch(/^version 1 {2}retrieved \S+ {2}by sync \(run #1\)\n/m);
+    expect(history.stdout).toMatch(/^version 2 {2}retrieved \S+ {2}by sync \(run #2\) {2}current\n {2}efficiency: 93 -> 88\n/m);
+    const json = JSON.parse((await runCli(['history', 'oura', 'sleep', 'sleep-2', '--json'], { env })).stdout);
+    expect(json).toMatchObject({ provider: 'oura', type: 'sleep', id: 'sleep-2', state: 'current' });
+    expect(json.versions.map((v: { version: number; current: boolean; source: string; changes: unknown[] }) => [v.version, v.current, v.source, v.changes])).toEqual([
+      [1, false, 'sync', []],
+      [2, true, 'sync', [{ field: 'efficiency', from: 93, to: 88 }]],
+    ]);
+    const unknown = await runCli(['history', 'oura', 'sleep', 'no-such-id'], { env });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^error: No oura sleep document no-such-id is stored/);
+    expect((await runCli(['history', 'fitbit', 'sleep', 'x'], { env })).code).toBe(2);
   });
 
   it('reports a 403 with the scope it needs, keeps the other types, and exits 1', async () => {

@@ -6,6 +6,7 @@ import { registerListen } from '../commands/listen.js';
 import { registerSync } from '../commands/sync.js';
 import { registerExport } from '../commands/export.js';
 import { registerEvents } from '../commands/events.js';
+import { registerHistory } from '../commands/history.js';
 import { registerTrigger } from '../commands/trigger.js';
 import { registerConfig } from '../commands/config.js';
 import { registerCompletion } from '../commands/completion.js';
@@ -51,6 +52,7 @@ Exit codes: 0 success, 1 failure at run time, 2 usage error.`,
   registerExport(program);
   registerParticipants(program);
   registerEvents(program);
+  registerHistory(program);
   registerTrigger(program);
   registerConfig(program);
   registerCompletion(program);
