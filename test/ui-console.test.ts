@@ -139,8 +139,35 @@ describe('the web console in a real browser', () => {
     await page.close();
   });
 
+  test('replay re-signed from a delivery\'s page: the receiver stores it anew, and the open list shows it live', async () => {
+    const sent = await runCli(['trigger', 'open-wearables', 'series.heart_rate_variability_rmssd.created', '--to', listen.url], { env });
+    expect(sent.code, sent.stderr).toBe(0);
+    const list = await openPage(`${liveConsole}deliveries`);
+    await list.locator('#live.on').waitFor();
+    const original = Number(await list.locator('#deliveries tbody tr').first().getAttribute('data-id'));
+    const detail = await openPage(`${liveConsole}deliveries/${original}`);
+    expect(await detail.locator('#replay-form input[name=url]').inputValue()).toBe(`${listen.url}/open-wearables`);
+    await detail.locator('#replay-form button').click();
+    await detail.locator('#replay-result[data-status="200"]').waitFor();
+    const copy = Number((await detail.locator('#replayed-delivery').textContent())!.slice(1));
+    expect(copy).toBeGreaterThan(original);
+    expect(await detail.locator('#replay-result').textContent()).toContain('re-signed replay');
+    // The list, open all along, shows the new delivery without a reload.
+    await list.locator(`#d-${copy}`).waitFor();
+    expect(await list.locator(`#d-${copy} td.event`).textContent()).toBe('series.heart_rate_variability_rmssd.created');
+    await detail.screenshot({ path: path.join(ARTIFACTS, 'replay.png'), fullPage: true });
+
+    // Byte-exact: the original signature and id, which the receiver already holds.
+    await detail.locator('#replay-form input[value=exact]').check();
+    await detail.locator('#replay-form button').click();
+    await expect.poll(() => detail.locator('#replay-result').textContent()).toMatch(/byte-exact replay.*a duplicate of #\d+/s);
+    expect(await detail.locator('#replayed-delivery').textContent()).toBe(`#${original}`);
+    expect([...problemsOf(list), ...problemsOf(detail)]).toEqual([]);
+    await Promise.all([list.close(), detail.close()]);
+  });
+
   test('the filters narrow the list, and a new delivery that does not match stays out', async () => {
-    const page = await openPage(`${liveConsole}deliveries?provider=open-wearables`);
+    const page = await openPage(`${liveConsole}deliveries?provider=open-wearables&event=sleep.*`);
     await page.locator('#live.on').waitFor();
     expect(await page.locator('#deliveries tbody tr').count()).toBe(0);
     await runCli(['trigger', 'vital', 'daily.data.activity.created', '--to', listen.url], { env });

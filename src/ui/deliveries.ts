@@ -267,10 +267,10 @@ ${deliveryLive(ctx, row)}
 ${verificationSection(row, pairs)}
 <section class="replay">
 <h2>Replay</h2>
-<form id="replay-form" method="post" action="deliveries/${row.id}/replay">
+<form id="replay-form" method="post" action="deliveries/${row.id}/replay" data-receiver="${ctx.live?.receiverUrl ?? ''}">
   <input name="url" type="url" required value="${defaultReplayUrl(ctx, row)}" aria-label="replay to URL" size="48">
-  <label><input type="radio" name="mode" value="resign" checked> re-signed <small>(new id and timestamp, signed with the configured secret)</small></label>
-  <label><input type="radio" name="mode" value="exact"> byte-exact <small>(original headers and signature)</small></label>
+  <label><input type="radio" name="mode" value="resign" checked> re-signed <small>(a fresh id and timestamp, signed now with this provider's configured secret)</small></label>
+  <label><input type="radio" name="mode" value="exact"> byte-exact <small>(the original headers and signature: refused by a receiver with a 5-minute window once older)</small></label>
   <button type="submit">Replay</button>
 </form>
 <div id="replay-result" class="replay-result" aria-live="polite"></div>

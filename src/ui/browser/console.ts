@@ -87,7 +87,7 @@ function deliveryDetail(detail: HTMLElement): void {
         body: JSON.stringify({ url: data.get('url'), mode: data.get('mode') }),
       });
       const answer = await res.json();
-      showReplay(result, answer);
+      showReplay(result, answer, form.dataset.receiver || undefined);
     } catch (err) {
       result.textContent = `The replay could not be sent: ${(err as Error).message}`;
     } finally {
@@ -98,30 +98,44 @@ function deliveryDetail(detail: HTMLElement): void {
 
 interface ReplayAnswer {
   url?: string;
-  mode?: string;
+  resigned?: boolean;
   http_status?: number | null;
   latency_ms?: number;
-  body?: string;
+  response?: string | null;
+  response_truncated?: boolean;
   error?: string;
 }
 
-function showReplay(result: HTMLElement, answer: ReplayAnswer): void {
+/** The target's status and answer; when the target is this run's receiver, a link to the delivery it stored. */
+function showReplay(result: HTMLElement, answer: ReplayAnswer, receiver: string | undefined): void {
   result.replaceChildren();
   const line = document.createElement('p');
   const status = document.createElement('span');
   const ok = typeof answer.http_status === 'number' && answer.http_status >= 200 && answer.http_status < 300;
   status.className = `status ${ok ? 'processed' : 'failed'}`;
   status.textContent = answer.http_status == null ? 'not sent' : String(answer.http_status);
-  line.append(status, ` ${answer.mode === 'exact' ? 'byte-exact' : 're-signed'} replay to ${answer.url ?? ''}`);
+  line.append(status, ` ${answer.resigned ? 're-signed' : 'byte-exact'} replay to ${answer.url ?? ''}`);
   if (answer.latency_ms !== undefined) line.append(` in ${answer.latency_ms} ms`);
   if (answer.error) line.append(`: ${answer.error}`);
+  let stored: { ok?: boolean; id?: number; duplicate?: boolean } | undefined;
+  try {
+    stored = answer.response ? JSON.parse(answer.response) : undefined;
+  } catch {
+    stored = undefined;
+  }
+  if (ok && receiver && answer.url?.startsWith(receiver) && typeof stored?.id === 'number') {
+    const link = document.createElement('a');
+    link.href = `deliveries/${stored.id}`;
+    link.id = 'replayed-delivery';
+    link.textContent = `#${stored.id}`;
+    line.append(stored.duplicate ? ' (a duplicate of ' : ', stored as ', link, stored.duplicate ? ')' : '');
+  }
   result.append(line);
-  if (answer.body) {
+  if (answer.response) {
     const pre = document.createElement('pre');
-    pre.textContent = answer.body;
+    pre.textContent = answer.response + (answer.response_truncated ? '\n[...]' : '');
     result.append(pre);
   }
-  result.id = 'replay-result';
   result.dataset.status = String(answer.http_status ?? '');
 }
 
