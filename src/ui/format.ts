@@ -1,18 +1,13 @@
-import { isoAtOffset } from '../util/iso.js';
+import { formatLocal } from '../time/display.js';
 
 /**
  * How the console writes times and durations. Delivery times are instants (stored in UTC) shown
  * in this machine's zone with the offset written out, like the rest of wearhook's human output.
  */
 
-/** `2026-11-01 14:03:22 +09:00` */
+/** `2026-11-01 14:03:22+09:00`: the one way wearhook writes a time for people (src/time/display.ts). */
 export function localTime(iso: string | null | undefined): string {
-  if (!iso) return '';
-  const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) return iso;
-  const offset = -new Date(ms).getTimezoneOffset();
-  const text = isoAtOffset(ms, offset);
-  return `${text.slice(0, 10)} ${text.slice(11, 19)} ${text.slice(23)}`;
+  return iso ? formatLocal(iso) : '';
 }
 
 /** `42 ms`, `1.3 s`, `2 min 5 s`, `3 h 10 min` */
