@@ -27,10 +27,17 @@ export function readTimestamp(text: unknown): WrittenTime | null {
   const minute = Number(mi);
   const second = s === undefined ? 0 : Number(s);
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return null;
+  const year = Number(y);
+  if (day > daysInMonth(year, month)) return null; // 2026-02-30
   const ms = frac === undefined ? 0 : Math.floor(Number(`0.${frac}`) * 1000 + 1e-6);
-  const wallMs = Date.UTC(Number(y), month - 1, day, hour, minute, second, ms);
-  if (new Date(wallMs).getUTCDate() !== day) return null; // 2026-02-30
+  const wallMs = Date.UTC(year, month - 1, day, hour, minute, second, ms);
   return { wallMs, offsetMin: zone === undefined ? null : parseOffset(zone) };
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysInMonth(year: number, month: number): number {
+  return month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : DAYS_IN_MONTH[month - 1]!;
 }
 
 /** "+01:00", "-0530", "+02", "Z" -> minutes east of UTC. */
@@ -74,8 +81,11 @@ export function localDate(ms: number, offsetMin: number): string {
  * `2026-10-25T00:55:00Z` (whole seconds, the CONTRACT's `_utc` form).
  */
 export class InstantFormatter {
+  // The last two days formatted: a series stays within one, a span's start and end alternate between two.
   private day = NaN;
   private datePart = '';
+  private otherDay = NaN;
+  private otherDatePart = '';
   private readonly offsets = new Map<number, string>();
 
   local(ms: number, offsetMin: number): string {
@@ -93,8 +103,17 @@ export class InstantFormatter {
   private wallClock(wall: number): string {
     const start = Math.floor(wall / DAY_MS) * DAY_MS;
     if (start !== this.day) {
-      this.day = start;
-      this.datePart = new Date(start).toISOString().slice(0, 11);
+      const day = this.day;
+      const datePart = this.datePart;
+      if (start === this.otherDay) {
+        this.day = start;
+        this.datePart = this.otherDatePart;
+      } else {
+        this.day = start;
+        this.datePart = new Date(start).toISOString().slice(0, 11);
+      }
+      this.otherDay = day;
+      this.otherDatePart = datePart;
     }
     const ms = wall - start;
     return `${this.datePart}${TWO_DIGITS[Math.floor(ms / 3_600_000)]}:${TWO_DIGITS[Math.floor(ms / 60_000) % 60]}:${TWO_DIGITS[Math.floor(ms / 1000) % 60]}`;

@@ -2,7 +2,7 @@ import { instantOf, readTimestamp } from '../../time/instant.js';
 import { localFrame, zoneClock } from '../../time/local-time.js';
 import { isKnownZone } from '../../time/zones.js';
 import { spanColumns, writtenSpan } from '../../export/local-times.js';
-import { minutesToSeconds, num, str, type ExportDocument, type ExportSample, type RowFields, type RowSource } from '../../export/tables.js';
+import { minutesToSeconds, num, str, withCommon, type ExportDocument, type ExportSample, type RowFields, type RowSource } from '../../export/tables.js';
 
 /** How Open Wearables documents and series become export rows (CONTRACT.md, Export). */
 
@@ -27,8 +27,7 @@ function sleepRows(doc: ExportDocument): RowFields[] {
   const span = writtenSpan(d.start_time, d.end_time, doc.zone);
   const t = spanColumns(doc.times, span, localFrame(span, doc.zone));
   return [
-    {
-      ...doc.common,
+    withCommon(doc.common, {
       day: doc.day ?? (typeof d.end_time === 'string' ? d.end_time.slice(0, 10) : null),
       bedtime_start: t.start ?? str(d.start_time),
       bedtime_end: t.end ?? str(d.end_time),
@@ -51,7 +50,7 @@ function sleepRows(doc: ExportDocument): RowFields[] {
       utc_offset_min: t.offset,
       is_main_sleep: typeof d.is_nap === 'boolean' ? !d.is_nap : null,
       time_uncertain: t.uncertain,
-    },
+    }),
   ];
 }
 
@@ -67,8 +66,8 @@ function hrvRow(sample: ExportSample): RowFields {
   if (sample.sleepData !== lastSleep.data) {
     lastSleep = { data: sample.sleepData, type: sample.sleepData === null ? null : sleepType(obj(JSON.parse(sample.sleepData))) };
   }
-  const common = { ...sample.common, day: sample.day, rmssd_ms: sample.value, source_id: sample.sourceId, sleep_id: sample.sleepId, sleep_type: lastSleep.type };
-  if (!written) return { ...common, timestamp: sample.timestamp, time_uncertain: true };
+  const row = withCommon(sample.common, { day: sample.day, rmssd_ms: sample.value, source_id: sample.sourceId, sleep_id: sample.sleepId, sleep_type: lastSleep.type });
+  if (!written) return Object.assign(row, { timestamp: sample.timestamp, time_uncertain: true });
   const ms = instantOf(written, written.offsetMin ?? 0);
   let offset = written.offsetMin;
   if (sample.zone && isKnownZone(sample.zone)) {
@@ -76,13 +75,12 @@ function hrvRow(sample: ExportSample): RowFields {
     if (!clock) zoneClocks.set(sample.zone, (clock = zoneClock(sample.zone)));
     offset = clock(ms);
   }
-  return {
-    ...common,
+  return Object.assign(row, {
     timestamp: sample.times.local.local(ms, offset ?? 0),
     timestamp_utc: sample.times.utc.utc(ms),
     utc_offset_min: offset ?? 0,
     time_uncertain: offset === null,
-  };
+  });
 }
 
 export const OPEN_WEARABLES_ROW_SOURCES = {

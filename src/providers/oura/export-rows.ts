@@ -1,7 +1,7 @@
 import { instantOf, readTimestamp } from '../../time/instant.js';
 import { localFrame } from '../../time/local-time.js';
 import { offsetOfWritten, spanColumns, writtenSpan } from '../../export/local-times.js';
-import { num, str, type ExportDocument, type RowFields, type RowSource } from '../../export/tables.js';
+import { num, str, withCommon, type ExportDocument, type RowFields, type RowSource } from '../../export/tables.js';
 
 /** How Oura documents become export rows (CONTRACT.md, Export, first and second edition). */
 
@@ -26,8 +26,7 @@ function sleepRows(doc: ExportDocument): RowFields[] {
   const { span, frame } = sleepTimes(doc, d);
   const t = spanColumns(doc.times, span, frame);
   return [
-    {
-      ...doc.common,
+    withCommon(doc.common, {
       day: str(d.day) ?? doc.day,
       bedtime_start: t.start ?? str(d.bedtime_start),
       bedtime_end: t.end ?? str(d.bedtime_end),
@@ -53,7 +52,7 @@ function sleepRows(doc: ExportDocument): RowFields[] {
       time_uncertain: t.uncertain,
       sleep_algorithm_version: str(d.sleep_algorithm_version),
       sleep_analysis_reason: str(d.sleep_analysis_reason),
-    },
+    }),
   ];
 }
 
@@ -110,8 +109,7 @@ function readinessRows(doc: ExportDocument): RowFields[] {
   const d = obj(doc.data);
   const c = obj(d.contributors);
   return [
-    {
-      ...doc.common,
+    withCommon(doc.common, {
       day: str(d.day) ?? doc.day,
       score: num(d.score),
       temperature_deviation_c: num(d.temperature_deviation),
@@ -126,15 +124,14 @@ function readinessRows(doc: ExportDocument): RowFields[] {
       sleep_balance: num(c.sleep_balance),
       source_id: doc.id,
       utc_offset_min: offsetOfWritten(d.timestamp, doc.zone),
-    },
+    }),
   ];
 }
 
 function activityRows(doc: ExportDocument): RowFields[] {
   const d = obj(doc.data);
   return [
-    {
-      ...doc.common,
+    withCommon(doc.common, {
       day: str(d.day) ?? doc.day,
       score: num(d.score),
       steps: num(d.steps),
@@ -151,7 +148,7 @@ function activityRows(doc: ExportDocument): RowFields[] {
       source_id: doc.id,
       utc_offset_min: offsetOfWritten(d.timestamp, doc.zone),
       equivalent_walking_distance_m: num(d.equivalent_walking_distance),
-    },
+    }),
   ];
 }
 

@@ -1,7 +1,7 @@
 import { localFrame } from '../../time/local-time.js';
 import { zoneOffsetAt, isKnownZone } from '../../time/zones.js';
 import { spanColumns } from '../../export/local-times.js';
-import { minutesToSeconds, num, str, type ExportDocument, type RowFields, type RowSource } from '../../export/tables.js';
+import { minutesToSeconds, num, str, withCommon, type ExportDocument, type RowFields, type RowSource } from '../../export/tables.js';
 import { vitalDay, vitalOffsetMinutes, vitalTimes } from './times.js';
 
 /**
@@ -18,8 +18,7 @@ function sleepRows(doc: ExportDocument): RowFields[] {
   const span = vitalTimes(d);
   const t = spanColumns(doc.times, span, localFrame(span, doc.zone));
   return [
-    {
-      ...doc.common,
+    withCommon(doc.common, {
       day: vitalDay(d) ?? doc.day,
       bedtime_start: t.start ?? str(d.bedtime_start),
       bedtime_end: t.end ?? str(d.bedtime_stop),
@@ -42,7 +41,7 @@ function sleepRows(doc: ExportDocument): RowFields[] {
       utc_offset_min: t.offset,
       is_main_sleep: typeof d.type === 'string' ? d.type === 'long_sleep' : null,
       time_uncertain: t.uncertain,
-    },
+    }),
   ];
 }
 
@@ -52,8 +51,7 @@ function activityRows(doc: ExportDocument): RowFields[] {
   // A daily summary's offset: the participant's zone at noon of its day when known, else Vital's.
   const offset = doc.zone && day && isKnownZone(doc.zone) ? zoneOffsetAt(doc.zone, Date.parse(`${day}T12:00:00Z`)) : vitalOffsetMinutes(d);
   return [
-    {
-      ...doc.common,
+    withCommon(doc.common, {
       day,
       score: null,
       steps: num(d.steps),
@@ -69,7 +67,7 @@ function activityRows(doc: ExportDocument): RowFields[] {
       source_id: doc.id,
       utc_offset_min: offset,
       equivalent_walking_distance_m: null,
-    },
+    }),
   ];
 }
 
