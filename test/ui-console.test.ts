@@ -195,7 +195,6 @@ describe('the web console in a real browser', () => {
     expect(text).toMatch(/sub-readiness.*renew soon/s);
     expect(text).toMatch(/sub-activity.*expired/s);
     expect(await page.locator('#tunnel').textContent()).toContain(listen.url);
-    await page.screenshot({ path: path.join(ARTIFACTS, 'subscriptions.png'), fullPage: true });
     expect(problemsOf(page)).toEqual([]);
     await page.close();
   });
@@ -212,6 +211,7 @@ describe('the web console in a real browser', () => {
       const page = await openPage(`${server.url}subscriptions`);
       await page.locator('#live.on').waitFor();
       expect(await page.locator('#tunnel').textContent()).toMatch(/quiet-fox\.example\.org.*reaches this run/s);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'subscriptions.png'), fullPage: true });
       live.setTunnel({ publicUrl: 'https://quiet-fox.example.org', state: 'down', since: new Date().toISOString(), reason: 'no answer within 10 s' });
       await expect.poll(() => page.locator('#tunnel').textContent()).toMatch(/DOWN.*no answer within 10 s/s);
       expect(problemsOf(page)).toEqual([]);
