@@ -273,4 +273,12 @@ describe('the web console in a real browser', () => {
       expect(answer.type).not.toContain('text/html');
     }
   });
+
+  test('SIGTERM stops the console and the receiver with it, exit 0', async () => {
+    const [uiCode, listenCode] = await Promise.all([ui.stop('SIGTERM'), listen.stop('SIGTERM')]);
+    expect(uiCode).toBe(0);
+    expect(listenCode).toBe(0);
+    expect(listen.lines().at(-1)?.type).toBe('stopped');
+    await expect(get(liveConsole)).rejects.toThrow(/ECONNREFUSED/);
+  });
 });
