@@ -127,7 +127,8 @@ describe('Oura deliveries', () => {
       provider: 'oura',
       event_type: 'sleep.create',
       user_id: 'ou-1',
-      dedupe_key: 'oura:ou-1:sleep:create:doc-1:2026-03-02T07:01:00+00:00',
+      // The fields as a JSON array, hashed: [user, data type, event type, object, event_time, body hash when there is no event_time].
+      dedupe_key: `oura:${createHash('sha256').update(JSON.stringify(['ou-1', 'sleep', 'create', 'doc-1', '2026-03-02T07:01:00+00:00', null])).digest('hex')}`,
     });
   });
 
@@ -143,6 +144,17 @@ describe('Oura deliveries', () => {
     expect(retry.json().duplicate).toBe(true);
     const update = OURA_BODY.replace('"create"', '"update"');
     expect((await post('/oura', update, ouraHeaders(TEST_SECRETS.oura, update))).json().duplicate).toBe(false);
+    expect(deliveryCount(t.db)).toBe(2);
+  });
+
+  it('stores two different notifications whose fields would join into the same text', async () => {
+    const first = JSON.stringify({ event_type: 'create', data_type: 'sleep', object_id: 'x', event_time: 't:1', user_id: 'ou-1' });
+    const second = JSON.stringify({ event_type: 'create', data_type: 'sleep', object_id: 'x:t', event_time: '1', user_id: 'ou-1' });
+    const answers = [await post('/oura', first, ouraHeaders(TEST_SECRETS.oura, first)), await post('/oura', second, ouraHeaders(TEST_SECRETS.oura, second))];
+    expect(answers.map((a) => [a.status, a.json().duplicate])).toEqual([
+      [200, false],
+      [200, false],
+    ]);
     expect(deliveryCount(t.db)).toBe(2);
   });
 

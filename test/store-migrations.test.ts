@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { openDatabase, schemaVersion } from '../src/store/db.js';
 import { SCHEMA_VERSION } from '../src/store/migrations.js';
 import { runCli, tempDir } from './helpers/cli.js';
+import { send, startTestReceiver } from './helpers/receiver.js';
+import { ouraHeaders, TEST_SECRETS } from './helpers/signing.js';
 import { createHash } from 'node:crypto';
 import { ouraReadiness, ouraSleep, owSleep, OURA_USER, OW_USER, vitalSleep, VITAL_USER } from './fixtures/documents.js';
 
@@ -98,5 +100,32 @@ describe('store migrations', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     db.close();
+  });
+});
+
+describe('dedupe keys', () => {
+  it('gives stored Oura deliveries keys that cannot collide, so a retry of one stored before the upgrade is still a duplicate', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'v7.db');
+    const old = openDatabase(file, { migrateTo: 7 });
+    const body = '{"event_type":"create","data_type":"sleep","object_id":"x","event_time":"t:1","user_id":"ou-1"}';
+    old.prepare(
+      `INSERT INTO deliveries (provider, received_at, method, path, headers, body, verified, dedupe_key, status) VALUES ('oura', '2026-03-02T08:00:00Z', 'POST', '/oura', '[]', ?, 1, 'oura:ou-1:sleep:create:x:t:1', 'processed')`,
+    ).run(Buffer.from(body));
+    old.close();
+
+    const t = await startTestReceiver({ dbFile: file });
+    try {
+      const retry = await send(`${t.receiver.url}/oura`, { headers: ouraHeaders(TEST_SECRETS.oura, body), body });
+      expect(retry.json()).toMatchObject({ id: 1, duplicate: true });
+      // The notification whose fields joined into the same old key is a delivery of its own.
+      const other = '{"event_type":"create","data_type":"sleep","object_id":"x:t","event_time":"1","user_id":"ou-1"}';
+      expect((await send(`${t.receiver.url}/oura`, { headers: ouraHeaders(TEST_SECRETS.oura, other), body: other })).json()).toMatchObject({ duplicate: false });
+      expect(t.db.prepare("SELECT dedupe_key FROM deliveries WHERE id = 1").get()).toEqual({
+        dedupe_key: `oura:${createHash('sha256').update(JSON.stringify(['ou-1', 'sleep', 'create', 'x', 't:1', null])).digest('hex')}`,
+      });
+    } finally {
+      await t.close();
+    }
   });
 });

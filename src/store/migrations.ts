@@ -1,5 +1,6 @@
 import type { DB } from './db.js';
 import { keepEveryDocumentVersion } from './migrate-versions.js';
+import { rekeyOuraDeliveries } from './migrate-dedupe-keys.js';
 
 /**
  * One step of the schema: SQL, or a function for a step that must compute (hashes, days).
@@ -159,6 +160,10 @@ export const MIGRATIONS: readonly Migration[] = [
 
   CREATE INDEX deliveries_by_user ON deliveries(provider, user_id, received_at);
   `,
+  // 8: Oura dedupe keys that cannot collide: a hash of the fields as a JSON array instead of the
+  //    fields joined with ':' (see migrate-dedupe-keys.ts), so that retries of stored
+  //    notifications are still recognised after the upgrade.
+  rekeyOuraDeliveries,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

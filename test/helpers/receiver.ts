@@ -16,9 +16,9 @@ export interface TestReceiver {
 }
 
 /** The receiver in-process on 127.0.0.1:0 with a real SQLite file and the test secrets. */
-export async function startTestReceiver(options: Partial<ReceiverOptions> & { corsanoSignatureHeader?: string } = {}): Promise<TestReceiver> {
+export async function startTestReceiver(options: Partial<ReceiverOptions> & { corsanoSignatureHeader?: string; dbFile?: string } = {}): Promise<TestReceiver> {
   const dir = tempDir('wearhook-receiver-');
-  const dbFile = path.join(dir, 'wearhook.db');
+  const dbFile = options.dbFile ?? path.join(dir, 'wearhook.db');
   const db = openDatabase(dbFile);
   const events: ReceiverEvent[] = [];
   const receiver = await startReceiver({

@@ -33,6 +33,17 @@ export function ouraEventName(n: Pick<OuraNotification, 'data_type' | 'event_typ
   return `${n.data_type}.${n.event_type}`;
 }
 
+/**
+ * Oura retries with the same notification: the same user, data type, event type, object and
+ * event time is the same delivery (a notification without event_time is keyed by its bytes).
+ * The fields are hashed as a JSON array, so no two different notifications share a key (joined
+ * with ':' they did: object "x" at "t:1" and object "x:t" at "1").
+ */
+export function ouraDedupeKey(n: OuraNotification, body: Buffer): string {
+  const fields = [n.user_id, n.data_type, n.event_type, n.object_id ?? null, n.event_time ?? null, n.event_time ? null : sha256Hex(body)];
+  return `oura:${sha256Hex(JSON.stringify(fields))}`;
+}
+
 export function ouraProvider(clientSecret: string | undefined): Provider {
   return {
     name: 'oura',
@@ -45,13 +56,7 @@ export function ouraProvider(clientSecret: string | undefined): Provider {
         : { ok: false, reason: 'no Oura client secret configured (OURA_CLIENT_SECRET)' },
     describe(payload, request) {
       const n = parseOuraNotification(payload);
-      // Oura retries with the same notification; a notification without event_time is keyed by its bytes.
-      const instant = n.event_time ?? createHash('sha256').update(request.body).digest('hex');
-      return {
-        dedupeKey: ['oura', n.user_id, n.data_type, n.event_type, n.object_id ?? '', instant].join(':'),
-        eventType: ouraEventName(n),
-        userId: n.user_id,
-      };
+      return { dedupeKey: ouraDedupeKey(n, request.body), eventType: ouraEventName(n), userId: n.user_id };
     },
     work(payload): Work {
       const n = parseOuraNotification(payload);
@@ -64,8 +69,8 @@ export function ouraProvider(clientSecret: string | undefined): Provider {
   };
 }
 
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+export function sha256Hex(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
 }
 
 /**
