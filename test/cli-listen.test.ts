@@ -191,6 +191,56 @@ describe('stopping', () => {
   }
 });
 
+describe('secrets and exposure', () => {
+  it('forwards with the credentials of a --forward-to URL but never prints them; replay --to likewise', async () => {
+    const seen: (string | undefined)[] = [];
+    const app = await startServer((req, res) => {
+      seen.push(req.headers.authorization);
+      req.resume();
+      req.on('end', () => res.writeHead(204).end());
+    });
+    servers.push(app);
+    const target = `http://hook-user:s3cr3t-pass@127.0.0.1:${app.port}/hook`;
+    listen = await startListen(env, ['--forward-to', target]);
+    const body = '{"event_type":"daily.data.sleep.created","user_id":"u","data":{"id":"s","user_id":"u"}}';
+    expect((await send(`${listen.url}/vital`, { headers: standardHeaders(TEST_SECRETS.vital, 'msg_fwd', body), body })).status).toBe(200);
+    const forwarded = await listen.waitForLine((l) => l.type === 'forward', 'the forward');
+    expect(forwarded).toMatchObject({ http_status: 204, url: `http://hook****:****@127.0.0.1:${app.port}/hook` });
+    expect(seen).toEqual([`Basic ${Buffer.from('hook-user:s3cr3t-pass').toString('base64')}`]);
+    expect(await listen.stop('SIGTERM')).toBe(0);
+    const replayed = await wearhook(['events', 'replay', '1', '--to', target]);
+    for (const text of [listen.stderr(), JSON.stringify(listen.lines()), replayed.stdout, replayed.stderr]) {
+      expect(text).not.toContain('s3cr3t');
+      expect(text).not.toContain('hook-user');
+    }
+    expect(replayed.stdout).toContain(`http://hook****:****@127.0.0.1:${app.port}/hook`);
+  });
+
+  it('config set KEY - reads the value from stdin, so that it stays out of the process list', async () => {
+    const { WEARHOOK_SECRET_STANDARD: _inEnv, ...withoutEnv } = env;
+    const set = await runCli(['config', 'set', 'secrets.standard', '-'], { env: withoutEnv, cwd: dir, input: `${TEST_SECRETS.standard}\n` });
+    expect(set.code).toBe(0);
+    expect(set.stderr).not.toContain(TEST_SECRETS.standard);
+    const shown = await runCli(['config', 'get', 'secrets.standard', '--reveal'], { env: withoutEnv, cwd: dir });
+    expect(shown.stdout).toBe(`${TEST_SECRETS.standard}\n`);
+    const empty = await runCli(['config', 'set', 'secrets.standard', '-'], { env: withoutEnv, cwd: dir, input: '' });
+    expect(empty.code).toBe(2);
+  });
+
+  it('makes a database readable by others private, WAL and SHM too, and warns when the receiver is reachable from the network', async () => {
+    openDatabase(env.WEARHOOK_DB!).close();
+    const files = [env.WEARHOOK_DB!, `${env.WEARHOOK_DB}-wal`, `${env.WEARHOOK_DB}-shm`];
+    fs.writeFileSync(files[1]!, '');
+    fs.writeFileSync(files[2]!, '');
+    for (const file of files) fs.chmodSync(file, 0o644);
+    listen = await startListen(env, ['--host', '0.0.0.0']);
+    await waitUntil(() => /reachable from the network/.test(listen!.stderr()));
+    expect(listen.stderr()).toMatch(/warning: the database was readable by other users; made readable by its owner only \(0600\): wearhook\.db \(was 0644\)/);
+    expect(listen.stderr()).toMatch(/warning: the receiver listens on 0\.0\.0\.0: it is reachable from the network/);
+    for (const file of files) expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+  });
+});
+
 describe('a second signal', () => {
   it('ends a stop that waits on a request in flight at once, exit 1, saying so', async () => {
     listen = await startListen(env);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
+import { createHash } from 'node:crypto';
 import { BIN, ROOT, runCli, tempDir } from './helpers/cli.js';
 import { startOuraFake, type OuraFake } from './helpers/oura-fake.js';
 import { seedOuraUser } from './helpers/oura-user.js';
@@ -139,16 +140,52 @@ describe('wearhook auth oura', () => {
     expect((await runCli(['auth', 'list', '--json'], { env })).stdout.trim()).toBe('[]');
   });
 
-  it('refuses an answer with a wrong state', async () => {
+  it('answers a callback with a wrong state 400 and ignores it; the login goes on and succeeds', async () => {
+    const cli = startCli(['auth', 'oura', '--no-browser', '--port', '0', '--json']);
+    const [, url] = await cli.waitForStderr(URL_LINE);
+    const redirect = cli.stderr().match(/Redirect URI: (http:\/\/localhost:\d+\/callback)/)![1]!;
+    // Any web page can send the browser there: without a state, with a forged one, with a forged error.
+    const callback = redirect.replace('localhost', '127.0.0.1');
+    for (const query of ['?state=nope', '', '?code=stolen&state=nope', '?error=access_denied&state=nope']) {
+      const forged = await request(`${callback}${query}`);
+      expect(forged.statusCode).toBe(400);
+      expect(await forged.body.text()).toContain('ignored');
+    }
+    // A consent that comes back with a forged state (a stale tab) is ignored too.
     fake.consent = { state: 'forged-state' };
+    expect((await actLikeBrowser(url!)).status).toBe(400);
+    expect(cli.child.exitCode).toBeNull();
+    // No code of those answers was ever exchanged; the real one is.
+    expect(fake.requestsTo('/oauth/token')).toHaveLength(0);
+    fake.consent = {};
+    expect((await actLikeBrowser(url!)).status).toBe(200);
+    expect(await cli.exit).toBe(0);
+    expect(JSON.parse(cli.stdout())).toMatchObject({ user_id: 'oura-user-1' });
+  });
+
+  it('sends PKCE (S256) and exchanges the code with its verifier; a server that ignores PKCE works too', async () => {
+    for (const mode of ['enforce', 'ignore'] as const) {
+      fake.pkce = mode;
+      const cli = startCli(['auth', 'oura', '--no-browser', '--port', '0']);
+      const [, url] = await cli.waitForStderr(URL_LINE);
+      const authorize = new URL(url!).searchParams;
+      expect(authorize.get('code_challenge_method')).toBe('S256');
+      expect((await actLikeBrowser(url!)).status).toBe(200);
+      expect(await cli.exit).toBe(0);
+      const exchange = fake.requestsTo('/oauth/token').at(-1)!.form!;
+      expect(exchange.grant_type).toBe('authorization_code');
+      expect(createHash('sha256').update(exchange.code_verifier!).digest('base64url')).toBe(authorize.get('code_challenge'));
+    }
+  });
+
+  it('shows an error description from the authorization server with its control characters escaped', async () => {
+    fake.consent = { error: 'invalid_scope', errorDescription: 'bad \u001b[2J\u001b]0;pwned\u0007 scope' };
     const cli = startCli(['auth', 'oura', '--no-browser', '--port', '0']);
     const [, url] = await cli.waitForStderr(URL_LINE);
-    const browser = await actLikeBrowser(url!);
-    expect(browser.status).toBe(400);
+    expect((await actLikeBrowser(url!)).status).toBe(400);
     expect(await cli.exit).toBe(1);
-    expect(cli.stderr()).toMatch(/error: .*wrong state/);
-    // The code in the forged answer was never exchanged.
-    expect(fake.requestsTo('/oauth/token')).toHaveLength(0);
+    expect(cli.stderr()).toContain('invalid_scope: bad \\x1b[2J\\x1b]0;pwned\\x07 scope');
+    expect(cli.stderr()).not.toContain('\u001b');
   });
 
   it('gives up after --timeout with exit 1', async () => {
@@ -219,5 +256,35 @@ describe('wearhook auth logout', () => {
     const result = await runCli(['auth', 'logout'], { env });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--user ID, --label NAME or --all');
+  });
+});
+
+describe('the loopback redirect', () => {
+  it('listens on [::1] as well when localhost names it, and says clearly when it cannot', async () => {
+    const { listenForCallback } = await import('../src/providers/oura/oauth.js');
+    const both = await listenForCallback({ port: 0, state: 's-1', timeoutMs: 10_000, resolveLocalhost: async () => ['::1', '127.0.0.1'] });
+    try {
+      // A browser that resolves localhost to ::1 first reaches the same login.
+      const answer = request(`http://[::1]:${both.port}/callback?code=c-1&state=s-1`);
+      expect(await both.callback).toMatchObject({ code: 'c-1' });
+      both.finish({ ok: true, title: 'done', message: 'done' });
+      expect((await answer).statusCode).toBe(200);
+    } finally {
+      await both.close();
+    }
+
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '::1', resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      await expect(listenForCallback({ port, state: 's', timeoutMs: 1_000, resolveLocalhost: async () => ['127.0.0.1', '::1'] })).rejects.toThrow(
+        `Port ${port} on [::1] is already in use`,
+      );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+    await expect(listenForCallback({ port: 0, state: 's', timeoutMs: 1_000, resolveLocalhost: async () => ['192.0.2.7'] })).rejects.toThrow(
+      /localhost names 192\.0\.2\.7 on this machine, not a loopback address/,
+    );
   });
 });

@@ -38,7 +38,7 @@ export class CliContext {
         const given = this.globals.db ? '--db' : 'WEARHOOK_DB';
         throw new UsageError(`The folder of the database ${file} (${given}) does not exist; create it or give another path.`);
       }
-      this.db = openDatabase(file);
+      this.db = openDatabase(file, { onNotice: (text) => this.output.warn(text) });
     }
     return this.db;
   }

@@ -1,6 +1,7 @@
 import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 import { WearhookError, errorMessage } from '../errors.js';
+import { safeText } from './output.js';
 
 /** Run the CLI and return the exit code; errors become one sentence on stderr. */
 export async function main(argv: string[]): Promise<number> {
@@ -25,7 +26,8 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const code = err instanceof WearhookError ? err.exitCode : 1;
-    process.stderr.write(`error: ${errorMessage(err)}\n`);
+    // A message may quote a remote party (an OAuth error_description, an API's detail): never raw to the terminal.
+    process.stderr.write(`error: ${safeText(errorMessage(err), { keepNewlines: true })}\n`);
     if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     return code;
   }

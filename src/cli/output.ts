@@ -1,4 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
+import { safeText } from './safe-text.js';
+
+export { safeField, safeText } from './safe-text.js';
 
 export interface GlobalOptions {
   db?: string;
@@ -47,8 +50,9 @@ export class Output {
     this.stderr.write(`${text}\n`);
   }
 
+  /** A warning; it often quotes what failed, so its text is shown with control characters escaped. */
   warn(text: string): void {
-    this.stderr.write(`${this.errColor.yellow('warning:')} ${text}\n`);
+    this.stderr.write(`${this.errColor.yellow('warning:')} ${safeText(text, { keepNewlines: true })}\n`);
   }
 
   debug(text: string): void {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { safeText } from '../cli/safe-text.js';
 import { parseLabel, parsePort, parsePositiveInt } from '../cli/parse.js';
 import { DEFAULT_SCOPES } from '../providers/oura/oauth.js';
 import { alignColumns } from '../cli/columns.js';
@@ -35,7 +36,7 @@ export function registerAuth(program: Command): void {
           ctx.output.resultJson(user);
         } else {
           const details = [user.email, user.label ? `label ${user.label}` : null].filter(Boolean).join(', ');
-          ctx.output.result(`Authorized Oura user ${user.user_id}${details ? ` (${details})` : ''}; scopes: ${user.scopes.join(' ') || 'none'}.`);
+          ctx.output.result(safeText(`Authorized Oura user ${user.user_id}${details ? ` (${details})` : ''}; scopes: ${user.scopes.join(' ') || 'none'}.`));
         }
       } finally {
         ctx.close();
@@ -64,7 +65,7 @@ export function registerAuth(program: Command): void {
           ['PROVIDER', 'USER', 'LABEL', 'STATUS', 'TOKEN EXPIRES', 'SCOPES'],
           ...accounts.map((a) => [a.provider, a.user_id, a.label ?? '-', a.status, a.token_expires_at ?? '-', a.scopes.join(' ')]),
         ];
-        for (const line of alignColumns(rows)) ctx.output.result(line);
+        for (const line of alignColumns(rows.map((row) => row.map((cell) => safeText(cell))))) ctx.output.result(line);
         for (const a of accounts.filter((x) => x.status !== 'ok')) {
           ctx.output.warn(`${a.label ?? a.user_id}: ${a.last_error ?? 'no tokens stored'}; run \`wearhook auth oura${a.label ? ` --label ${a.label}` : ''}\` again.`);
         }

@@ -11,12 +11,16 @@ export function registerConfig(program: Command): void {
     .command('set')
     .description('Store a setting.')
     .argument('<key>', `one of: ${Object.keys(SETTINGS).join(', ')}`)
-    .argument('<value>', 'the value')
-    .addHelpText('after', '\nExample:\n  $ wearhook config set oura.clientId abc123')
-    .action(async (key: string, value: string, _opts, cmd: Command) => {
+    .argument('<value>', 'the value, or - to read it from stdin (keeps a secret out of the process list and shell history)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ wearhook config set oura.clientId abc123\n  $ wearhook config set secrets.vital -          # typed without echo, or piped in',
+    )
+    .action(async (key: string, given: string, _opts, cmd: Command) => {
       const { CliContext } = await import('../cli/context.js');
       const ctx = CliContext.from(cmd);
       const k = parseSettingKey(key);
+      const value = given === '-' ? await (await import('../cli/stdin.js')).readSecretFromStdin(`${k}: `) : given;
       ctx.settings.set(k, value);
       const shown = SETTINGS[k].secret ? redact(value) : value;
       if (ctx.globals.json) return ctx.output.resultJson({ key: k, value: shown, file: ctx.settings.path });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { parseDay, parseList } from '../cli/parse.js';
+import { safeText } from '../cli/safe-text.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import type { CliContext } from '../cli/context.js';
 import type { SyncSummary } from '../sync/oura.js';
@@ -63,7 +64,7 @@ export function registerSync(program: Command): void {
 
 function printSummary(ctx: CliContext, summary: SyncSummary): void {
   for (const user of summary.users) {
-    const who = user.label ? `${user.label} (${user.user_id})` : user.user_id;
+    const who = safeText(user.label ? `${user.label} (${user.user_id})` : user.user_id);
     ctx.output.result(`${who}: ${user.ok ? 'ok' : 'FAILED'}`);
     for (const t of user.types) {
       const unit = t.type === 'heartrate' ? 'samples' : 'documents';
@@ -71,7 +72,7 @@ function printSummary(ctx: CliContext, summary: SyncSummary): void {
         `${t.new} new, ${t.updated} updated, ${t.unchanged} unchanged ${unit}` +
         (t.older ? `, ${t.older} older than the stored version (kept as history)` : '') +
         (t.superseded ? `, ${t.superseded} no longer listed by Oura (superseded: kept, not exported)` : '');
-      ctx.output.result(`  ${t.type.padEnd(24)} ${t.error ? `failed: ${t.error}` : counts}`);
+      ctx.output.result(`  ${t.type.padEnd(24)} ${t.error ? `failed: ${safeText(t.error)}` : counts}`);
     }
   }
 }

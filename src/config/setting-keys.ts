@@ -36,6 +36,23 @@ export function redact(value: string): string {
   return `${value.slice(0, 4)}****`;
 }
 
+/**
+ * A URL as it may be shown: credentials in it (`https://user:pass@host/`) redacted like any
+ * other secret, the rest as given. Text that is not a URL is returned unchanged.
+ */
+export function redactUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return text;
+  }
+  if (!url.username && !url.password) return text;
+  const user = redact(decodeURIComponent(url.username));
+  const userinfo = url.password ? `${user}:****` : user;
+  return `${url.protocol}//${userinfo}@${url.host}${url.pathname}${url.search}${url.hash}`;
+}
+
 export function parseSettingKey(key: string): SettingKey {
   if (!isSettingKey(key)) {
     throw new UsageError(`Unknown setting "${key}". Known settings: ${Object.keys(SETTINGS).join(', ')}.`);

@@ -1,6 +1,7 @@
 import { RuntimeError, errorMessage } from '../errors.js';
 import { HttpClient } from '../net/http-client.js';
 import { providerRouteUrl } from '../net/target-url.js';
+import { redactUrl } from '../config/setting-keys.js';
 import type { ProviderConfig } from '../providers/registry.js';
 import type { DB } from '../store/db.js';
 import { getDelivery, headerPairs, type DeliveryRow } from '../store/deliveries.js';
@@ -53,7 +54,8 @@ export async function replayRow(row: DeliveryRow, to: string, options: ReplayOpt
   let pairs = endToEndHeaders(headerPairs(row));
   if (options.resign) pairs = resignHeaders(row.provider, pairs, row.body, options.signing ?? { secrets: {} }, options.now?.() ?? new Date());
   const client = options.client ?? new HttpClient({ timeoutMs: 15_000 });
-  const base = { id: row.id, provider: row.provider, event_type: row.event_type, url, resigned: options.resign };
+  // Shown without the credentials the URL may carry (they are sent as Basic authentication).
+  const base = { id: row.id, provider: row.provider, event_type: row.event_type, url: redactUrl(url), resigned: options.resign };
   const started = performance.now();
   try {
     const res = await client.request({

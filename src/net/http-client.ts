@@ -112,9 +112,10 @@ export class HttpClient {
 
   private async once(req: HttpRequest, url: string, attempt: number): Promise<HttpResponse> {
     const timeout = req.timeoutMs ?? this.opts.timeoutMs;
-    const res = await request(url, {
+    const { target, authorization } = withoutUserinfo(url);
+    const res = await request(target, {
       method: req.method,
-      headers: { 'user-agent': this.opts.userAgent, ...req.headers },
+      headers: { 'user-agent': this.opts.userAgent, ...authorization, ...req.headers },
       body: req.body,
       headersTimeout: timeout,
       bodyTimeout: timeout,
@@ -151,6 +152,19 @@ export class HttpClient {
   private throwIfAborted(req: HttpRequest, url: string): void {
     if (req.signal?.aborted) throw new RequestAbortedError(`Request to ${new URL(url).origin} aborted.`);
   }
+}
+
+/**
+ * Credentials in a URL (`http://user:pass@host/`, as in `--forward-to`) become HTTP Basic
+ * authentication, as curl does; undici would silently drop them.
+ */
+function withoutUserinfo(url: string): { target: string; authorization: Record<string, string> } {
+  const parsed = new URL(url);
+  if (!parsed.username && !parsed.password) return { target: url, authorization: {} };
+  const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+  parsed.username = '';
+  parsed.password = '';
+  return { target: parsed.toString(), authorization: { authorization: `Basic ${Buffer.from(credentials).toString('base64')}` } };
 }
 
 /** `Retry-After` in seconds or as an HTTP date; else `X-RateLimit-Reset` in unix seconds. */

@@ -1,4 +1,4 @@
-import type { Output } from '../cli/output.js';
+import { safeText, type Output } from '../cli/output.js';
 import { fitWidths, formatRow, terminalWidth, truncate, type ColumnSpec } from '../cli/columns.js';
 import { redact } from '../config/settings.js';
 import { RuntimeError } from '../errors.js';
@@ -17,13 +17,6 @@ const SECRET_HEADER_RE = /^(authorization|proxy-authorization|cookie|set-cookie|
 
 export function redactHeaders(pairs: HeaderPairs): HeaderPairs {
   return pairs.map(([name, value]) => [name, SECRET_HEADER_RE.test(name) ? redact(value) : value]);
-}
-
-/** Control characters (a terminal would obey them) written as escapes; `lines` keeps line breaks and tabs. */
-function printable(text: string, lines = false): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) =>
-    lines && (c === '\n' || c === '\t') ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
 }
 
 export function summary(row: DeliveryRow) {
@@ -110,10 +103,10 @@ function deliveryCells(r: DeliveryRow, zone: string): string[] {
     `#${r.id}`,
     receivedCell(r, zone),
     r.provider,
-    printable(r.event_type ?? '-'),
-    printable(r.user_id ?? '-'),
+    safeText(r.event_type ?? '-'),
+    safeText(r.user_id ?? '-'),
     r.status,
-    printable(r.error ?? ''),
+    safeText(r.error ?? ''),
   ];
 }
 
@@ -158,18 +151,18 @@ export function printList(output: Output, rows: readonly DeliveryRow[]): void {
 export function printDetail(output: Output, row: DeliveryRow, documents: DeliveredVersion[] = []): void {
   const d = detail(row, documents);
   const field = (name: string, value: string) => output.result(`${output.color.bold(name.padEnd(12))}${value}`);
-  field('delivery', `#${d.id} ${d.provider} ${printable(d.event_type ?? '-')}`);
-  field('received', `${formatLocal(d.received_at)}  ${d.method} ${printable(d.path)}`);
-  field('user', printable(d.user_id ?? '-'));
+  field('delivery', `#${d.id} ${d.provider} ${safeText(d.event_type ?? '-')}`);
+  field('received', `${formatLocal(d.received_at)}  ${d.method} ${safeText(d.path)}`);
+  field('user', safeText(d.user_id ?? '-'));
   field('status', `${d.status} (${d.attempts} attempt${d.attempts === 1 ? '' : 's'})${d.processed_at ? ` at ${formatLocal(d.processed_at)}` : ''}`);
   if (d.next_attempt_at) field('next try', formatLocal(d.next_attempt_at));
-  if (d.error) field('error', printable(d.error));
-  field('dedupe key', printable(d.dedupe_key));
-  for (const [i, v] of documents.entries()) field(i === 0 ? 'documents' : '', `${v.provider} ${v.type} ${printable(v.id)}: ${describeVersion(v)}`);
+  if (d.error) field('error', safeText(d.error));
+  field('dedupe key', safeText(d.dedupe_key));
+  for (const [i, v] of documents.entries()) field(i === 0 ? 'documents' : '', `${v.provider} ${v.type} ${safeText(v.id)}: ${describeVersion(v)}`);
   output.result(output.color.bold('headers'));
-  for (const [name, value] of d.headers) output.result(`  ${printable(name)}: ${printable(value)}`);
+  for (const [name, value] of d.headers) output.result(`  ${safeText(name)}: ${safeText(value)}`);
   output.result(output.color.bold(`body (${d.bytes} bytes${d.body === null ? ', not UTF-8, base64' : ''})`));
-  output.result(d.body === null ? (d.body_base64 ?? '') : printable(d.body, true));
+  output.result(d.body === null ? (d.body_base64 ?? '') : safeText(d.body, { keepNewlines: true }));
 }
 
 /**
@@ -178,8 +171,8 @@ export function printDetail(output: Output, row: DeliveryRow, documents: Deliver
  * `#12 vital daily.data.sleep.created -> http://127.0.0.1:8787/vital: 401 {"error":"timestamp too old (310 s)"} (4 ms)`.
  */
 export function replayLine(r: ReplayResult): string {
-  const answer = r.http_status === null ? `no answer: ${r.error ?? 'unknown error'}` : `${r.http_status}${r.response ? ` ${truncate(printable(r.response.trim()), 300)}` : ''}`;
-  return `#${r.id} ${r.provider} ${printable(r.event_type ?? '-')}${r.resigned ? ' (re-signed)' : ''} -> ${r.url}: ${answer} (${r.latency_ms} ms)`;
+  const answer = r.http_status === null ? `no answer: ${safeText(r.error ?? 'unknown error')}` : `${r.http_status}${r.response ? ` ${truncate(safeText(r.response.trim()), 300)}` : ''}`;
+  return `#${r.id} ${r.provider} ${safeText(r.event_type ?? '-')}${r.resigned ? ' (re-signed)' : ''} -> ${r.url}: ${answer} (${r.latency_ms} ms)`;
 }
 
 /** The deliveries to replay: the ids given (all must exist), or every one received since a time. */

@@ -1,10 +1,12 @@
 import type { CliContext } from '../cli/context.js';
 import { buildProviders, providerConfigFromSettings, SECRET_SETTING } from '../providers/registry.js';
 import { SETTINGS } from '../config/settings.js';
+import { redactUrl } from '../config/setting-keys.js';
 import { RuntimeError, errorMessage } from '../errors.js';
 import { parseEventFilter } from './event-filter.js';
 import { LiveLog } from './live-log.js';
 import { STOP_TIMEOUT_MS, startReceiver } from './server.js';
+import { isLoopbackAddress } from './loopback.js';
 import { ouraDocumentFetcher } from './oura-fetch.js';
 import type { PublicPlan } from '../tunnels/listen-plan.js';
 import type { PublicHealth, PublicSide } from '../tunnels/public-side.js';
@@ -120,6 +122,11 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
     ctx.close();
     throw err;
   }
+  if (!isLoopbackAddress(options.host) && options.host !== 'localhost') {
+    ctx.output.warn(
+      `the receiver listens on ${options.host}: it is reachable from the network, not only from this machine. Every delivery is still verified; to receive from the internet, a tunnel (--tunnel) keeps it on 127.0.0.1.`,
+    );
+  }
   const unsigned = [...providers.values()].filter((p) => !p.configured).map((p) => p.name);
   if (unsigned.length > 0) {
     ctx.output.warn(
@@ -128,7 +135,7 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
         .join(', ')} or use \`wearhook config set\`.`,
     );
   }
-  if (options.forwardTo) ctx.output.log(`forwarding accepted deliveries to ${options.forwardTo}`);
+  if (options.forwardTo) ctx.output.log(`forwarding accepted deliveries to ${redactUrl(options.forwardTo)}`);
 
   const signal = await stopped;
   ctx.output.log(`stopping on ${signal}: finishing the requests in flight (at most ${STOP_TIMEOUT_MS / 1000} s; ${signal} again stops at once)...`);

@@ -1,4 +1,4 @@
-import type { Output } from '../cli/output.js';
+import { safeField, safeText, type Output } from '../cli/output.js';
 import type { ReceiverEvent, ReceiverStats } from './server.js';
 
 function clockTime(date = new Date()): string {
@@ -58,8 +58,8 @@ export class LiveLog {
         return [
           time,
           c.cyan(event.provider.padEnd(14)),
-          event.event_type ?? '-',
-          c.dim(event.user_id ?? '-'),
+          safeField(event.event_type),
+          c.dim(safeField(event.user_id)),
           status(event.http_status),
           event.duplicate ? c.yellow('duplicate') : `#${event.id}`,
           c.gray(`${event.latency_ms} ms`),
@@ -68,15 +68,15 @@ export class LiveLog {
         return [
           time,
           c.cyan((event.provider ?? '-').padEnd(14)),
-          `${event.method} ${event.path}`,
+          `${safeText(event.method)} ${safeText(event.path)}`,
           status(event.http_status),
-          c.red(`rejected: ${event.reason}`),
+          c.red(`rejected: ${safeText(event.reason)}`),
           c.gray(`${event.latency_ms} ms`),
         ].join(' ');
       case 'challenge':
         return `${time} ${c.cyan('oura'.padEnd(14))} challenge ${status(event.http_status)}${event.http_status === 200 ? ' answered' : ' refused'}`;
       case 'work': {
-        const what = `${time} ${c.cyan(event.provider.padEnd(14))} ${event.event_type ?? '-'} #${event.id}`;
+        const what = `${time} ${c.cyan(event.provider.padEnd(14))} ${safeField(event.event_type)} #${event.id}`;
         if (event.status === 'processed') {
           const stored = [
             event.documents ? plural(event.documents, 'document') : '',
@@ -88,14 +88,14 @@ export class LiveLog {
         }
         if (event.status === 'pending') {
           const wait = event.next_attempt_at ? Math.max(0, Math.round((Date.parse(event.next_attempt_at) - Date.now()) / 1000)) : 0;
-          return `${what} ${c.yellow(`retry in ${wait} s`)} (attempt ${event.attempts}): ${event.error ?? ''}`;
+          return `${what} ${c.yellow(`retry in ${wait} s`)} (attempt ${event.attempts}): ${safeText(event.error ?? '')}`;
         }
-        return `${what} ${c.red('failed')}: ${event.error ?? ''}`;
+        return `${what} ${c.red('failed')}: ${safeText(event.error ?? '')}`;
       }
       case 'forward':
-        return `${time}   -> #${event.id} forwarded to ${event.url}: ${status(event.http_status)}${event.error ? ` ${c.red(event.error)}` : ''} ${c.gray(`${event.latency_ms} ms`)}`;
+        return `${time}   -> #${event.id} forwarded to ${safeText(event.url)}: ${status(event.http_status)}${event.error ? ` ${c.red(safeText(event.error))}` : ''} ${c.gray(`${event.latency_ms} ms`)}`;
       case 'error':
-        return `${time} ${c.red('error')} ${event.message}`;
+        return `${time} ${c.red('error')} ${safeText(event.message)}`;
     }
   }
 }

@@ -9,6 +9,7 @@ import { HttpClient } from '../net/http-client.js';
 import { healthProof } from '../tunnels/health.js';
 import { errorMessage } from '../errors.js';
 import { decodeJson, JsonDecodeError } from '../util/json.js';
+import { redactUrl } from '../config/setting-keys.js';
 import { readBody } from './body.js';
 import { applyTimeouts, BodyBudget, ConnectionCap, resolveLimits, type ReceiverLimits } from './limits.js';
 import { GroupCommit } from './group-commit.js';
@@ -223,6 +224,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     return hashes;
   };
 
+  // Shown without the credentials it may carry.
+  const forwardShown = options.forwardTo ? redactUrl(options.forwardTo) : '';
   const forward = (id: number, provider: ProviderName, eventType: string | null, method: string, headers: HeaderPairs, body: Buffer) => {
     const url = options.forwardTo!;
     // One at a time, in arrival order; a failing app only costs its own log line (the delivery stays stored).
@@ -233,13 +236,13 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         const result = await resendDelivery(forwardClient, url, { method, headers, body }, 'unsafe', stopping.signal);
         if (result.status >= 200 && result.status < 300) stats.forwarded++;
         else stats.forwardFailed++;
-        emit({ type: 'forward', id, provider, event_type: eventType, url, http_status: result.status, latency_ms: result.latencyMs });
+        emit({ type: 'forward', id, provider, event_type: eventType, url: forwardShown, http_status: result.status, latency_ms: result.latencyMs });
       } catch (err) {
         // Cut by the stop: not the app's failure, and nothing to report.
         if (stopping.signal.aborted) return;
         stats.forwardFailed++;
         const latency = Math.round(performance.now() - started);
-        emit({ type: 'forward', id, provider, event_type: eventType, url, http_status: null, latency_ms: latency, error: errorMessage(err) });
+        emit({ type: 'forward', id, provider, event_type: eventType, url: forwardShown, http_status: null, latency_ms: latency, error: errorMessage(err) });
       }
     });
   };

@@ -10,6 +10,8 @@ export interface OpenOptions {
   readonly?: boolean;
   /** Stop after this migration; tests use it to make files of an older schema. */
   migrateTo?: number;
+  /** Told what was done to the file that its user should know (its mode tightened). */
+  onNotice?: (text: string) => void;
 }
 
 /**
@@ -27,6 +29,7 @@ export function openDatabase(file: string, options: OpenOptions = {}): DB {
     } catch (err) {
       throw new RuntimeError(`Cannot create the database ${file} or its folder: ${errorMessage(err)}`);
     }
+    ownerOnly(file, options.onNotice);
   }
   let db: DB;
   try {
@@ -45,6 +48,30 @@ export function openDatabase(file: string, options: OpenOptions = {}): DB {
     throw err;
   }
   return db;
+}
+
+/**
+ * A database made by an older wearhook, or by hand, may be readable by others (0644): its health
+ * data is tightened to the owner (0600), the -wal and -shm files with it, and the user is told.
+ */
+function ownerOnly(file: string, notice: (text: string) => void = () => {}): void {
+  const loose: string[] = [];
+  for (const candidate of [file, `${file}-wal`, `${file}-shm`]) {
+    let mode: number;
+    try {
+      mode = fs.statSync(candidate).mode & 0o777;
+    } catch {
+      continue; // not there (yet)
+    }
+    if ((mode & 0o077) === 0) continue;
+    try {
+      fs.chmodSync(candidate, mode & 0o700);
+      loose.push(`${path.basename(candidate)} (was ${mode.toString(8).padStart(4, '0')})`);
+    } catch (err) {
+      notice(`${candidate} holds health data but is readable by other users (mode ${mode.toString(8).padStart(4, '0')}) and could not be made private: ${errorMessage(err)}; run \`chmod 600 ${candidate}\`.`);
+    }
+  }
+  if (loose.length > 0) notice(`the database was readable by other users; made readable by its owner only (0600): ${loose.join(', ')}.`);
 }
 
 function describeSqliteError(err: unknown): string {

@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
+import { safeText } from '../cli/safe-text.js';
 import type { CreateOutcome, DeleteOutcome, RenewOutcome, SubscriptionView } from './core.js';
 
 /** How subscriptions and the outcomes of `subs` commands look on a terminal and in `--json`. */
@@ -38,7 +39,7 @@ export function subscriptionsTable(subs: readonly SubscriptionView[], color: Cha
     // cli-table3 colours by itself; colour is ours to decide (NO_COLOR, --no-color, not a TTY).
     style: { head: [], border: [] },
   });
-  for (const s of subs) table.push([s.id, s.data_type, s.event_type, s.callback_url, expiresIn(s, color)]);
+  for (const s of subs) table.push([safeText(s.id), safeText(s.data_type), safeText(s.event_type), safeText(s.callback_url), expiresIn(s, color)]);
   return table.toString();
 }
 

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -58,6 +58,9 @@ export interface ConsentDecision {
   scope?: string;
   /** Echo this state instead of the one received (to test a forged answer). */
   state?: string;
+  /** Send the user back with this `error` (and `error_description`). */
+  error?: string;
+  errorDescription?: string;
 }
 
 export interface IssuedTokens {
@@ -100,6 +103,11 @@ export class OuraFake {
   readonly users = new Map<string, FakeOuraUser>();
   /** What the next visit of the consent page does. */
   consent: ConsentDecision = {};
+  /**
+   * PKCE (RFC 7636): 'enforce' binds a code to the S256 challenge of its authorize request, as an
+   * authorization server that supports PKCE does; 'ignore' takes no notice of it (Oura documents none).
+   */
+  pkce: 'enforce' | 'ignore' = 'enforce';
   readonly requests: RecordedRequest[] = [];
   /** Every refresh token presented to /oauth/token, in order. */
   readonly refreshTokensPresented: string[] = [];
@@ -109,7 +117,7 @@ export class OuraFake {
 
   private readonly access = new Map<string, AccessGrant>();
   private readonly refresh = new Map<string, RefreshGrant>();
-  private readonly codes = new Map<string, { userId: string; scope: string; redirectUri: string; used: boolean }>();
+  private readonly codes = new Map<string, { userId: string; scope: string; redirectUri: string; used: boolean; challenge?: string }>();
   private readonly faults: (OuraFault & { remaining: number; skip: number })[] = [];
   private server!: http.Server;
   url = '';
@@ -340,14 +348,16 @@ export class OuraFake {
     const decision = this.consent;
     const back = new URL(redirectUri);
     const state = decision.state ?? q.get('state');
-    if (decision.deny) {
-      back.searchParams.set('error', 'access_denied');
+    if (decision.deny || decision.error) {
+      back.searchParams.set('error', decision.error ?? 'access_denied');
+      if (decision.errorDescription) back.searchParams.set('error_description', decision.errorDescription);
     } else {
       const userId = decision.userId ?? this.users.keys().next().value;
       if (!userId) throw new Error('fake Oura has no user to log in; addUser first');
       const scope = decision.scope ?? q.get('scope') ?? DEFAULT_SCOPE;
       const code = `code_${randomBytes(8).toString('hex')}`;
-      this.codes.set(code, { userId, scope, redirectUri, used: false });
+      const challenge = this.pkce === 'enforce' && q.get('code_challenge_method') === 'S256' ? (q.get('code_challenge') ?? undefined) : undefined;
+      this.codes.set(code, { userId, scope, redirectUri, used: false, challenge });
       back.searchParams.set('code', code);
       back.searchParams.set('scope', scope);
     }
@@ -370,6 +380,9 @@ export class OuraFake {
     if (form.grant_type === 'authorization_code') {
       const code = this.codes.get(form.code ?? '');
       if (!code || code.used || code.redirectUri !== form.redirect_uri) return send(400, { error: 'invalid_grant' });
+      if (code.challenge && createHash('sha256').update(form.code_verifier ?? '').digest('base64url') !== code.challenge) {
+        return send(400, { error: 'invalid_grant', error_description: 'code_verifier does not match' });
+      }
       code.used = true;
       return send(200, tokenResponse(this.issueTokens(code.userId, { scope: code.scope })));
     }

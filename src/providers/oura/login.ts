@@ -5,7 +5,7 @@ import { getUser, upsertUser } from '../../store/users.js';
 import { accountOwner, accountsOf } from '../../store/participants.js';
 import { FixedBearer, OuraApi } from './api.js';
 import { ouraAppCredentials, ouraEndpoints, ouraHttpClient } from './http.js';
-import { authorizeUrl, expiresAt, listenForCallback, newState, requestToken } from './oauth.js';
+import { authorizeUrl, expiresAt, listenForCallback, newPkce, newState, requestToken } from './oauth.js';
 import type { OuraDeps } from './session.js';
 
 export interface LoginOptions {
@@ -44,9 +44,10 @@ export async function loginOuraUser(deps: OuraDeps, options: LoginOptions): Prom
   credentials.list('oura');
 
   const state = newState();
+  const pkce = newPkce();
   const loopback = await listenForCallback({ port: options.port, state, timeoutMs: options.timeoutSeconds * 1000 });
   try {
-    const url = authorizeUrl(endpoints, { clientId: app.clientId, redirectUri: loopback.redirectUri, state, scopes: options.scopes });
+    const url = authorizeUrl(endpoints, { clientId: app.clientId, redirectUri: loopback.redirectUri, state, scopes: options.scopes, codeChallenge: pkce.challenge });
     options.log(`Redirect URI: ${loopback.redirectUri}`);
     options.log(`  It must be listed exactly under "Redirect URIs" of your application at ${APPLICATIONS_PAGE}.`);
     options.log('Open this URL to authorize wearhook:');
@@ -60,7 +61,7 @@ export async function loginOuraUser(deps: OuraDeps, options: LoginOptions): Prom
     try {
       const result = await completeOuraAuthorization(
         { ...deps, http, credentials },
-        { code, redirectUri: loopback.redirectUri, grantedScope: scope, requestedScopes: options.scopes, label: options.label ?? null, moveAccount: true },
+        { code, codeVerifier: pkce.verifier, redirectUri: loopback.redirectUri, grantedScope: scope, requestedScopes: options.scopes, label: options.label ?? null, moveAccount: true },
       );
       loopback.finish({
         ok: true,
@@ -84,6 +85,8 @@ export interface AuthorizationGrant {
   /** The code from Oura's redirect, and the redirect URI it was issued for. */
   code: string;
   redirectUri: string;
+  /** The PKCE verifier whose S256 challenge went with the authorize request (oauth.ts newPkce), if one did. */
+  codeVerifier?: string;
   /** The scopes the redirect reported (the user may untick some), if it did. */
   grantedScope: string | null;
   requestedScopes: string;
@@ -108,7 +111,12 @@ export async function completeOuraAuthorization(deps: OuraDeps, grant: Authoriza
   const credentials = deps.credentials ?? new CredentialStore();
   const now = deps.now ?? (() => new Date());
 
-  const tokens = await requestToken(http, endpoints, app, { grant_type: 'authorization_code', code: grant.code, redirect_uri: grant.redirectUri });
+  const tokens = await requestToken(http, endpoints, app, {
+    grant_type: 'authorization_code',
+    code: grant.code,
+    redirect_uri: grant.redirectUri,
+    ...(grant.codeVerifier ? { code_verifier: grant.codeVerifier } : {}),
+  });
   const info = await new OuraApi(http, endpoints.apiUrl, new FixedBearer(tokens.access_token)).personalInfo();
   const label = grant.label;
   if (label) {

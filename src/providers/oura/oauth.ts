@@ -1,11 +1,15 @@
 import http from 'node:http';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import dns from 'node:dns/promises';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { HttpClient } from '../../net/http-client.js';
 import { RuntimeError, UsageError } from '../../errors.js';
 import type { OuraAppCredentials, OuraEndpoints } from './http.js';
 
-/** The OAuth 2.0 authorization-code flow against Oura, with a loopback redirect on 127.0.0.1. */
+/**
+ * The OAuth 2.0 authorization-code flow against Oura, with a loopback redirect on
+ * `localhost` (127.0.0.1, and [::1] when `localhost` names it too), `state` checked, and PKCE.
+ */
 
 export const DEFAULT_SCOPES = 'email personal daily heartrate workout tag session spo2';
 
@@ -13,9 +17,19 @@ export function newState(): string {
   return randomBytes(24).toString('base64url');
 }
 
+/**
+ * PKCE (RFC 7636, S256): the code is worth nothing without the verifier, which never leaves this
+ * process until the exchange, so a code intercepted on its way back cannot be spent by anyone
+ * else. Oura does not document PKCE; a server that ignores the parameters works as before.
+ */
+export function newPkce(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url'); // 43 characters of [A-Za-z0-9_-]
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
 export function authorizeUrl(
   endpoints: OuraEndpoints,
-  params: { clientId: string; redirectUri: string; state: string; scopes: string },
+  params: { clientId: string; redirectUri: string; state: string; scopes: string; codeChallenge?: string },
 ): string {
   const url = new URL(endpoints.authorizeUrl);
   url.searchParams.set('response_type', 'code');
@@ -23,6 +37,10 @@ export function authorizeUrl(
   url.searchParams.set('redirect_uri', params.redirectUri);
   url.searchParams.set('state', params.state);
   url.searchParams.set('scope', params.scopes);
+  if (params.codeChallenge) {
+    url.searchParams.set('code_challenge', params.codeChallenge);
+    url.searchParams.set('code_challenge_method', 'S256');
+  }
   return url.toString();
 }
 
@@ -43,11 +61,32 @@ export interface LoopbackServer {
   close(): Promise<void>;
 }
 
+/** The addresses `localhost` names on this machine. */
+async function localhostAddresses(): Promise<string[]> {
+  try {
+    return (await dns.lookup('localhost', { all: true })).map((a) => a.address);
+  } catch {
+    return ['127.0.0.1'];
+  }
+}
+
+const isLoopback = (address: string) => address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
+
 /**
- * Listen on 127.0.0.1:<port> for the one `GET /callback` that ends the login. The browser
+ * Listen for the one `GET /callback` that ends the login, on 127.0.0.1:<port> and on every
+ * other loopback address `localhost` names here (a browser may try [::1] first). The browser
  * waits on that request until `finish`, so its page can say whether the whole login worked.
+ *
+ * Any web page can make the browser send a callback, so one whose `state` is not this login's
+ * is answered 400 and ignored: the login keeps waiting for the real one.
  */
-export async function listenForCallback(options: { port: number; state: string; timeoutMs: number }): Promise<LoopbackServer> {
+export async function listenForCallback(options: {
+  port: number;
+  state: string;
+  timeoutMs: number;
+  /** The addresses of `localhost` (tests set them). */
+  resolveLocalhost?: () => Promise<string[]>;
+}): Promise<LoopbackServer> {
   let resolveCallback!: (r: CallbackResult) => void;
   let rejectCallback!: (e: Error) => void;
   const callback = new Promise<CallbackResult>((resolve, reject) => {
@@ -76,10 +115,8 @@ export async function listenForCallback(options: { port: number; state: string; 
       rejectCallback(new RuntimeError(message));
     };
     if (!sameSecret(q.get('state') ?? '', options.state)) {
-      fail(
-        'Login refused',
-        'The answer from Oura carried a wrong state (it does not belong to the login wearhook started); run `wearhook auth oura` again.',
-      );
+      // Not this login's answer (a stale tab, or a page trying to end the login): refuse it, keep waiting.
+      sendPage(res, 400, 'Not this login', 'This answer does not belong to the login wearhook is waiting for (wrong state); it was ignored. Finish the login in the tab wearhook opened.');
       return;
     }
     const error = q.get('error');
@@ -102,19 +139,24 @@ export async function listenForCallback(options: { port: number; state: string; 
     resolveCallback({ code, scope: q.get('scope') });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') {
-        reject(new RuntimeError(`Port ${options.port} on 127.0.0.1 is already in use; stop what uses it or pass --port with another port (and register http://localhost:<port>/callback on the Oura application).`));
-      } else if (err.code === 'EACCES') {
-        reject(new UsageError(`Not allowed to listen on port ${options.port}; pass --port with a port above 1024.`));
-      } else {
-        reject(new RuntimeError(`Cannot listen on 127.0.0.1:${options.port}: ${err.message}`));
-      }
-    });
-    server.listen(options.port, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const addresses = await (options.resolveLocalhost ?? localhostAddresses)();
+  const foreign = addresses.filter((a) => !isLoopback(a));
+  if (foreign.length > 0) {
+    throw new RuntimeError(`localhost names ${foreign.join(', ')} on this machine, not a loopback address, so the browser's answer would not reach wearhook; fix the localhost line of /etc/hosts.`);
+  }
+  // 127.0.0.1 first (its port is the one for all), then whatever else localhost names.
+  const hosts = ['127.0.0.1', ...new Set(addresses.filter((a) => a !== '127.0.0.1'))];
+  const servers = [server, ...hosts.slice(1).map(() => http.createServer(server.listeners('request')[0] as http.RequestListener))];
+  let port = options.port;
+  try {
+    for (const [i, host] of hosts.entries()) {
+      await listenOn(servers[i]!, port, host);
+      port = (servers[i]!.address() as AddressInfo).port;
+    }
+  } catch (err) {
+    await Promise.all(servers.map((s) => new Promise((resolve) => (s.listening ? s.close(resolve) : resolve(undefined)))));
+    throw err;
+  }
 
   const timer = setTimeout(() => {
     if (settled) return;
@@ -135,15 +177,38 @@ export async function listenForCallback(options: { port: number; state: string; 
       sendPage(waiting, outcome.ok ? 200 : 500, outcome.title, outcome.message);
       waiting = undefined;
     },
-    close() {
+    async close() {
       clearTimeout(timer);
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Let a page being written finish, then drop idle keep-alive sockets.
-        server.closeIdleConnections();
-      });
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              // Let a page being written finish, then drop idle keep-alive sockets.
+              s.closeIdleConnections();
+            }),
+        ),
+      );
     },
   };
+}
+
+function listenOn(server: http.Server, port: number, host: string): Promise<void> {
+  const where = host.includes(':') ? `[${host}]` : host;
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        reject(new RuntimeError(`Port ${port} on ${where} is already in use; stop what uses it or pass --port with another port (and register http://localhost:<port>/callback on the Oura application).`));
+      } else if (err.code === 'EACCES') {
+        reject(new UsageError(`Not allowed to listen on port ${port}; pass --port with a port above 1024.`));
+      } else if (err.code === 'EADDRNOTAVAIL') {
+        reject(new RuntimeError(`localhost names ${host} on this machine, but wearhook cannot listen there (${err.code}); fix the localhost line of /etc/hosts or enable that address.`));
+      } else {
+        reject(new RuntimeError(`Cannot listen on ${where}:${port}: ${err.message}`));
+      }
+    });
+    server.listen(port, host, () => resolve());
+  });
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -195,7 +260,7 @@ export async function requestToken(
   http: HttpClient,
   endpoints: OuraEndpoints,
   app: OuraAppCredentials,
-  grant: { grant_type: 'authorization_code'; code: string; redirect_uri: string } | { grant_type: 'refresh_token'; refresh_token: string },
+  grant: { grant_type: 'authorization_code'; code: string; redirect_uri: string; code_verifier?: string } | { grant_type: 'refresh_token'; refresh_token: string },
 ): Promise<TokenResponse> {
   const body = new URLSearchParams({ ...grant, client_id: app.clientId, client_secret: app.clientSecret }).toString();
   const res = await http.request({
