@@ -31,7 +31,8 @@ describe('control characters from the wire', () => {
     const { output, text } = capture();
     const log = new LiveLog(output, false);
     t = await startTestReceiver({ onEvent: (e) => log.event(e) });
-    const eventType = 'sleep.created\u001b[2J\u001b]0;owned\u0007';
+    // The escapes first: events list may shorten a long event to fit the terminal.
+    const eventType = '\u001b[2J\u001b]0;owned\u0007sleep.created';
     const userId = 'user\u009b31m\u202eevil\rX';
     const body = JSON.stringify({ type: eventType, data: { user_id: userId } });
     const answer = await send(`${t.receiver.url}/standard`, { headers: { ...standardHeaders(TEST_SECRETS.standard, 'msg_ctl', body), 'x-note': 'a\u0085b' }, body });
@@ -41,7 +42,7 @@ describe('control characters from the wire', () => {
     await send(`${t.receiver.url}/nowhere%1B%5B2J`, { body: '{}' });
 
     expect(text()).not.toMatch(RAW_CONTROL);
-    expect(text()).toContain('sleep.created\\x1b[2J\\x1b]0;owned\\x07');
+    expect(text()).toContain('\\x1b[2J\\x1b]0;owned\\x07sleep.created');
     expect(text()).toContain('user\\x9b31m\\u202eevil\\rX');
 
     const env = { WEARHOOK_CONFIG_DIR: path.dirname(t.dbFile), WEARHOOK_DB: t.dbFile };

@@ -29,7 +29,6 @@ export function openDatabase(file: string, options: OpenOptions = {}): DB {
     } catch (err) {
       throw new RuntimeError(`Cannot create the database ${file} or its folder: ${errorMessage(err)}`);
     }
-    ownerOnly(file, options.onNotice);
   }
   let db: DB;
   try {
@@ -47,6 +46,8 @@ export function openDatabase(file: string, options: OpenOptions = {}): DB {
     db.close();
     throw err;
   }
+  // Only a file that is a wearhook database: anything else is left exactly as it was.
+  if (file !== ':memory:') ownerOnly(file, options.onNotice);
   return db;
 }
 
