@@ -24,17 +24,26 @@ export function cliEnv(extra: Record<string, string | undefined>): NodeJS.Proces
   return { ...env, NO_COLOR: '1', ...extra } as NodeJS.ProcessEnv;
 }
 
-/** `wearhook listen --port 0 --json` as a child process, ready when its first NDJSON line says so. */
-export function startListen(env: Record<string, string | undefined>, args: string[] = []): Promise<ListenProcess> {
-  return startNdjsonProcess(['listen', '--port', '0', '--json', ...args], env, 'ready');
+/**
+ * `wearhook listen --port 0 --json` as a child process, ready when its first NDJSON line says so.
+ * `prefix` runs it under another command (e.g. `prlimit --nofile=256:256 --`).
+ */
+export function startListen(env: Record<string, string | undefined>, args: string[] = [], options: { prefix?: string[] } = {}): Promise<ListenProcess> {
+  return startNdjsonProcess(['listen', '--port', '0', '--json', ...args], env, 'ready', options);
 }
 
 /**
  * A wearhook command that writes NDJSON (`listen --json`, `ui --json`) as a child process, ready
  * once it has written a line of type `readyType`; `url` is that line's url.
  */
-export async function startNdjsonProcess(args: string[], env: Record<string, string | undefined>, readyType: string): Promise<ListenProcess> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(env), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startNdjsonProcess(
+  args: string[],
+  env: Record<string, string | undefined>,
+  readyType: string,
+  options: { prefix?: string[] } = {},
+): Promise<ListenProcess> {
+  const command = [...(options.prefix ?? []), process.execPath, BIN, ...args];
+  const child = spawn(command[0]!, command.slice(1), { env: cliEnv(env), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const parsed: Record<string, unknown>[] = [];
