@@ -89,6 +89,9 @@ describe('fuzzing the receiver', () => {
       return { route, headers: standardHeaders(STANDARD_SECRET[route]!, `msg_fuzz_${n}`, body, { brand: rng.pick(['webhook', 'svix'] as const) }), body: Buffer.from(body) };
     };
     const validSent: Signed[] = [];
+    /** Bodies sent signed but nested too deep (never to be stored), and valid ones with a byte order mark (to be worked on). */
+    const deepSent: string[] = [];
+    const bomSent: string[] = [];
 
     const stats = {
       cases: 0,
@@ -230,7 +233,7 @@ describe('fuzzing the receiver', () => {
         const body = rng.pick([
           () => rng.bytes(rng.int(0, 2000)),
           () => Buffer.from([0xff, 0xfe, 0x7b, 0x7d]),
-          () => Buffer.from(rng.pick(['[]', '1', '"x"', 'null', 'true', '{}', '{"event_type":5}', '{"a":' + '['.repeat(3000) + ']'.repeat(3000) + '}', '{"user_id":{}}'])),
+          () => Buffer.from(rng.pick(['[]', '1', '"x"', 'null', 'true', '{}', '{"event_type":5}', '{"user_id":{}}'])),
           () => Buffer.from(JSON.stringify({ deep: randomText(500) })),
         ])();
         const headers =
@@ -264,6 +267,32 @@ describe('fuzzing the receiver', () => {
         check(size <= 1024 * 1024 ? 'size-at-limit' : 'size-over-limit', status, size <= 1024 * 1024 ? true : false);
         if (size > 1024 * 1024 && status !== null) expect(status).toBe(413);
       },
+      // Signed JSON nested deeper than 64 levels (up to 100,000): 400, never stored (issue #15, row 4).
+      async () => {
+        const route = rng.pick(['/vital', '/standard', '/corsano'] as const);
+        const levels = rng.pick([65, 100, 3000, 100_000]);
+        const body = Buffer.from(rng.pick([`{"a":${'['.repeat(levels)}${']'.repeat(levels)}}`, `${'{"x":'.repeat(levels)}1${'}'.repeat(levels)}`]));
+        const headers = route === '/corsano' ? corsanoHeaders(TEST_SECRETS.corsano, body) : standardHeaders(STANDARD_SECRET[route]!, `msg_deep_${serial++}`, body);
+        const status = await send(route, 'POST', headers, body);
+        check('signed-deep', status, false);
+        if (status !== 400) failures.push(`signed-deep ${route} ${levels} levels: answered ${status}, not 400`);
+        deepSent.push(body.toString('base64'));
+      },
+      // A valid delivery with a byte order mark before its JSON: accepted, and its work done like any other (row 4).
+      async () => {
+        const signed = valid(rng.pick(ROUTES));
+        const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), signed.body]);
+        const headers =
+          signed.route === '/oura'
+            ? ouraHeaders(TEST_SECRETS.oura, body)
+            : signed.route === '/corsano'
+              ? corsanoHeaders(TEST_SECRETS.corsano, body)
+              : standardHeaders(STANDARD_SECRET[signed.route]!, `msg_bom_${serial++}`, body);
+        const bom = { route: signed.route, headers, body };
+        validSent.push(bom);
+        bomSent.push(body.toString('base64'));
+        check('valid-bom', await send(bom.route, 'POST', headers, body), true);
+      },
     ];
 
     /** Headers for sending `signed` again now: same id and body, a fresh timestamp (a sender's retry). */
@@ -277,6 +306,8 @@ describe('fuzzing the receiver', () => {
     // Broken HTTP on raw sockets: whatever comes back must not be a 2xx (except for the valid request pipelined behind).
     const rawCases: (() => { bytes: Buffer; valid: number })[] = [
       () => ({ bytes: rng.bytes(rng.int(1, 3000)), valid: 0 }),
+      // Absolute-form targets that are not URLs (row 3): a 4xx, never a 5xx.
+      () => ({ bytes: Buffer.from(`${rng.pick(['POST', 'GET'])} ${rng.pick(['http://a:b/vital', 'http://[::1/oura', 'http://%zz/standard', 'https://a:99999/corsano', 'http:///healthz'])} HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}`), valid: 0 }),
       () => ({ bytes: Buffer.from(`POST /vital HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`), valid: 0 }),
       () => ({ bytes: Buffer.from(`POST /vital HTTP/1.1\r\nHost: x\r\nContent-Length: ${rng.pick(['abc', '-1', '5, 6', '99999999999999999999'])}\r\n\r\nhello`), valid: 0 }),
       () => ({ bytes: Buffer.from(`POST /vital HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd`), valid: 0 }),
@@ -417,9 +448,20 @@ describe('fuzzing the receiver', () => {
 
     // Every stored row verifies with the senders' secrets, checked here with node:crypto and the standardwebhooks package.
     const db = openDatabase(dbFile, { readonly: true });
-    const rows = db.prepare('SELECT provider, received_at, headers, body FROM deliveries').all() as { provider: string; received_at: string; headers: string; body: Buffer }[];
+    const rows = db.prepare('SELECT provider, received_at, headers, body, status, error FROM deliveries').all() as {
+      provider: string;
+      received_at: string;
+      headers: string;
+      body: Buffer;
+      status: string;
+      error: string | null;
+    }[];
     db.close();
     const unverified = rows.filter((row) => !verifiesIndependently(row));
+    // Nothing nested too deep was stored; every delivery with a byte order mark was worked on, none failed for it.
+    const byBody = new Map(rows.map((r) => [r.body.toString('base64'), r]));
+    expect(deepSent.filter((b) => byBody.has(b))).toEqual([]);
+    await waitUntilWorked(dbFile, bomSent);
     expect(unverified.map((r) => `${r.provider}: ${r.body.toString('utf8').slice(0, 80)}`)).toEqual([]);
     // And every valid delivery sent is there, byte for byte.
     const storedBodies = new Set(rows.map((r) => r.body.toString('base64')));
@@ -444,6 +486,23 @@ describe('fuzzing the receiver', () => {
     }, { deliveries: distinctValid.size, fuzz_cases: CASES + RAW_CASES + SLOW_DELIVERIES + SLOWLORIS });
   });
 });
+
+/** Every delivery among `bodies` has its work done (processed, or pending on an Oura fetch), none failed. */
+async function waitUntilWorked(dbFile: string, bodies: string[]): Promise<void> {
+  const wanted = new Set(bodies);
+  for (let i = 0; i < 600; i++) {
+    const db = openDatabase(dbFile, { readonly: true });
+    const rows = (db.prepare('SELECT body, status, error FROM deliveries').all() as { body: Buffer; status: string; error: string | null }[]).filter((r) =>
+      wanted.has(r.body.toString('base64')),
+    );
+    db.close();
+    const failed = rows.filter((r) => r.status === 'failed');
+    expect(failed.map((r) => r.error)).toEqual([]);
+    if (rows.length === wanted.size && rows.every((r) => r.status !== 'received')) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('deliveries with a byte order mark were not worked on');
+}
 
 function headerOf(pairs: [string, string][], name: string): string | undefined {
   return pairs.find(([k]) => k.toLowerCase() === name)?.[1];
@@ -471,7 +530,8 @@ function verifiesIndependently(row: { provider: string; received_at: string; hea
     const signature = headerOf(pairs, `${brand}-signature`);
     if (!id || !timestamp || !signature) continue;
     try {
-      new Webhook(secret).verify(row.body.toString('utf8'), { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature });
+      // The signature only: the package would also parse the body as JSON, and JSON.parse refuses a byte order mark.
+      new Webhook(secret).verify(row.body.toString('utf8'), { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature }, { jsonParse: false });
       return true;
     } catch {
       return false;
