@@ -124,6 +124,21 @@ describe('forwarding in the receiver', () => {
     expect(vitalApp.seen.map((s) => s.headers['svix-id'])).toEqual(['msg_a', 'msg_b']);
   });
 
+  it('credentials in the URL go as Basic authentication and are never stored or shown', async () => {
+    const target = await app();
+    const withCredentials = target.url.replace('http://', 'http://hookuser:s3cret-pass@');
+    const t = await startTestReceiver({ targets: [parseForwardTarget(`${withCredentials}/hook`)] });
+    receivers.push(t);
+    await send(`${t.receiver.url}/vital`, vital('msg_auth'));
+    await until(() => target.seen.length === 1, 'the forward');
+    await t.receiver.idle();
+    expect(target.seen[0]!.headers.authorization).toBe(`Basic ${Buffer.from('hookuser:s3cret-pass').toString('base64')}`);
+    const stored = JSON.stringify(t.db.prepare('SELECT * FROM outbox_targets').all()) + JSON.stringify(t.db.prepare('SELECT * FROM outbox').all());
+    expect(stored).not.toContain('s3cret');
+    expect(JSON.stringify(t.events)).not.toContain('s3cret');
+    expect(t.events.find((e) => e.type === 'forward')).toMatchObject({ url: expect.stringMatching(/^http:\/\/hook\*\*\*\*:\*\*\*\*@127\.0\.0\.1:\d+\/hook$/) });
+  });
+
   it('two receivers on one database forward each delivery once, in order, one at a time', async () => {
     let inFlight = 0;
     let most = 0;

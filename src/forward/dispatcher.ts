@@ -1,3 +1,4 @@
+import { redactUrl } from '../config/setting-keys.js';
 import { errorMessage } from '../errors.js';
 import { HttpClient, retryAfterMs, type HttpResponse } from '../net/http-client.js';
 import type { Provider, ProviderName } from '../providers/types.js';
@@ -448,7 +449,7 @@ export async function sendForward(sender: ForwardSender, url: string, row: Outbo
     id: delivery.id,
     provider: delivery.provider,
     event_type: delivery.event_type,
-    url,
+    url: redactUrl(url),
     attempt,
     http_status: status,
     latency_ms: durationMs,

@@ -1,10 +1,12 @@
-import { RuntimeError } from '../errors.js';
+import { redactUrl } from '../config/setting-keys.js';
+import { RuntimeError, UsageError } from '../errors.js';
 import { HttpClient } from '../net/http-client.js';
 import { GroupCommit } from '../receiver/group-commit.js';
 import { DEFAULT_LEASE_MS, newClaimOwner } from '../store/claims.js';
 import type { DB } from '../store/db.js';
 import { getDelivery } from '../store/deliveries.js';
-import { claimOutboxRow, retryForwardsNow } from '../store/outbox.js';
+import { claimOutboxRow, forwardsOfDelivery, retryForwardsNow } from '../store/outbox.js';
+import { keyHidesCredentials } from './targets.js';
 import { backoffMs, DEFAULT_RETRY_FOR_MS, sendForward, type ForwardEvent } from './dispatcher.js';
 
 export type ForwardRetryResult =
@@ -23,11 +25,17 @@ export type ForwardRetryResult =
 export async function retryForwards(db: DB, deliveryId: number, options: { target?: string; retryForMs?: number; client?: HttpClient } = {}): Promise<ForwardRetryResult[]> {
   if (!getDelivery(db, deliveryId)) throw new RuntimeError(`There is no delivery #${deliveryId}; see \`wearhook events list\`.`);
   const retryForMs = options.retryForMs ?? DEFAULT_RETRY_FOR_MS;
-  const rows = retryForwardsNow(db, deliveryId, { now: Date.now(), retryForMs, target: options.target });
+  // Targets are stored without credentials: `--to` gives the whole URL back.
+  const key = options.target === undefined ? undefined : redactUrl(options.target);
+  const blind = forwardsOfDelivery(db, deliveryId, key).filter((r) => r.status !== 'done' && keyHidesCredentials(r.target) && key === undefined);
+  if (blind.length > 0) {
+    throw new UsageError(`The forward of #${deliveryId} to ${blind[0]!.target} needs its credentials, which wearhook does not store: pass --to with the whole URL.`);
+  }
+  const rows = retryForwardsNow(db, deliveryId, { now: Date.now(), retryForMs, target: key });
   if (rows.length === 0) {
     throw new RuntimeError(
       options.target
-        ? `Delivery #${deliveryId} was never forwarded to ${options.target}; \`wearhook events replay ${deliveryId} --to ${options.target}\` sends it.`
+        ? `Delivery #${deliveryId} was never forwarded to ${key}; \`wearhook events replay ${deliveryId} --to URL\` sends it.`
         : `Delivery #${deliveryId} has no forwards (no \`listen --forward-to\` took it); \`wearhook events replay ${deliveryId} --to URL\` sends it.`,
     );
   }
@@ -51,7 +59,7 @@ export async function retryForwards(db: DB, deliveryId: number, options: { targe
       results.push({ url: target, outcome: 'held-elsewhere' });
       continue;
     }
-    const event = await sendForward(sender, target, row);
+    const event = await sendForward(sender, options.target ?? target, row);
     results.push({ url: target, outcome: 'sent', event: event! });
   }
   return results;

@@ -1,4 +1,5 @@
 import { split } from 'shlex';
+import { redactUrl } from '../config/setting-keys.js';
 import { UsageError } from '../errors.js';
 import { parseEventFilter, type EventFilter } from '../receiver/event-filter.js';
 
@@ -72,7 +73,15 @@ export function parseHookTarget(value: string): HookTarget {
   return { kind: 'hook', command, argv, filterText: filterText === '*' ? null : filterText, filter: filterText === '*' ? () => true : filterOf(filterText, '--exec') };
 }
 
-/** What the outbox calls a target: its URL or its command line. */
+/**
+ * What the outbox calls a target: its command line, or its URL with any credentials redacted
+ * (a password never enters the database; the running `listen` knows the whole URL).
+ */
 export function targetKey(spec: OutboxTargetSpec): string {
-  return spec.kind === 'forward' ? spec.url : spec.command;
+  return spec.kind === 'forward' ? redactUrl(spec.url) : spec.command;
+}
+
+/** Whether a stored target key had credentials (they were redacted: sending to it needs the whole URL again). */
+export function keyHidesCredentials(key: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(key);
 }

@@ -216,18 +216,23 @@ export function outboxOfDelivery(db: DB, deliveryId: number): OutboxEntry[] {
   return rows.map((row) => ({ ...row, attempt_log: attempts.all(row.id) as OutboxAttempt[] }));
 }
 
+/** The forwards of a delivery (to `target` only, when given): where, and how they stand. */
+export function forwardsOfDelivery(db: DB, deliveryId: number, target?: string): { id: number; target: string; status: OutboxStatus }[] {
+  return db
+    .prepare(
+      `SELECT o.id, t.target, o.status FROM outbox o JOIN outbox_targets t ON t.id = o.target_id
+       WHERE o.delivery_id = ? AND t.kind = 'forward' AND (? IS NULL OR t.target = ?) ORDER BY t.id`,
+    )
+    .all(deliveryId, target ?? null, target ?? null) as { id: number; target: string; status: OutboxStatus }[];
+}
+
 /**
  * `events forward-retry`: the delivery's forwards (to `target` only, when given) that are not
  * done become due now, with a fresh retry window; returns their targets, or an empty list.
  */
 export function retryForwardsNow(db: DB, deliveryId: number, options: { now: number; retryForMs: number; target?: string }): { id: number; target: string; status: OutboxStatus }[] {
   return db.transaction(() => {
-    const rows = db
-      .prepare(
-        `SELECT o.id, t.target, o.status FROM outbox o JOIN outbox_targets t ON t.id = o.target_id
-         WHERE o.delivery_id = ? AND t.kind = 'forward' AND (? IS NULL OR t.target = ?) ORDER BY t.id`,
-      )
-      .all(deliveryId, options.target ?? null, options.target ?? null) as { id: number; target: string; status: OutboxStatus }[];
+    const rows = forwardsOfDelivery(db, deliveryId, options.target);
     const reset = db.prepare(
       `UPDATE outbox SET status = 'pending', next_attempt_at = ?, give_up_at = ?, done_at = NULL WHERE id = ? AND status != 'done'`,
     );
