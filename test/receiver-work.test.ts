@@ -5,7 +5,6 @@ import { getDocument } from '../src/store/documents.js';
 import { buildProviders } from '../src/providers/registry.js';
 import { startReceiver } from '../src/receiver/server.js';
 import { getDelivery, insertDelivery } from '../src/store/deliveries.js';
-import { parseEventFilter } from '../src/receiver/event-filter.js';
 import type { FetchOuraDocument } from '../src/receiver/work-queue.js';
 import { startServer, type TestServer } from './helpers/http-server.js';
 import { send, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
@@ -291,38 +290,3 @@ describe('payloads that carry their data are normalised at once', () => {
   });
 });
 
-describe('--forward-to', () => {
-  it('passes each new delivery on byte for byte with its headers; a failing app loses nothing', async () => {
-    const seen: { headers: Record<string, string | string[] | undefined>; body: Buffer }[] = [];
-    let answer = 500;
-    const app = await startServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        seen.push({ headers: req.headers, body: Buffer.concat(chunks) });
-        res.writeHead(answer).end();
-      });
-    });
-    servers.push(app);
-    t = await startTestReceiver({ forwardTo: `${app.url}/hooks`, eventFilter: parseEventFilter('vital:daily.data.sleep.*') });
-    const body = '{"event_type" :"daily.data.sleep.created","user_id":"vu-1","data":{"id":"vs-1","user_id":"vu-1"}}';
-    const headers = standardHeaders(TEST_SECRETS.vital, 'msg_fwd', body, { brand: 'svix' });
-    const first = await send(`${t.receiver.url}/vital`, { headers, body });
-    await t.receiver.idle();
-    expect(seen).toHaveLength(1);
-    expect(seen[0]!.body.toString('utf8')).toBe(body);
-    expect(seen[0]!.headers).toMatchObject({ 'svix-id': 'msg_fwd', 'svix-signature': headers['svix-signature'], 'content-type': 'application/json' });
-    expect(t.events).toContainEqual(expect.objectContaining({ type: 'forward', id: first.json().id, http_status: 500 }));
-    expect(getDelivery(t.db, first.json().id as number)).toMatchObject({ status: 'processed' });
-
-    // A duplicate is not forwarded again; an event outside --events is stored but not forwarded.
-    answer = 204;
-    await send(`${t.receiver.url}/vital`, { headers, body });
-    const activity = '{"event_type":"daily.data.activity.created","user_id":"vu-1","data":{"id":"va-1","user_id":"vu-1"}}';
-    const other = await send(`${t.receiver.url}/vital`, { headers: standardHeaders(TEST_SECRETS.vital, 'msg_act', activity), body: activity });
-    expect(other.status).toBe(200);
-    await t.receiver.idle();
-    expect(seen).toHaveLength(1);
-    expect(getDelivery(t.db, other.json().id as number)).toBeDefined();
-  });
-});

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { listOf, parseList, parsePositiveInt, parseSince, parseUntil, parseUrl } from '../cli/parse.js';
+import { listOf, parseDuration, parseList, parsePositiveInt, parseSince, parseUntil, parseUrl } from '../cli/parse.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { PROVIDER_NAMES } from '../providers/types.js';
 import { DELIVERY_STATUSES, STATUS_MEANING } from '../store/deliveries.js';
@@ -106,15 +106,16 @@ Examples:
 
   events
     .command('show')
-    .description('Show one delivery in full (secret headers redacted).')
+    .description('Show one delivery in full: headers (secrets redacted), body, documents, forwards and hooks with every attempt.')
     .argument('<id>', 'delivery id', parseDeliveryId)
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  $ wearhook events show 42')
     .action(async (id: number, _opts: unknown, cmd: Command) => {
-      const [{ CliContext }, { getDelivery }, { versionsFromDelivery }, { detail, printDetail }] = await Promise.all([
+      const [{ CliContext }, { getDelivery }, { versionsFromDelivery }, { outboxOfDelivery }, { detail, printDetail }] = await Promise.all([
         import('../cli/context.js'),
         import('../store/deliveries.js'),
         import('../store/document-versions.js'),
+        import('../store/outbox.js'),
         import('../receiver/delivery-log.js'),
       ]);
       const ctx = CliContext.from(cmd);
@@ -123,12 +124,15 @@ Examples:
         const row = getDelivery(db, id);
         if (!row) throw new RuntimeError(`There is no delivery #${id}; see \`wearhook events list\`.`);
         const documents = versionsFromDelivery(db, id);
-        if (ctx.globals.json) ctx.output.resultJson(detail(row, documents));
-        else printDetail(ctx.output, row, documents);
+        const outbox = outboxOfDelivery(db, id);
+        if (ctx.globals.json) ctx.output.resultJson(detail(row, documents, outbox));
+        else printDetail(ctx.output, row, documents, outbox);
       } finally {
         ctx.close();
       }
     });
+
+  registerForwardRetry(events);
 
   events
     .command('replay')
@@ -183,5 +187,43 @@ Examples:
       if (refused.length > 0) {
         throw new RuntimeError(`${refused.length} of ${results.length} replayed deliveries were not accepted (see above); they stay stored.`);
       }
+    });
+}
+
+export function registerForwardRetry(events: Command): void {
+  events
+    .command('forward-retry')
+    .description('Send a delivery\'s failed or waiting forwards again now, with a fresh retry window.')
+    .argument('<id>', 'delivery id', parseDeliveryId)
+    .option('--to <url>', 'only the forward to this URL', parseUrl)
+    .option('--retry-for <duration>', 'the new retry window, for a running or the next listen (default 1h)', parseDuration, 3_600_000)
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      `
+Only forwards that a \`wearhook listen --forward-to\` made are retried; to send a delivery
+anywhere else, use \`wearhook events replay ID --to URL\`. Exit 1 unless each is delivered.
+
+Example:
+  $ wearhook events forward-retry 42`,
+    )
+    .action(async (id: number, _opts: unknown, cmd: Command) => {
+      const [{ CliContext }, { retryForwards }, { forwardRetryLine }] = await Promise.all([
+        import('../cli/context.js'),
+        import('../forward/retry.js'),
+        import('../receiver/delivery-log.js'),
+      ]);
+      const ctx = CliContext.from(cmd);
+      const flags = cmd.optsWithGlobals<{ to?: string; retryFor: number; json?: boolean }>();
+      let results;
+      try {
+        results = await retryForwards(ctx.openDb(), id, { target: flags.to, retryForMs: flags.retryFor });
+      } finally {
+        ctx.close();
+      }
+      if (flags.json) ctx.output.resultJson(results);
+      else for (const r of results) ctx.output.result(forwardRetryLine(id, r));
+      const notDelivered = results.filter((r) => r.outcome === 'sent' && r.event.status !== 'delivered').length;
+      if (notDelivered > 0) throw new RuntimeError(`${notDelivered} of ${results.length} forwards of #${id} were not delivered (see above); they stay in the outbox.`);
     });
 }

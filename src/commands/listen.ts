@@ -7,7 +7,11 @@ import { UsageError } from '../errors.js';
 interface ListenFlags extends PublicFlags {
   port: number;
   host: string;
-  forwardTo?: string;
+  forwardTo?: string[];
+  exec?: string[];
+  retryFor?: number;
+  execTimeout?: number;
+  retryBaseMs?: number;
   events?: string;
   verificationToken?: string;
   json?: boolean;
@@ -15,6 +19,9 @@ interface ListenFlags extends PublicFlags {
   uiPort?: number;
   browser: boolean;
 }
+
+/** A repeatable option: every value, in order. */
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export function registerListen(program: Command): void {
   program
@@ -32,8 +39,12 @@ export function registerListen(program: Command): void {
     .option('--keep-subscriptions', 'with --subscribe: leave the subscriptions in place on exit')
     .option('--no-catch-up', 'with --subscribe: do not sync what Oura sent while wearhook was stopped or unreachable')
     .option('--renew-check <duration>', 'with --subscribe: how often to renew subscriptions within 7 days of expiry (default 1h)', parseDuration)
-    .option('--forward-to <url>', 'pass each accepted delivery on to your app', parseUrl)
-    .option('--events <filter>', 'show and forward only matching events, e.g. oura:sleep.* or vital:daily.data.*')
+    .option('--forward-to <[filter=]url>', 'pass each new delivery on to your app, retried until it answers 2xx; repeatable, e.g. oura:sleep.*=http://localhost:3000/hook', collect)
+    .option('--exec <filter=command>', 'run a command after each matching delivery\'s work is done, the delivery and its documents as JSON on stdin; repeatable', collect)
+    .option('--retry-for <duration>', 'how long forwards and hooks are retried (5xx, 429, connection errors, a failing hook)', parseDuration, 3_600_000)
+    .option('--exec-timeout <duration>', 'a hook still running after this is killed (and retried)', parseDuration, 30_000)
+    .addOption(new Option('--retry-base-ms <ms>', 'the first wait between attempts (tests)').argParser(parsePositiveInt).hideHelp())
+    .option('--events <filter>', 'show, forward and hook only matching events, e.g. oura:sleep.* or vital:daily.data.*')
     .option('--verification-token <token>', 'token to accept in Oura\'s challenge')
     .option('--json', 'NDJSON on stdout')
     .option('--ui', 'also serve the web console (127.0.0.1 only, its own port, never through the tunnel)')
@@ -43,11 +54,19 @@ export function registerListen(program: Command): void {
       'after',
       `
 Routes: POST /oura, /vital, /open-wearables, /standard, /corsano; GET /oura (Oura's challenge); GET /healthz.
-Every delivery is stored; --events only limits what is shown and forwarded.
+Every delivery is stored; --events only limits what is shown, forwarded and hooked.
+--forward-to and --exec take the --events filter syntax before the '=' (for --exec, '*' = every event).
+Forwards go in arrival order per target, with the original headers and bytes; 5xx, 429 and
+connection errors are retried with growing waits (Retry-After honoured) for --retry-for, and a
+restart resumes them. A hook's command runs without a shell (write sh -c '...' for one) with
+WEARHOOK_EVENT, WEARHOOK_PROVIDER, WEARHOOK_USER_ID and WEARHOOK_DELIVERY_ID set. Attempts show
+in \`wearhook events show ID\`.
 
 Examples:
   $ wearhook listen --port 8787 --json
   $ wearhook listen --forward-to http://localhost:3000/webhooks --events 'oura:sleep.*,vital:daily.data.*'
+  $ wearhook listen --forward-to 'oura:sleep.*=http://localhost:3000/sleep' --forward-to 'vital=http://localhost:4000/hook'
+  $ wearhook listen --exec 'oura:daily_readiness.*=python3 on_readiness.py' --exec "*=sh -c 'cat >> deliveries.ndjson'"
   $ wearhook listen --tunnel localtunnel --subscribe --data-type sleep,daily_readiness
   $ wearhook listen --public-url https://hooks.example.org --json
   $ wearhook listen --ui                     # and the web console on http://127.0.0.1:4040/<token>/`,
@@ -64,11 +83,16 @@ Examples:
       if (flags.ui && flags.uiPort !== undefined && flags.uiPort !== 0 && flags.uiPort === flags.port) {
         throw new UsageError(`The console needs a port of its own: ${flags.uiPort} is the receiver's (--port). Pick another --ui-port.`);
       }
+      const { parseForwardTarget, parseHookTarget } = await import('../forward/targets.js');
+      const targets = [...(flags.forwardTo ?? []).map(parseForwardTarget), ...(flags.exec ?? []).map(parseHookTarget)];
       const publicPlan = await planPublicSide(ctx, flags);
       await runListen(ctx, {
         port: flags.port,
         host: flags.host,
-        forwardTo: flags.forwardTo,
+        targets,
+        retryForMs: flags.retryFor,
+        hookTimeoutMs: flags.execTimeout,
+        retryBaseMs: flags.retryBaseMs,
         events: flags.events,
         verificationToken: flags.verificationToken,
         json: flags.json ?? false,

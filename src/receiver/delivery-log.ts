@@ -3,9 +3,11 @@ import { fitWidths, formatRow, terminalWidth, truncate, type ColumnSpec } from '
 import { redact } from '../config/settings.js';
 import { RuntimeError } from '../errors.js';
 import type { ReplayResult } from '../forward/replay.js';
+import type { ForwardRetryResult } from '../forward/retry.js';
 import type { DB } from '../store/db.js';
 import { getDelivery, headerPairs, type DeliveryRow, type HeaderPairs } from '../store/deliveries.js';
 import type { DeliveredVersion } from '../store/document-versions.js';
+import type { OutboxEntry } from '../store/outbox.js';
 import { deliveriesSince } from '../store/delivery-history.js';
 import { formatLocal, localOffset } from '../time/display.js';
 import { decodeJson } from '../util/json.js';
@@ -52,7 +54,7 @@ function bodyText(body: Buffer): string | undefined {
  * One delivery in full, for `events show --json`: the exact body text (or base64 when not
  * UTF-8), headers redacted, and the document versions it brought (older ones say so).
  */
-export function detail(row: DeliveryRow, documents: DeliveredVersion[] = []) {
+export function detail(row: DeliveryRow, documents: DeliveredVersion[] = [], outbox: OutboxEntry[] = []) {
   const text = bodyText(row.body);
   let payload: unknown;
   try {
@@ -68,7 +70,33 @@ export function detail(row: DeliveryRow, documents: DeliveredVersion[] = []) {
     body_base64: text === undefined ? row.body.toString('base64') : null,
     payload,
     documents,
+    forwards: outbox.filter((o) => o.kind === 'forward').map(outboxView),
+    hooks: outbox.filter((o) => o.kind === 'hook').map(outboxView),
   };
+}
+
+/** A forward or hook of a delivery, with every attempt (times as ISO 8601, UTC). */
+function outboxView(o: OutboxEntry) {
+  return {
+    target: o.target,
+    filter: o.filter,
+    status: o.status,
+    attempts: o.attempts,
+    last_code: o.last_code,
+    last_error: o.last_error,
+    next_attempt_at: o.status === 'pending' ? new Date(o.next_attempt_at).toISOString() : null,
+    give_up_at: o.give_up_at === null ? null : new Date(o.give_up_at).toISOString(),
+    done_at: o.done_at,
+    attempt_log: o.attempt_log,
+  };
+}
+
+/** How one forward or hook stands, in words. */
+function outboxState(o: ReturnType<typeof outboxView>, kind: 'forward' | 'hook'): string {
+  const tries = `${o.attempts} attempt${o.attempts === 1 ? '' : 's'}`;
+  if (o.status === 'done') return kind === 'forward' ? `delivered (${o.last_code}) after ${tries}` : `done (exit 0) after ${tries}`;
+  if (o.status === 'failed') return `failed after ${tries}`;
+  return o.attempts === 0 ? 'pending' : `retrying at ${formatLocal(o.next_attempt_at!)} after ${tries}`;
 }
 
 /** What became of one document version a delivery brought, in words. */
@@ -148,8 +176,8 @@ export function printList(output: Output, rows: readonly DeliveryRow[]): void {
   for (const row of rows) output.result(table.line(row));
 }
 
-export function printDetail(output: Output, row: DeliveryRow, documents: DeliveredVersion[] = []): void {
-  const d = detail(row, documents);
+export function printDetail(output: Output, row: DeliveryRow, documents: DeliveredVersion[] = [], outbox: OutboxEntry[] = []): void {
+  const d = detail(row, documents, outbox);
   const field = (name: string, value: string) => output.result(`${output.color.bold(name.padEnd(12))}${value}`);
   field('delivery', `#${d.id} ${d.provider} ${safeText(d.event_type ?? '-')}`);
   field('received', `${formatLocal(d.received_at)}  ${d.method} ${safeText(d.path)}`);
@@ -159,6 +187,17 @@ export function printDetail(output: Output, row: DeliveryRow, documents: Deliver
   if (d.error) field('error', safeText(d.error));
   field('dedupe key', safeText(d.dedupe_key));
   for (const [i, v] of documents.entries()) field(i === 0 ? 'documents' : '', `${v.provider} ${v.type} ${safeText(v.id)}: ${describeVersion(v)}`);
+  for (const [kind, list] of [['forward', d.forwards], ['hook', d.hooks]] as const) {
+    if (list.length === 0) continue;
+    output.result(output.color.bold(kind === 'forward' ? 'forwards' : 'hooks'));
+    for (const o of list) {
+      output.result(`  ${safeText(o.target)}${o.filter ? ` (${safeText(o.filter)})` : ''}: ${outboxState(o, kind)}`);
+      for (const a of o.attempt_log) {
+        const answer = kind === 'forward' ? (a.code === null ? 'no answer' : `HTTP ${a.code}`) : a.code === null ? 'no exit code' : `exit ${a.code}`;
+        output.result(`    ${a.attempt}. ${formatLocal(a.at)}  ${answer} (${a.duration_ms} ms)${a.error ? `  ${safeText(a.error)}` : ''}`);
+      }
+    }
+  }
   output.result(output.color.bold('headers'));
   for (const [name, value] of d.headers) output.result(`  ${safeText(name)}: ${safeText(value)}`);
   output.result(output.color.bold(`body (${d.bytes} bytes${d.body === null ? ', not UTF-8, base64' : ''})`));
@@ -187,4 +226,14 @@ export function selectForReplay(db: DB, ids: number[], since: Date | undefined):
     if (!row) throw new RuntimeError(`There is no delivery #${id}; see \`wearhook events list\`.`);
     return row;
   });
+}
+
+/** One line per forward of `events forward-retry`. */
+export function forwardRetryLine(id: number, r: ForwardRetryResult): string {
+  if (r.outcome === 'already-delivered') return `#${id} -> ${r.url}: already delivered (\`events replay ${id} --to ${r.url}\` sends it again)`;
+  if (r.outcome === 'held-elsewhere') return `#${id} -> ${r.url}: being sent by a running listen right now`;
+  const e = r.event;
+  const answer = e.http_status === null ? 'no answer' : String(e.http_status);
+  const then = e.status === 'delivered' ? 'delivered' : e.status === 'retrying' ? `not delivered; waiting for the next try at ${formatLocal(e.next_attempt_at!)}` : 'failed';
+  return `#${id} -> ${r.url}: ${answer} ${then}${e.error ? ` (${safeText(e.error)})` : ''} (${e.latency_ms} ms)`;
 }

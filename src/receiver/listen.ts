@@ -2,6 +2,7 @@ import type { CliContext } from '../cli/context.js';
 import { buildProviders, providerConfigFromSettings, SECRET_SETTING } from '../providers/registry.js';
 import { SETTINGS } from '../config/settings.js';
 import { redactUrl } from '../config/setting-keys.js';
+import { safeText } from '../cli/safe-text.js';
 import { RuntimeError, errorMessage } from '../errors.js';
 import { parseEventFilter } from './event-filter.js';
 import { LiveLog } from './live-log.js';
@@ -11,11 +12,20 @@ import { ouraDocumentFetcher } from './oura-fetch.js';
 import type { PublicPlan } from '../tunnels/listen-plan.js';
 import type { PublicHealth, PublicSide } from '../tunnels/public-side.js';
 import type { ConsoleServer } from '../ui/server.js';
+import { backoffMs } from '../forward/dispatcher.js';
+import type { OutboxTargetSpec } from '../forward/targets.js';
 
 export interface ListenOptions {
   port: number;
   host: string;
-  forwardTo?: string;
+  /** `--forward-to [FILTER=]URL` and `--exec FILTER=COMMAND`, in the order given. */
+  targets?: readonly OutboxTargetSpec[];
+  /** `--retry-for`: how long forwards and hooks are retried (default 1 h). */
+  retryForMs?: number;
+  /** `--exec-timeout` (default 30 s). */
+  hookTimeoutMs?: number;
+  /** The first wait between attempts (tests shorten it; default 1 s, doubling up to a minute). */
+  retryBaseMs?: number;
   events?: string;
   verificationToken?: string;
   json: boolean;
@@ -74,7 +84,12 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
       providers,
       fetchOuraDocument: ouraDocumentFetcher(db, ctx.settings),
       verificationToken: options.verificationToken,
-      forwardTo: options.forwardTo,
+      targets: options.targets,
+      outbox: {
+        retryForMs: options.retryForMs,
+        hookTimeoutMs: options.hookTimeoutMs,
+        ...(options.retryBaseMs ? { retryDelayMs: (attempt: number) => backoffMs(attempt, options.retryBaseMs) } : {}),
+      },
       eventFilter,
       onEvent: (event) => {
         log.event(event);
@@ -135,7 +150,10 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
         .join(', ')} or use \`wearhook config set\`.`,
     );
   }
-  if (options.forwardTo) ctx.output.log(`forwarding accepted deliveries to ${redactUrl(options.forwardTo)}`);
+  for (const target of options.targets ?? []) {
+    const which = target.filterText ? `${target.filterText} deliveries` : 'every delivery';
+    ctx.output.log(target.kind === 'forward' ? `forwarding ${which} to ${redactUrl(target.url)}` : `running \`${safeText(target.command)}\` after the work of ${which}`);
+  }
 
   const signal = await stopped;
   ctx.output.log(`stopping on ${signal}: finishing the requests in flight (at most ${STOP_TIMEOUT_MS / 1000} s; ${signal} again stops at once)...`);

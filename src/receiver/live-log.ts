@@ -5,6 +5,14 @@ function clockTime(date = new Date()): string {
   return date.toTimeString().slice(0, 8);
 }
 
+function secondsUntil(iso: string): number {
+  return Math.max(0, Math.round((Date.parse(iso) - Date.now()) / 1000));
+}
+
+function indent(text: string): string {
+  return text.replace(/^/gm, '      | ');
+}
+
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
@@ -44,7 +52,8 @@ export class LiveLog {
       `stopped: ${stats.accepted} accepted` +
       (stats.duplicates ? `, ${plural(stats.duplicates, 'duplicate')}` : '') +
       `, ${stats.rejected} rejected` +
-      (stats.forwarded || stats.forwardFailed ? `, ${stats.forwarded} forwarded, ${stats.forwardFailed} not forwarded` : '');
+      (stats.forwarded || stats.forwardFailed ? `, ${stats.forwarded} forwarded, ${stats.forwardFailed} not forwarded` : '') +
+      (stats.hooksRun || stats.hooksFailed ? `, ${plural(stats.hooksRun, 'hook')} run, ${stats.hooksFailed} failed` : '');
     this.output.log(summary);
     if (this.json) this.output.ndjson({ type: 'stopped', ...stats });
   }
@@ -87,13 +96,24 @@ export class LiveLog {
           return `${what} ${c.green('processed')}${stored.length ? ` (${stored.join(', ')})` : ''}`;
         }
         if (event.status === 'pending') {
-          const wait = event.next_attempt_at ? Math.max(0, Math.round((Date.parse(event.next_attempt_at) - Date.now()) / 1000)) : 0;
+          const wait = event.next_attempt_at ? secondsUntil(event.next_attempt_at) : 0;
           return `${what} ${c.yellow(`retry in ${wait} s`)} (attempt ${event.attempts}): ${safeText(event.error ?? '')}`;
         }
         return `${what} ${c.red('failed')}: ${safeText(event.error ?? '')}`;
       }
-      case 'forward':
-        return `${time}   -> #${event.id} forwarded to ${safeText(event.url)}: ${status(event.http_status)}${event.error ? ` ${c.red(safeText(event.error))}` : ''} ${c.gray(`${event.latency_ms} ms`)}`;
+      case 'forward': {
+        const what = `${time}   -> #${event.id} to ${safeText(event.url)}: ${status(event.http_status)}`;
+        const retry = event.next_attempt_at ? c.yellow(` retry ${event.attempt + 1} in ${secondsUntil(event.next_attempt_at)} s`) : '';
+        const failed = event.status === 'failed' ? c.red(` not forwarded: ${safeText(event.error ?? '')}`) : event.error && event.http_status === null ? ` ${c.red(safeText(event.error))}` : '';
+        return `${what}${event.status === 'delivered' ? ' forwarded' : ''}${failed}${retry} ${c.gray(`${event.latency_ms} ms`)}`;
+      }
+      case 'hook': {
+        const what = `${time}   $ #${event.id} ${safeText(event.command)}:`;
+        if (event.status === 'done') return `${what} ${c.green('exit 0')} ${c.gray(`${event.duration_ms} ms`)}`;
+        const retry = event.next_attempt_at ? c.yellow(` retry ${event.attempt + 1} in ${secondsUntil(event.next_attempt_at)} s`) : '';
+        const output = event.output?.trim() ? `\n${c.gray(indent(safeText(event.output.trim().split('\n').slice(-5).join('\n'), { keepNewlines: true })))}` : '';
+        return `${what} ${c.red(safeText(event.error ?? 'failed'))}${retry} ${c.gray(`${event.duration_ms} ms`)}${output}`;
+      }
       case 'error':
         return `${time} ${c.red('error')} ${safeText(event.message)}`;
     }

@@ -2,6 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DB } from '../store/db.js';
 import { insertDelivery, type DeliveryStatus, type HeaderPairs } from '../store/deliveries.js';
+import { Dispatcher, type DispatcherOptions, type ForwardEvent, type HookEvent } from '../forward/dispatcher.js';
+import type { OutboxTargetSpec } from '../forward/targets.js';
 import { knownVerificationTokenHashes } from '../store/subscriptions.js';
 import { InvalidPayload, isProviderName, type Provider, type ProviderName } from '../providers/types.js';
 import { sha256Hex, verificationTokenMatches } from '../providers/oura/webhook.js';
@@ -9,12 +11,10 @@ import { HttpClient } from '../net/http-client.js';
 import { healthProof } from '../tunnels/health.js';
 import { errorMessage } from '../errors.js';
 import { decodeJson, JsonDecodeError } from '../util/json.js';
-import { redactUrl } from '../config/setting-keys.js';
 import { readBody } from './body.js';
 import { applyTimeouts, BodyBudget, ConnectionCap, resolveLimits, type ReceiverLimits } from './limits.js';
 import { GroupCommit } from './group-commit.js';
 import type { EventFilter } from './event-filter.js';
-import { resendDelivery } from './resend.js';
 import { WorkQueue, type FetchOuraDocument, type WorkEvent, type WorkQueueOptions } from './work-queue.js';
 import { isLoopbackAddress, isLoopbackHost } from './loopback.js';
 
@@ -50,16 +50,7 @@ export interface ChallengeEvent {
   received_at: string;
 }
 
-export interface ForwardEvent {
-  type: 'forward';
-  id: number;
-  provider: ProviderName;
-  event_type: string | null;
-  url: string;
-  http_status: number | null;
-  latency_ms: number;
-  error?: string;
-}
+export type { ForwardEvent, HookEvent };
 
 /** The receiver could not store a delivery (answered 503) or its queue failed. */
 export interface ReceiverErrorEvent {
@@ -67,7 +58,7 @@ export interface ReceiverErrorEvent {
   message: string;
 }
 
-export type ReceiverEvent = DeliveryEvent | RejectedEvent | ChallengeEvent | ForwardEvent | WorkEvent | ReceiverErrorEvent;
+export type ReceiverEvent = DeliveryEvent | RejectedEvent | ChallengeEvent | ForwardEvent | HookEvent | WorkEvent | ReceiverErrorEvent;
 
 export interface ReceiverStats {
   accepted: number;
@@ -75,6 +66,8 @@ export interface ReceiverStats {
   rejected: number;
   forwarded: number;
   forwardFailed: number;
+  hooksRun: number;
+  hooksFailed: number;
 }
 
 export interface ReceiverOptions {
@@ -85,9 +78,14 @@ export interface ReceiverOptions {
   fetchOuraDocument: FetchOuraDocument;
   /** Accepted in Oura's challenge besides the tokens of stored subscriptions. */
   verificationToken?: string;
-  /** Pass each new accepted delivery on to this URL. */
-  forwardTo?: string;
-  /** Which deliveries are reported and forwarded; all are stored. */
+  /**
+   * Forwards (`--forward-to`) and hooks (`--exec`) of each new delivery, durable and retried
+   * (src/forward/dispatcher.ts).
+   */
+  targets?: readonly OutboxTargetSpec[];
+  /** Tuning of forwards and hooks (retry window and waits, hook timeout; tests shorten them). */
+  outbox?: Pick<DispatcherOptions, 'retryForMs' | 'retryDelayMs' | 'hookTimeoutMs' | 'hookConcurrency' | 'leaseMs' | 'pollMs'>;
+  /** Which deliveries are reported, forwarded and hooked; all are stored. */
   eventFilter?: EventFilter;
   onEvent?: (event: ReceiverEvent) => void;
   /** The clock signatures are checked against (tests set it). */
@@ -196,14 +194,32 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     if (!silenced) options.onEvent?.(event);
   };
   const shown = options.eventFilter ?? (() => true);
-  const stats: ReceiverStats = { accepted: 0, duplicates: 0, rejected: 0, forwarded: 0, forwardFailed: 0 };
-  const forwardClient = options.httpClient ?? new HttpClient({ timeoutMs: 10_000, maxRetries: 2 });
+  const stats: ReceiverStats = { accepted: 0, duplicates: 0, rejected: 0, forwarded: 0, forwardFailed: 0, hooksRun: 0, hooksFailed: 0 };
   const limits = resolveLimits(options.limits);
   const budget = new BodyBudget(limits.bodyBudgetBytes);
   const stopping = new AbortController();
-  let forwarding: Promise<void> = Promise.resolve();
   let closing = false;
   const commits = new GroupCommit(db);
+
+  // Before anything is accepted: a new target's cursor starts after what is already stored.
+  const outbox = new Dispatcher({
+    db,
+    commits,
+    providers,
+    targets: options.targets ?? [],
+    eventFilter: shown,
+    ...(options.httpClient ? { client: options.httpClient } : {}),
+    ...options.outbox,
+    onEvent: (event) => {
+      if (event.type === 'forward') {
+        if (event.status === 'delivered') stats.forwarded++;
+        else if (event.status === 'failed') stats.forwardFailed++;
+      } else if (event.status === 'done') stats.hooksRun++;
+      else if (event.status === 'failed') stats.hooksFailed++;
+      emit(event);
+    },
+    onError: (err) => emit({ type: 'error', message: `forwarding or a hook failed unexpectedly: ${errorMessage(err)}` }),
+  });
 
   const queue = new WorkQueue({
     db,
@@ -213,6 +229,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     ...options.work,
     onEvent: (event) => {
       if (shown(event.provider, event.event_type)) emit(event);
+      // Hooks run once a delivery's work is done.
+      if (event.status !== 'pending') outbox.kick();
     },
     onError: (err) => emit({ type: 'error', message: `background work failed: ${errorMessage(err)}` }),
   });
@@ -222,29 +240,6 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     const hashes = knownVerificationTokenHashes(db);
     if (options.verificationToken) hashes.push(sha256Hex(options.verificationToken));
     return hashes;
-  };
-
-  // Shown without the credentials it may carry.
-  const forwardShown = options.forwardTo ? redactUrl(options.forwardTo) : '';
-  const forward = (id: number, provider: ProviderName, eventType: string | null, method: string, headers: HeaderPairs, body: Buffer) => {
-    const url = options.forwardTo!;
-    // One at a time, in arrival order; a failing app only costs its own log line (the delivery stays stored).
-    forwarding = forwarding.then(async () => {
-      if (stopping.signal.aborted) return;
-      const started = performance.now();
-      try {
-        const result = await resendDelivery(forwardClient, url, { method, headers, body }, 'unsafe', stopping.signal);
-        if (result.status >= 200 && result.status < 300) stats.forwarded++;
-        else stats.forwardFailed++;
-        emit({ type: 'forward', id, provider, event_type: eventType, url: forwardShown, http_status: result.status, latency_ms: result.latencyMs });
-      } catch (err) {
-        // Cut by the stop: not the app's failure, and nothing to report.
-        if (stopping.signal.aborted) return;
-        stats.forwardFailed++;
-        const latency = Math.round(performance.now() - started);
-        emit({ type: 'forward', id, provider, event_type: eventType, url: forwardShown, http_status: null, latency_ms: latency, error: errorMessage(err) });
-      }
-    });
   };
 
   /** POST /<provider>: headers, body, signature, JSON, store, acknowledge. */
@@ -320,7 +315,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         queue.add({ ...job, bytes: read.body.length, payload: parsed.value, receivedAt, headers: req.headers });
       }
       else queue.stored();
-      if (options.forwardTo && visible) forward(stored.id, provider.name, facts.eventType, method, rawHeaderPairs(req), read.body);
+      if (visible) outbox.kick();
     } finally {
       read.release();
     }
@@ -440,6 +435,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   queue.kick(); // resume what a previous run left pending
+  outbox.kick();
 
   let closed: Promise<void> | undefined;
   const close = async (timeoutMs: number) => {
@@ -449,6 +445,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     // Network work ends now; what it was doing stays stored and resumes next time.
     stopping.abort();
     queue.beginStop();
+    outbox.beginStop();
     await new Promise<void>((resolve) => {
       // Requests in flight finish; connections still open at the deadline are cut.
       const force = setTimeout(() => server.closeAllConnections(), remaining());
@@ -458,8 +455,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       });
       server.closeIdleConnections();
     });
-    await queue.stop(remaining());
-    await Promise.race([forwarding, new Promise((resolve) => setTimeout(resolve, remaining()).unref())]);
+    await Promise.all([queue.stop(remaining()), outbox.stop(remaining())]);
     silenced = true;
   };
 
@@ -470,7 +466,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     signal: stopping.signal,
     idle: async () => {
       await queue.idle();
-      await forwarding;
+      await outbox.idle();
     },
     close: ({ timeoutMs = STOP_TIMEOUT_MS } = {}) => (closed ??= close(timeoutMs)),
   };

@@ -63,3 +63,21 @@ export function versionsFromDelivery(db: DB, deliveryId: number): DeliveredVersi
     .all(deliveryId) as { provider: string; type: string; id: string; arrived_older: number; versions: number; current: number; position: number }[];
   return rows.map((r) => ({ ...r, current: r.current === 1, arrived_older: r.arrived_older === 1 }));
 }
+
+export interface DeliveredDocument {
+  provider: string;
+  type: string;
+  id: string;
+  user_id: string;
+  day: string | null;
+  /** The document as this delivery brought it (for Oura, as fetched for it). */
+  data: unknown;
+}
+
+/** The documents a delivery brought, in full, as it brought them (a hook's input). */
+export function documentsOfDelivery(db: DB, deliveryId: number): DeliveredDocument[] {
+  const rows = db
+    .prepare('SELECT provider, type, id, user_id, day, data FROM document_versions WHERE delivery_id = ? ORDER BY seq')
+    .all(deliveryId) as (Omit<DeliveredDocument, 'data'> & { data: string })[];
+  return rows.map((row) => ({ ...row, data: JSON.parse(row.data) as unknown }));
+}

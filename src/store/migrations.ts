@@ -164,6 +164,49 @@ export const MIGRATIONS: readonly Migration[] = [
   //    fields joined with ':' (see migrate-dedupe-keys.ts), so that retries of stored
   //    notifications are still recognised after the upgrade.
   rekeyOuraDeliveries,
+  // 9: the outbox (outbox.ts): per (delivery, target) of a listen run's --forward-to and --exec,
+  //    a status, attempts, last answer and next attempt, every attempt kept; targets keep a
+  //    cursor (the last delivery looked at), so a restart resumes. Claimed like deliveries.
+  `
+  CREATE TABLE outbox_targets (
+    id         INTEGER PRIMARY KEY,
+    kind       TEXT    NOT NULL,             -- forward | hook
+    target     TEXT    NOT NULL,             -- the URL, or the hook's command line
+    filter     TEXT,                         -- the event filter as given; NULL = every event
+    cursor     INTEGER NOT NULL,             -- the highest delivery id looked at
+    created_at TEXT    NOT NULL,
+    UNIQUE (kind, target)
+  );
+  CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    target_id       INTEGER NOT NULL REFERENCES outbox_targets(id),
+    delivery_id     INTEGER NOT NULL REFERENCES deliveries(id),
+    status          TEXT    NOT NULL,        -- pending | done | failed
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_code       INTEGER,                 -- HTTP status, or a hook's exit code
+    last_error      TEXT,
+    next_attempt_at INTEGER NOT NULL,        -- epoch ms
+    give_up_at      INTEGER,                 -- epoch ms; a hook's from its first run
+    created_at      TEXT    NOT NULL,
+    done_at         TEXT,
+    claim_owner     TEXT,
+    claim_until     INTEGER,
+    UNIQUE (target_id, delivery_id)
+  );
+  CREATE INDEX outbox_by_target ON outbox(target_id, status, delivery_id);
+  CREATE INDEX outbox_by_delivery ON outbox(delivery_id);
+  CREATE INDEX outbox_by_claim_owner ON outbox(claim_owner) WHERE claim_owner IS NOT NULL;
+  CREATE TABLE outbox_attempts (
+    outbox_id   INTEGER NOT NULL REFERENCES outbox(id),
+    attempt     INTEGER NOT NULL,
+    at          TEXT    NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    code        INTEGER,
+    error       TEXT,
+    output      TEXT,                        -- the end of a hook's output
+    PRIMARY KEY (outbox_id, attempt)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
