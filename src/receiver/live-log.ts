@@ -86,6 +86,7 @@ export class LiveLog {
           ].filter(Boolean);
           return `${what} ${c.green('processed')}${stored.length ? ` (${stored.join(', ')})` : ''}`;
         }
+        if (event.status === 'pending' && !event.next_attempt_at) return `${what} ${c.yellow('waiting')}: ${event.error ?? ''}`;
         if (event.status === 'pending') {
           const wait = event.next_attempt_at ? Math.max(0, Math.round((Date.parse(event.next_attempt_at) - Date.now()) / 1000)) : 0;
           return `${what} ${c.yellow(`retry in ${wait} s`)} (attempt ${event.attempts}): ${safeText(event.error ?? '')}`;
