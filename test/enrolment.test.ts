@@ -95,8 +95,9 @@ describe('remote enrolment', () => {
     expect(browser.page).toContain('You can close this page.');
     expect(browser.url).toMatch(new RegExp(`^${proxy.url}/oauth/callback\\?`));
     const consent = oura.requestsTo('/oauth/authorize')[0]!;
-    expect(consent.query).toMatchObject({ client_id: oura.clientId, redirect_uri: `${proxy.url}/oauth/callback` });
-    expect(oura.requestsTo('/oauth/token')[0]!.form).toMatchObject({ grant_type: 'authorization_code', redirect_uri: `${proxy.url}/oauth/callback` });
+    expect(consent.query).toMatchObject({ client_id: oura.clientId, redirect_uri: `${proxy.url}/oauth/callback`, code_challenge_method: 'S256' });
+    // The look-alike enforces PKCE: the exchange carried the verifier of that challenge.
+    expect(oura.requestsTo('/oauth/token')[0]!.form).toMatchObject({ grant_type: 'authorization_code', redirect_uri: `${proxy.url}/oauth/callback`, code_verifier: expect.any(String) });
     await listen.waitForLine((l) => l.type === 'enrolment' && l.status === 'enrolled', 'the enrolment');
     expect(listen.lines().find((l) => l.type === 'enrolment' && l.status === 'enrolled')).toEqual({ type: 'enrolment', status: 'enrolled', label: 'P007', user_id: 'oura-p007' });
 

@@ -20,7 +20,7 @@ import {
 } from '../store/enrolment.js';
 import { getParticipant, insertParticipant } from '../store/participants.js';
 import { ouraAppCredentials, ouraEndpoints } from '../providers/oura/http.js';
-import { DEFAULT_SCOPES, authorizeUrl, newState, sendPage } from '../providers/oura/oauth.js';
+import { DEFAULT_SCOPES, authorizeUrl, newPkce, newState, sendPage } from '../providers/oura/oauth.js';
 import { OuraLabelConflictError, completeOuraAuthorization } from '../providers/oura/login.js';
 
 /**
@@ -136,6 +136,10 @@ export function enrolmentRoutes(deps: EnrolmentDeps): ReceiverRoute[] {
   const emit = (event: EnrolmentEvent) => deps.onEvent?.(event);
   const page = (call: RouteCall, status: number, title: string, message: string) =>
     sendPage(call.res, status, title, message, status === 200 ? 'You can close this page.' : '');
+  // PKCE verifiers of the consents under way, by state hash: kept in this process only (a secret
+  // is never written to the database). After a restart a consent goes on without one, which Oura,
+  // documenting no PKCE, accepts; a server that insisted would refuse, and the link works again.
+  const verifiers = new Map<string, { verifier: string; until: number }>();
   const onlyGet = (call: RouteCall): boolean => {
     if (call.method === 'GET') return true;
     call.refuse(405, `use GET ${call.path}`, { allow: 'GET' });
@@ -160,9 +164,12 @@ export function enrolmentRoutes(deps: EnrolmentDeps): ReceiverRoute[] {
       const app = ouraAppCredentials(deps.settings);
       const redirectUri = `${publicUrl.replace(/\/+$/, '')}${CALLBACK_PATH}`;
       const state = newState();
+      const pkce = newPkce();
       // The state binds Oura's answer to this invite: only its hash is kept.
       beginConsent(deps.db, tokenHash, { stateSha256: sha256(state), stateExpiresAt: new Date(at.getTime() + CONSENT_TTL_MS), redirectUri });
-      url = authorizeUrl(ouraEndpoints(deps.settings), { clientId: app.clientId, redirectUri, state, scopes: deps.scopes ?? DEFAULT_SCOPES });
+      for (const [key, entry] of verifiers) if (entry.until <= at.getTime()) verifiers.delete(key);
+      verifiers.set(sha256(state), { verifier: pkce.verifier, until: at.getTime() + CONSENT_TTL_MS });
+      url = authorizeUrl(ouraEndpoints(deps.settings), { clientId: app.clientId, redirectUri, state, scopes: deps.scopes ?? DEFAULT_SCOPES, codeChallenge: pkce.challenge });
     } catch (err) {
       emit({ type: 'enrolment', status: 'failed', label: invite.label, reason: errorMessage(err) });
       return page(call, 503, 'Enrolment is not available right now', 'The study\'s connection to Oura is not set up yet. Please tell the study team; your link stays valid.');
@@ -198,6 +205,8 @@ export function enrolmentRoutes(deps: EnrolmentDeps): ReceiverRoute[] {
         `${declined ? 'You did not allow the study to read your Oura data.' : 'Oura did not complete the sign-in.'} To try again, open your enrolment link again.`,
       );
     }
+    const codeVerifier = verifiers.get(stateHash)?.verifier;
+    verifiers.delete(stateHash);
     // One callback completes an invite: a second one (a reload, a copy) finds it taken.
     if (!claimInvite(deps.db, invite.token_sha256, stateHash, at)) {
       emit({ type: 'enrolment', status: 'refused', label: invite.label, reason: 'already used' });
@@ -206,7 +215,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): ReceiverRoute[] {
     try {
       const result = await completeOuraAuthorization(
         { db: deps.db, settings: deps.settings, http: deps.http, credentials: deps.credentials, now: deps.now },
-        { code, redirectUri: invite.redirect_uri!, grantedScope: call.query.get('scope'), requestedScopes: deps.scopes ?? DEFAULT_SCOPES, label: invite.label, moveAccount: false },
+        { code, codeVerifier, redirectUri: invite.redirect_uri!, grantedScope: call.query.get('scope'), requestedScopes: deps.scopes ?? DEFAULT_SCOPES, label: invite.label, moveAccount: false },
       );
       completeInvite(deps.db, invite.token_sha256, result.user_id);
       emit({ type: 'enrolment', status: 'enrolled', label: invite.label, user_id: result.user_id });
