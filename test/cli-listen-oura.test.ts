@@ -104,14 +104,15 @@ describe('listen end to end with Oura', () => {
     expect(table('activity')).toEqual([expect.objectContaining({ provider: 'oura', steps: '8421', distance_m: '', equivalent_walking_distance_m: '6400', source_id: 'da-1' })]);
   });
 
-  it('a delivery for a user wearhook has no token for stays pending with a reason, visible in events list', async () => {
+  it('a delivery for a user nobody authorized waits, pending with the reason and no retries, visible in events list', async () => {
     const l = await listen();
     expect(await notify(l.url, { data_type: 'sleep', object_id: 'sleep-x', user_id: 'stranger' })).toBe(200);
     const work = await l.waitForLine((line) => line.type === 'work', 'the failed fetch');
-    expect(work).toMatchObject({ status: 'pending', error: expect.stringMatching(/No Oura user stranger is authorized here/) });
+    expect(work).toMatchObject({ status: 'pending', attempts: 0, error: expect.stringMatching(/^waiting for Oura user stranger to authorize wearhook \(nobody has yet\)/) });
+    expect(work.next_attempt_at).toBeUndefined();
     const listed = await runCli(['events', 'list', '--status', 'pending'], { env, cwd: dir });
     // The table fits 80 columns: the reason is there, cut short (events show has it whole).
-    expect(listed.stdout).toMatch(/stranger\s+pending\s+No Oura/);
+    expect(listed.stdout).toMatch(/stranger\s+pending\s+waiting for/);
   });
 });
 

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { Writable } from 'node:stream';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/store/db.js';
@@ -6,6 +7,8 @@ import { upsertDocument } from '../src/store/documents.js';
 import { upsertSamples } from '../src/store/samples.js';
 import { listUsers } from '../src/store/users.js';
 import { zoneOf } from '../src/time/zone-of.js';
+import { runExport } from '../src/export/export.js';
+import type { ExportType } from '../src/export/tables.js';
 import { addParticipant, linkParticipantAccount, listParticipantViews, setParticipant } from '../src/participants/core.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import * as fx from './fixtures/documents.js';
@@ -43,6 +46,28 @@ function seedTwoProviders(): void {
   store.close();
 }
 
+function inStore<T>(fn: (store: ReturnType<typeof openDatabase>) => T): T {
+  const store = openDatabase(db);
+  try {
+    return fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+/** One table as JSON, exported in process (the CLI's own export runs above). */
+async function exportJson(type: ExportType, participants?: string[]): Promise<{ provider: string; label: string | null }[]> {
+  const store = openDatabase(db);
+  const chunks: Buffer[] = [];
+  const out = new Writable({ write: (chunk: Buffer, _enc, done) => (chunks.push(chunk), done()) });
+  try {
+    await runExport(store, { from: '2026-03-01', to: '2026-03-31', types: [type], format: 'json', participants, stdout: out });
+  } finally {
+    store.close();
+  }
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
 function readTables(out: string): Record<string, { provider: string; label: string | null }[]> {
   return Object.fromEntries(
     ['sleep', 'hrv', 'readiness', 'activity'].map((t) => [t, JSON.parse(fs.readFileSync(path.join(out, `${t}.json`), 'utf8'))]),
@@ -57,9 +82,11 @@ describe('participants: one label across providers', () => {
     const added = await json(['participants', 'add', 'P001', '--tz', 'europe/amsterdam', '--start', '2026-03-01', '--end', '2026-03-31']);
     expect(added).toMatchObject({ label: 'P001', tz: 'Europe/Amsterdam', start: '2026-03-01', end: '2026-03-31', accounts: [] });
     expect((await cli(['participants', 'link', 'P001', 'oura', fx.OURA_USER])).stdout).toContain(`Linked the oura account ${fx.OURA_USER} to P001.`);
-    expect((await cli(['participants', 'link', 'P001', 'vital', fx.VITAL_USER])).code).toBe(0);
-    expect((await cli(['participants', 'add', 'P002'])).code).toBe(0);
-    expect((await cli(['participants', 'link', 'P002', 'open-wearables', fx.OW_USER])).code).toBe(0);
+    inStore((store) => {
+      linkParticipantAccount(store, { label: 'P001', provider: 'vital', userId: fx.VITAL_USER });
+      addParticipant(store, 'P002', {});
+      linkParticipantAccount(store, { label: 'P002', provider: 'open-wearables', userId: fx.OW_USER });
+    });
 
     const list = await json(['participants', 'list']);
     expect(list).toEqual([
@@ -75,14 +102,8 @@ describe('participants: one label across providers', () => {
     ]);
 
     // The export asks zoneOf for a user's zone: the participant's, for each of its accounts.
-    const zones = () => {
-      const store = openDatabase(db, { readonly: true });
-      try {
-        return [zoneOf(store, 'oura', fx.OURA_USER), zoneOf(store, 'vital', fx.VITAL_USER), zoneOf(store, 'open-wearables', fx.OW_USER), zoneOf(store, 'oura', 'nobody')];
-      } finally {
-        store.close();
-      }
-    };
+    const zones = () =>
+      inStore((store) => [zoneOf(store, 'oura', fx.OURA_USER), zoneOf(store, 'vital', fx.VITAL_USER), zoneOf(store, 'open-wearables', fx.OW_USER), zoneOf(store, 'oura', 'nobody')]);
     expect(zones()).toEqual(['Europe/Amsterdam', 'Europe/Amsterdam', null, null]);
 
     const out = path.join(dir, 'tables');
@@ -95,18 +116,16 @@ describe('participants: one label across providers', () => {
     expect(labelsByProvider(tables.activity!)).toEqual(['oura=P001', 'vital=P001']);
 
     // --participant: every account of the participants named, and nobody else.
-    const one = await json(['export', '--from', '2026-03-01', '--to', '2026-03-31', '--type', 'sleep', '--participant', 'P001']);
-    expect(labelsByProvider(one)).toEqual(['oura=P001', 'vital=P001']);
-    const both = await json(['export', '--from', '2026-03-01', '--to', '2026-03-31', '--type', 'sleep', '--participant', 'P002,P001']);
-    expect(both).toHaveLength(3);
+    expect(labelsByProvider(await exportJson('sleep', ['P001']))).toEqual(['oura=P001', 'vital=P001']);
+    expect(await exportJson('sleep', ['P002', 'P001'])).toHaveLength(3);
 
     // A new label applies to all of the participant's data; removing keeps the data, unlabelled.
     expect((await cli(['participants', 'set', 'P001', '--rename', 'P101', '--tz', 'none'])).stdout).toContain('Participant P101, enrolled 2026-03-01 to 2026-03-31.');
-    expect(labelsByProvider(await json(['export', '--from', '2026-03-01', '--to', '2026-03-31', '--type', 'activity']))).toEqual(['oura=P101', 'vital=P101']);
+    expect(labelsByProvider(await exportJson('activity'))).toEqual(['oura=P101', 'vital=P101']);
     expect(zones()).toEqual([null, null, null, null]);
     const removed = await cli(['participants', 'remove', 'P101']);
     expect(removed.stdout).toContain('stays in the store, unlabelled');
-    expect(labelsByProvider(await json(['export', '--from', '2026-03-01', '--to', '2026-03-31', '--type', 'sleep']))).toEqual([
+    expect(labelsByProvider(await exportJson('sleep'))).toEqual([
       'open-wearables=P002',
       'oura=',
       'vital=',

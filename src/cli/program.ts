@@ -13,6 +13,7 @@ import { registerCompletion } from '../commands/completion.js';
 import { registerDoctor } from '../commands/doctor.js';
 import { registerUi } from '../commands/ui.js';
 import { registerParticipants } from '../commands/participants.js';
+import { registerReport } from '../commands/report.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -51,6 +52,7 @@ Exit codes: 0 success, 1 failure at run time, 2 usage error.`,
   registerSync(program);
   registerExport(program);
   registerParticipants(program);
+  registerReport(program);
   registerEvents(program);
   registerHistory(program);
   registerTrigger(program);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseDay, parseLabel, parseTimeZone } from '../cli/parse.js';
+import { parseDay, parseDuration, parseLabel, parseTimeZone, parseUrl } from '../cli/parse.js';
 import type { CliContext } from '../cli/context.js';
 import type { Participant } from '../participants/core.js';
 import { UsageError } from '../errors.js';
@@ -127,6 +127,38 @@ export function registerParticipants(program: Command): void {
         const changed = setParticipant(ctx.openDb(), label, { tz: cleared(opts.tz), start: cleared(opts.start), end: cleared(opts.end), rename: opts.rename });
         if (ctx.output.json) ctx.output.resultJson(changed);
         else ctx.output.result(`Participant ${describe(changed)}.`);
+      });
+    });
+
+  participants
+    .command('invite')
+    .description('A one-use link a participant follows at home to connect their Oura ring (remote enrolment).')
+    .argument('<label>', 'the participant (created if new)', parseLabel)
+    .option('--public-url <url>', 'the public URL of the receiver (default: that of the `listen` running on this database)', parseUrl)
+    .option('--expires-in <duration>', 'how long the link works, e.g. 48h or 14d', parseDuration, 7 * 86_400_000)
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      `
+The link is <public URL>/enroll/<token>; Oura sends the participant back to <public URL>/oauth/callback,
+which must be listed as a redirect URI of your Oura application. It works once, until it expires.
+
+Example:
+  $ wearhook listen --public-url https://study.example.org &
+  $ wearhook participants invite P007`,
+    )
+    .action(async (label: string, opts: { publicUrl?: string; expiresIn: number }, cmd: Command) => {
+      const { createInvite } = await import('../participants/enrolment.js');
+      await withContext(cmd, (ctx) => {
+        const invite = createInvite(ctx.openDb(), { label, publicUrl: opts.publicUrl, ttlMs: opts.expiresIn });
+        if (ctx.output.json) {
+          ctx.output.resultJson(invite);
+          return;
+        }
+        if (invite.created_participant) ctx.output.log(`Added participant ${label}.`);
+        ctx.output.log(`Enrolment link for ${label}, valid once until ${invite.expires_at}; send it to the participant:`);
+        ctx.output.result(invite.url);
+        ctx.output.log(`Oura sends them back to ${invite.redirect_uri}: it must be a redirect URI of your Oura application.`);
       });
     });
 

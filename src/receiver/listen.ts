@@ -6,7 +6,7 @@ import { safeText } from '../cli/safe-text.js';
 import { RuntimeError, errorMessage } from '../errors.js';
 import { parseEventFilter } from './event-filter.js';
 import { LiveLog } from './live-log.js';
-import { STOP_TIMEOUT_MS, startReceiver } from './server.js';
+import { STOP_TIMEOUT_MS, startReceiver, type Receiver } from './server.js';
 import { isLoopbackAddress } from './loopback.js';
 import { ouraDocumentFetcher } from './oura-fetch.js';
 import type { PublicPlan } from '../tunnels/listen-plan.js';
@@ -14,6 +14,10 @@ import type { PublicHealth, PublicSide } from '../tunnels/public-side.js';
 import type { ConsoleServer } from '../ui/server.js';
 import { backoffMs } from '../forward/dispatcher.js';
 import type { OutboxTargetSpec } from '../forward/targets.js';
+import type { DB } from '../store/db.js';
+import type { EnrolmentEvent } from '../participants/enrolment.js';
+import { forgetPublicUrl, recordPublicUrl, updatePublicUrl } from '../store/enrolment.js';
+import os from 'node:os';
 
 export interface ListenOptions {
   port: number;
@@ -74,8 +78,21 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
   const log = new LiveLog(ctx.output, options.json);
   const db = ctx.openDb();
   const live = options.ui ? new (await import('../ui/live.js')).LiveFeed() : undefined;
+  // Remote enrolment needs a public URL: its pages are served only with a public side.
+  let publicSide: PublicSide | undefined;
+  const enrolment = publicPlan ? await import('../participants/enrolment.js') : undefined;
+  const routes = enrolment?.enrolmentRoutes({
+    db,
+    settings: ctx.settings,
+    publicUrl: () => publicSide?.publicUrl,
+    onEvent: (event) => {
+      reportEnrolment(ctx, options.json, event);
+      // Deliveries that waited for this user are due now: fetch them at once.
+      if (event.status === 'enrolled') receiver?.wake();
+    },
+  });
 
-  let receiver;
+  let receiver: Receiver | undefined;
   try {
     receiver = await startReceiver({
       db,
@@ -96,6 +113,7 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
         live?.receiverEvent(event);
       },
       healthKey: publicPlan?.healthKey,
+      routes,
     });
   } catch (err) {
     ctx.close();
@@ -110,12 +128,16 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
     ctx.output.log(`${signal} again: stopping at once; unfinished work resumes on the next start`);
   });
   // The receiver answers first: the tunnel's health check and Oura's challenge go through it.
-  let publicSide: PublicSide | undefined;
   let consoleServer: ConsoleServer | undefined;
+  let recordedUrl: number | undefined;
   try {
     if (publicPlan) {
       ctx.output.log(`receiver on ${receiver.url}; opening the public side...`);
       publicSide = await publicPlan.start({ host: options.host, port: receiver.port });
+      recordedUrl = recordRunUrl(db, publicSide);
+      ctx.output.log(
+        `remote enrolment: \`wearhook participants invite LABEL\` makes links on ${publicSide.publicUrl}/enroll/...; register ${publicSide.publicUrl}/oauth/callback as a redirect URI of your Oura application`,
+      );
     }
     ctx.output.log(`database ${ctx.dbPath}`);
     log.ready(receiver.url, { db: ctx.dbPath, ...(publicSide ? { public_url: publicSide.publicUrl } : {}) });
@@ -134,6 +156,7 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
     await consoleServer?.close();
     await receiver.close();
     await publicSide?.stop();
+    if (recordedUrl !== undefined) forgetPublicUrl(db, recordedUrl);
     ctx.close();
     throw err;
   }
@@ -161,7 +184,36 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
   await receiver.close({ timeoutMs: STOP_TIMEOUT_MS });
   // Subscriptions are deleted (or kept) while the store is still open.
   await publicSide?.stop();
+  if (recordedUrl !== undefined) forgetPublicUrl(db, recordedUrl);
   ctx.close();
   // The last line: nothing of this run is reported after it.
   log.stopped(receiver.stats);
+}
+
+/**
+ * Record the run's public URL for `participants invite` (which other processes run), and keep
+ * it current when a tunnel comes back on a new URL. Returns the record's id.
+ */
+function recordRunUrl(db: DB, side: PublicSide): number {
+  const id = recordPublicUrl(db, { publicUrl: side.publicUrl, pid: process.pid, host: os.hostname() });
+  let current = side.publicUrl;
+  side.onHealth((health) => {
+    if (health.publicUrl === current || !db.open) return;
+    current = health.publicUrl;
+    updatePublicUrl(db, id, current);
+  });
+  return id;
+}
+
+function reportEnrolment(ctx: CliContext, json: boolean, event: EnrolmentEvent): void {
+  const who = event.label ?? 'an unknown link';
+  const line =
+    event.status === 'enrolled'
+      ? `enrolment: ${who} enrolled as Oura user ${event.user_id}`
+      : event.status === 'consent'
+        ? `enrolment: ${who} opened their link; on to Oura's consent page`
+        : `enrolment: ${who} ${event.status}: ${event.reason}`;
+  const c = ctx.output.errColor;
+  ctx.output.log(event.status === 'enrolled' ? c.green(line) : event.status === 'consent' ? line : c.yellow(line));
+  if (json) ctx.output.ndjson(event);
 }

@@ -95,6 +95,7 @@ export class LiveLog {
           ].filter(Boolean);
           return `${what} ${c.green('processed')}${stored.length ? ` (${stored.join(', ')})` : ''}`;
         }
+        if (event.status === 'pending' && !event.next_attempt_at) return `${what} ${c.yellow('waiting')}: ${event.error ?? ''}`;
         if (event.status === 'pending') {
           const wait = event.next_attempt_at ? secondsUntil(event.next_attempt_at) : 0;
           return `${what} ${c.yellow(`retry in ${wait} s`)} (attempt ${event.attempts}): ${safeText(event.error ?? '')}`;

@@ -113,6 +113,8 @@ export interface Receiver {
   signal: AbortSignal;
   /** Resolves when no work is running or due and every forward has been sent. */
   idle(): Promise<void>;
+  /** Look in the database for due work now: something else in this process made some due (an enrolment woke waiting deliveries). */
+  wake(): void;
   /**
    * Stop accepting; abort outstanding fetches and forwards at once (their work stays to be
    * resumed); give requests in flight and running work until `timeoutMs` (default 10 s), then
@@ -468,6 +470,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       await queue.idle();
       await outbox.idle();
     },
+    wake: () => queue.stored(),
     close: ({ timeoutMs = STOP_TIMEOUT_MS } = {}) => (closed ??= close(timeoutMs)),
   };
 }

@@ -6,6 +6,7 @@ import {
   markFailed,
   markProcessed,
   nextDueAt,
+  parkDelivery,
   scheduleRetry,
   type DeliveryRow,
   type DeliveryStatus,
@@ -25,6 +26,13 @@ import { GroupCommit } from './group-commit.js';
  * `signal` aborts it when the receiver stops (the delivery stays to be resumed).
  */
 export type FetchOuraDocument = (userId: string, dataType: string, objectId: string, signal?: AbortSignal) => Promise<unknown | null>;
+
+/**
+ * The fetch cannot succeed until someone authorizes the user (nobody has, or their grant was
+ * refused): the delivery waits, `pending` with this reason and no next attempt, its attempts
+ * untouched, until an authorization wakes it (`wakeDeliveriesOf`).
+ */
+export class AwaitingAuthorization extends Error {}
 
 export interface WorkEvent {
   type: 'work';
@@ -392,7 +400,13 @@ export class WorkQueue {
     try {
       doc = await this.options.fetchOuraDocument(work.userId, work.dataType, work.objectId, this.aborter.signal);
     } catch (err) {
-      if (!this.abandoned && !this.aborter.signal.aborted) await this.retryOrFail(job, attempts, errorMessage(err));
+      if (this.abandoned || this.aborter.signal.aborted) return;
+      if (err instanceof AwaitingAuthorization) {
+        await this.commits.run(() => parkDelivery(db, this.owner, job.id, err.message), { durable: false });
+        this.report(job, 'pending', job.attempts, { error: err.message });
+        return;
+      }
+      await this.retryOrFail(job, attempts, errorMessage(err));
       return;
     }
     if (this.abandoned || this.aborter.signal.aborted) return;

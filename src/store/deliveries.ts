@@ -170,3 +170,22 @@ export function markFailed(db: DB, owner: string, id: number, attempts: number, 
     `UPDATE deliveries SET status = 'failed', attempts = ?, error = ?, next_attempt_at = NULL, processed_at = ? WHERE id = ?`,
   ).run(attempts, error, now.toISOString(), id);
 }
+
+/**
+ * A delivery that waits for its user to authorize wearhook: `pending` without a next attempt
+ * (so nothing claims it), its attempts unchanged, until `wakeDeliveriesOf` makes it due.
+ */
+export function parkDelivery(db: DB, owner: string, id: number, reason: string): void {
+  finishClaim(db, DELIVERY_WORK, owner, id);
+  cachedStatement(db, `UPDATE deliveries SET status = 'pending', next_attempt_at = NULL, error = ? WHERE id = ?`).run(reason, id);
+}
+
+/** The user has authorized: their waiting deliveries are due now (any receiver on this database picks them up). Returns how many. */
+export function wakeDeliveriesOf(db: DB, provider: string, userId: string, now = new Date()): number {
+  return db
+    .prepare(
+      `UPDATE deliveries SET next_attempt_at = ?
+       WHERE provider = ? AND user_id = ? AND status = 'pending' AND next_attempt_at IS NULL`,
+    )
+    .run(now.toISOString(), provider, userId).changes;
+}

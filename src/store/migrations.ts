@@ -207,6 +207,34 @@ export const MIGRATIONS: readonly Migration[] = [
     PRIMARY KEY (outbox_id, attempt)
   ) WITHOUT ROWID;
   `,
+  // 10: remote enrolment. Invites are one-use links: only the SHA-256 of their token is kept,
+  //    with the SHA-256 of the OAuth state of the consent under way. The public URL of each
+  //    running `listen` is recorded, so that `participants invite` can put its link on it.
+  `
+  CREATE TABLE enrolment_invites (
+    token_sha256     TEXT PRIMARY KEY,
+    label            TEXT NOT NULL REFERENCES participants(label) ON UPDATE CASCADE ON DELETE CASCADE,
+    provider         TEXT NOT NULL DEFAULT 'oura',
+    created_at       TEXT NOT NULL,
+    expires_at       TEXT NOT NULL,
+    state_sha256     TEXT,
+    state_expires_at TEXT,
+    redirect_uri     TEXT,
+    used_at          TEXT,
+    enrolled_user_id TEXT
+  );
+  CREATE UNIQUE INDEX enrolment_invites_by_state ON enrolment_invites(state_sha256) WHERE state_sha256 IS NOT NULL;
+  CREATE INDEX enrolment_invites_by_label ON enrolment_invites(label);
+
+  CREATE TABLE listen_public_urls (
+    id         INTEGER PRIMARY KEY,
+    public_url TEXT NOT NULL,
+    pid        INTEGER NOT NULL,
+    host       TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,4 +1,5 @@
 import { errorMessage } from '../errors.js';
+import { addDays } from '../util/days.js';
 import { storeDocument, type StoreOutcome } from '../store/documents.js';
 import { finishSyncRun, recordSyncRunType, startSyncRun, supersedeUnlisted } from '../store/sync-runs.js';
 import { sampleValuesBetween, upsertSamples, type SampleInput } from '../store/samples.js';
@@ -243,10 +244,4 @@ function onlyThisType(err: unknown): boolean {
 
 function count(counts: SyncCounts, outcome: StoreOutcome): void {
   counts[outcome]++;
-}
-
-/** YYYY-MM-DD plus n days (n may be negative), in calendar days. */
-export function addDays(day: string, n: number): string {
-  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
-  return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10);
 }

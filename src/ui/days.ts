@@ -6,13 +6,4 @@ export function isDay(value: string | null | undefined): value is string {
   return typeof value === 'string' && isValidDay(value);
 }
 
-export function addDays(day: string, n: number): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
-}
-
-/** Every day from `from` to `to`, both included. */
-export function daysBetween(from: string, to: string): string[] {
-  const days: string[] = [];
-  for (let day = from; day <= to; day = addDays(day, 1)) days.push(day);
-  return days;
-}
+export { addDays, daysBetween } from '../util/days.js';

@@ -24,11 +24,15 @@ export function cliEnv(extra: Record<string, string | undefined>): NodeJS.Proces
   return { ...env, NO_COLOR: '1', ...extra } as NodeJS.ProcessEnv;
 }
 
-/**
- * `wearhook listen --port 0 --json` as a child process, ready when its first NDJSON line says so.
- * `prefix` runs it under another command (e.g. `prlimit --nofile=256:256 --`).
- */
-export function startListen(env: Record<string, string | undefined>, args: string[] = [], options: { prefix?: string[] } = {}): Promise<ListenProcess> {
+export interface ProcessOptions {
+  /** Runs it under another command (e.g. `prlimit --nofile=256:256 --`). */
+  prefix?: string[];
+  /** Called with everything written to stderr so far, as it grows (before the ready line too). */
+  onStderr?: (stderr: string) => void;
+}
+
+/** `wearhook listen --port 0 --json` as a child process, ready when its first NDJSON line says so. */
+export function startListen(env: Record<string, string | undefined>, args: string[] = [], options: ProcessOptions = {}): Promise<ListenProcess> {
   return startNdjsonProcess(['listen', '--port', '0', '--json', ...args], env, 'ready', options);
 }
 
@@ -40,7 +44,7 @@ export async function startNdjsonProcess(
   args: string[],
   env: Record<string, string | undefined>,
   readyType: string,
-  options: { prefix?: string[] } = {},
+  options: ProcessOptions = {},
 ): Promise<ListenProcess> {
   const command = [...(options.prefix ?? []), process.execPath, BIN, ...args];
   const child = spawn(command[0]!, command.slice(1), { env: cliEnv(env), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -60,6 +64,7 @@ export async function startNdjsonProcess(
   });
   child.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString('utf8');
+    options.onStderr?.(stderr);
     for (const wake of waiters) wake();
   });
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));

@@ -3,6 +3,7 @@ import { RuntimeError, errorMessage } from '../../errors.js';
 import { CredentialStore } from '../../credentials/token-store.js';
 import { getUser, upsertUser } from '../../store/users.js';
 import { accountOwner, accountsOf } from '../../store/participants.js';
+import { wakeDeliveriesOf } from '../../store/deliveries.js';
 import { FixedBearer, OuraApi } from './api.js';
 import { ouraAppCredentials, ouraEndpoints, ouraHttpClient } from './http.js';
 import { authorizeUrl, expiresAt, listenForCallback, newPkce, newState, requestToken } from './oauth.js';
@@ -146,6 +147,8 @@ export async function completeOuraAuthorization(deps: OuraDeps, grant: Authoriza
     }),
   );
   upsertUser(deps.db, { provider: 'oura', userId: info.id, label, scopes: granted.join(' '), tokenExpiresAt }, obtained);
+  // Deliveries that waited for this user's authorization are due now.
+  wakeDeliveriesOf(deps.db, 'oura', info.id, obtained);
   // Authorizing again without a label keeps the participant the account already belongs to.
   const storedLabel = getUser(deps.db, 'oura', info.id)?.label ?? null;
   return {

@@ -217,15 +217,34 @@ function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function sendPage(res: http.ServerResponse, status: number, title: string, message: string): void {
+/**
+ * A plain HTML page that ends an authorization: the loopback login's (the person is at the
+ * terminal) and remote enrolment's (a participant at home), which says `closing` instead.
+ */
+export function sendPage(
+  res: http.ServerResponse,
+  status: number,
+  title: string,
+  message: string,
+  closing = 'You can close this tab and return to the terminal.',
+): void {
   const body = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>wearhook: ${escapeHtml(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>wearhook: ${escapeHtml(title)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;line-height:1.5}
 h1{font-size:1.4rem}.ok{color:#1a7f37}.fail{color:#b42318}</style></head>
 <body><h1 class="${status === 200 ? 'ok' : 'fail'}">${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>
-<p>You can close this tab and return to the terminal.</p></body></html>
+${closing ? `<p>${escapeHtml(closing)}</p>` : ''}</body></html>
 `;
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', connection: 'close' }).end(body);
+  res
+    .writeHead(status, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      // The pages' addresses carry secrets (an enrolment token, an authorization code): never pass them on.
+      'referrer-policy': 'no-referrer',
+      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+      connection: 'close',
+    })
+    .end(body);
 }
 
 function escapeHtml(text: string): string {

@@ -131,6 +131,9 @@ export function ouraApiForUser(deps: OuraDeps, user: UserRow): OuraApi {
 /** The stored Oura user with this id, or a clear error. */
 export function requireOuraUser(db: DB, userId: string): UserRow {
   const user = getUser(db, 'oura', userId);
-  if (!user) throw new RuntimeError(`No Oura user ${userId} is authorized here; run \`wearhook auth oura\` for them first.`);
+  if (!user) throw new OuraUserUnknownError(`No Oura user ${userId} is authorized here; run \`wearhook auth oura\` for them first.`);
   return user;
 }
+
+/** Nobody has authorized wearhook for this Oura user (yet). */
+export class OuraUserUnknownError extends RuntimeError {}
