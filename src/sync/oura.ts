@@ -34,6 +34,8 @@ export interface SyncCounts {
 
 export interface TypeSyncResult extends SyncCounts {
   type: string;
+  /** Documents (heart rate: samples) Oura listed for the range. */
+  listed: number;
   error: string | null;
 }
 
@@ -70,8 +72,10 @@ export interface OuraSyncOptions {
   types?: readonly string[];
   users: readonly UserRow[];
   onProgress?: (event: SyncProgress) => void;
-  /** What started the sync, recorded with each run: 'sync' (the command, default), 'catch-up', ... */
+  /** What started the sync, recorded with each run: 'sync' (the command, default), 'catch-up', 'reconcile'. */
   kind?: string;
+  /** Reconciliation: each user's last document day when it started, recorded with their run. */
+  frontierDay?: (user: UserRow) => string | null;
 }
 
 /**
@@ -86,13 +90,21 @@ export async function syncOura(deps: OuraDeps, options: OuraSyncOptions): Promis
   for (const type of types) summary.totals[type] = emptyCounts();
 
   for (const user of options.users) {
-    const run = startSyncRun(deps.db, { provider: 'oura', kind: options.kind ?? 'sync', userId: user.user_id, types, from: options.from, to: options.to });
+    const run = startSyncRun(deps.db, {
+      provider: 'oura',
+      kind: options.kind ?? 'sync',
+      userId: user.user_id,
+      types,
+      from: options.from,
+      to: options.to,
+      frontierDay: options.frontierDay?.(user) ?? null,
+    });
     const result: UserSyncResult = { provider: 'oura', user_id: user.user_id, label: user.label, ok: true, error: null, types: [], run_id: run.id };
     summary.users.push(result);
     const api = ouraApiForUser(deps, user);
     for (const type of types) {
       options.onProgress?.({ kind: 'type-start', user, type });
-      const counts: TypeSyncResult = { type, ...emptyCounts(), error: null };
+      const counts: TypeSyncResult = { type, ...emptyCounts(), listed: 0, error: null };
       result.types.push(counts);
       const onPage = (fetched: number): void => options.onProgress?.({ kind: 'page', user, type, fetched });
       let fatal = false;
@@ -104,7 +116,8 @@ export async function syncOura(deps: OuraDeps, options: OuraSyncOptions): Promis
         counts.error = errorMessage(err);
         fatal = !onlyThisType(err);
       }
-      recordSyncRunType(deps.db, run.id, type, { ...counts, listed }, { complete: counts.error === null, error: counts.error });
+      counts.listed = listed;
+      recordSyncRunType(deps.db, run.id, type, counts, { complete: counts.error === null, error: counts.error });
       const total = summary.totals[type]!;
       for (const key of COUNT_KEYS) total[key] += counts[key];
       options.onProgress?.({ kind: 'type-done', user, type, result: counts });
