@@ -188,8 +188,8 @@ Examples:
   events
     .command('coverage')
     .description('How many documents a webhook brought, and how many only reconciliation (or a sync) found, per participant.')
-    .option('--from <date>', 'first document day, YYYY-MM-DD (inclusive)', parseDay)
-    .option('--to <date>', 'last document day, YYYY-MM-DD (inclusive)', parseDay)
+    .option('--from <date>', 'first document day, YYYY-MM-DD or e.g. 30d (inclusive; the provider\'s local day)', parseDay)
+    .option('--to <date>', 'last document day, YYYY-MM-DD or e.g. 0d (inclusive)', parseDay)
     .option('--provider <name>', `${PROVIDER_NAMES.join(', ')}`, oneOf(PROVIDER_NAMES, 'provider'))
     .option('--user <id>', 'only this user')
     .option('--label <name>', 'only the accounts of this participant')
