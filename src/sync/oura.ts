@@ -1,4 +1,5 @@
 import { errorMessage } from '../errors.js';
+import { withoutFsync } from '../store/db.js';
 import { storeDocument, type StoreOutcome } from '../store/documents.js';
 import { finishSyncRun, recordSyncRunType, startSyncRun, supersedeUnlisted } from '../store/sync-runs.js';
 import { sampleValuesBetween, upsertSamples, type SampleInput } from '../store/samples.js';
@@ -76,6 +77,16 @@ export interface OuraSyncOptions {
   kind?: string;
   /** Reconciliation: each user's last document day when it started, recorded with their run. */
   frontierDay?: (user: UserRow) => string | null;
+  /**
+   * false: commit without waiting for an fsync (store/db.ts `withoutFsync`), for a sync beside a
+   * receiver on the same connection: what it stores can be fetched again. Default true.
+   */
+  durable?: boolean;
+}
+
+/** How a sync's writes are committed (see `durable`). */
+function writer(deps: OuraDeps, options: OuraSyncOptions): <T>(write: () => T) => T {
+  return options.durable === false ? (write) => withoutFsync(deps.db, write) : (write) => write();
 }
 
 /**
@@ -89,8 +100,9 @@ export async function syncOura(deps: OuraDeps, options: OuraSyncOptions): Promis
   const summary: SyncSummary = { from: options.from, to: options.to, types, users: [], totals: {}, failed: 0 };
   for (const type of types) summary.totals[type] = emptyCounts();
 
+  const write = writer(deps, options);
   for (const user of options.users) {
-    const run = startSyncRun(deps.db, {
+    const run = write(() => startSyncRun(deps.db, {
       provider: 'oura',
       kind: options.kind ?? 'sync',
       userId: user.user_id,
@@ -98,7 +110,7 @@ export async function syncOura(deps: OuraDeps, options: OuraSyncOptions): Promis
       from: options.from,
       to: options.to,
       frontierDay: options.frontierDay?.(user) ?? null,
-    });
+    }));
     const result: UserSyncResult = { provider: 'oura', user_id: user.user_id, label: user.label, ok: true, error: null, types: [], run_id: run.id };
     summary.users.push(result);
     const api = ouraApiForUser(deps, user);
@@ -117,7 +129,7 @@ export async function syncOura(deps: OuraDeps, options: OuraSyncOptions): Promis
         fatal = !onlyThisType(err);
       }
       counts.listed = listed;
-      recordSyncRunType(deps.db, run.id, type, counts, { complete: counts.error === null, error: counts.error });
+      write(() => recordSyncRunType(deps.db, run.id, type, counts, { complete: counts.error === null, error: counts.error }));
       const total = summary.totals[type]!;
       for (const key of COUNT_KEYS) total[key] += counts[key];
       options.onProgress?.({ kind: 'type-done', user, type, result: counts });
@@ -131,7 +143,7 @@ export async function syncOura(deps: OuraDeps, options: OuraSyncOptions): Promis
       result.error = distinct.length === 1 ? distinct[0]! : errors.map((t) => `${t.type}: ${t.error}`).join(' ');
       summary.failed++;
     }
-    finishSyncRun(deps.db, run.id, result.error);
+    write(() => finishSyncRun(deps.db, run.id, result.error));
   }
   return summary;
 }
@@ -173,7 +185,7 @@ async function syncCollection(
     });
     // IMMEDIATE: the write lock is taken (waiting for other processes) before the first read; a
     // transaction that reads first fails with "database is locked" when another process writes meanwhile.
-    store.immediate();
+    writer(deps, options)(() => store.immediate());
     fetched += inRange.length;
     onPage(fetched);
   }
@@ -191,7 +203,7 @@ async function syncCollection(
       listedIds: listed,
     }),
   );
-  counts.superseded += supersede.immediate();
+  counts.superseded += writer(deps, options)(() => supersede.immediate());
   return listed.length;
 }
 
@@ -209,7 +221,7 @@ async function syncHeartRate(
     const last = lastCandidate < options.to ? lastCandidate : options.to;
     const pages = api.heartRatePages({ startDatetime: `${first}T00:00:00+00:00`, endDatetime: `${last}T23:59:59+00:00` });
     for await (const page of pages) {
-      storeHeartRate(deps, user, page, counts);
+      writer(deps, options)(() => storeHeartRate(deps, user, page, counts));
       fetched += page.length;
       onPage(fetched);
     }

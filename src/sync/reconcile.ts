@@ -98,7 +98,8 @@ export async function reconcileUser(deps: OuraDeps, range: ReconcileRange, types
   const { user } = range;
   const base = { user_id: user.user_id, label: user.label, from: range.from, to: range.to };
   try {
-    const summary = await syncOura(deps, { from: range.from, to: range.to, types, users: [user], kind, frontierDay: () => range.frontier });
+    // Beside the receiver on its connection: no fsync of its own (what it stores can be fetched again).
+    const summary = await syncOura(deps, { from: range.from, to: range.to, types, users: [user], kind, frontierDay: () => range.frontier, durable: false });
     const result = summary.users[0]!;
     return { ...base, run_id: result.run_id, types: result.types.map(typeResult), error: result.error };
   } catch (err) {
