@@ -107,7 +107,8 @@ describe('a study with a lossy sender, reconciled while listening', () => {
       });
     }
     expect(coverage.accounts.map((a) => a.participant).sort()).toEqual(['P001', 'P002', 'P003']);
-  });
+    // Several processes on a shared two-core machine: minutes under load, seconds alone.
+  }, 180_000);
 });
 
 describe('listen --reconcile', () => {
@@ -131,7 +132,7 @@ describe('listen --reconcile', () => {
     results.forEach((res, i) => {
       expect({ args: cases[i]![0], code: res.code, stderr: res.stderr }).toEqual({ args: cases[i]![0], code: 2, stderr: expect.stringMatching(cases[i]![1]) });
     });
-  });
+  }, 60_000);
 
   it('two listen processes on one database: one pass at a time, and tokens refreshed by both are never spent twice', async () => {
     const oura = await startOuraFake({ pageSize: 50 });
@@ -184,5 +185,5 @@ describe('listen --reconcile', () => {
     }
     expect(oura.refreshTokensPresented.length).toBeGreaterThan(0);
     expect(oura.reusedRefreshTokens()).toEqual([]);
-  });
+  }, 120_000);
 });
