@@ -8,7 +8,7 @@ import { startListen } from './helpers/listen-process.js';
 import { startOuraFake } from './helpers/oura-fake.js';
 import { seedOuraUser } from './helpers/oura-user.js';
 import { ouraHeaders } from './helpers/signing.js';
-import { exportStudy, runStudySim, SIM_TYPES, type StudySimResult } from './helpers/study-sim.js';
+import { expectStudyComplete, runStudySim, type StudySimResult } from './helpers/study-sim.js';
 
 /**
  * Issue #17's study, shortened: 3 participants x 20 days of sleep, readiness and activity; the
@@ -52,61 +52,8 @@ describe('a study with a lossy sender, reconciled while listening', () => {
     expect(counts.repeated).toBeGreaterThan(5);
     expect(counts.early).toBeGreaterThan(5);
     expect(counts.revised).toBeGreaterThan(3);
-    const unnotified = documents.filter((d) => !d.notified);
-    expect(unnotified.length).toBeGreaterThan(25);
-
-    // The first pass that starts after the last document became readable: within one interval
-    // of it (passes start one interval apart, or at the end of one that ran longer; timers
-    // fire a little late on a busy machine: a second of grace).
-    const last = sim.lastDocumentAt;
-    const isDone = (l: Record<string, unknown>) => l.type === 'reconcile-pass' && l.state === 'done';
-    const pass = await sim.listen.waitForLine((l) => isDone(l) && Date.parse(String(l.started_at)) >= last, 'a reconciliation pass after the last document', 20_000);
-    const before = sim.listen.lines().filter((l) => isDone(l) && Date.parse(String(l.started_at)) < last).at(-1);
-    const due = before ? Math.max(Date.parse(String(before.started_at)) + intervalMs, Date.parse(String(before.started_at)) + Number(before.duration_ms)) : last;
-    expect(Date.parse(String(pass.started_at))).toBeLessThanOrEqual(Math.max(due, last) + 1_000);
-
-    const days = documents.map((d) => d.day).sort();
-    const exported = await exportStudy(sim, days[0]!, days.at(-1)!);
-    const tables = { sleep: 'sleep', readiness: 'daily_readiness', activity: 'daily_activity' } as const;
-    for (const [table, type] of Object.entries(tables) as [keyof typeof tables, (typeof SIM_TYPES)[number]][]) {
-      const ids = exported[table].map((row) => row.source_id);
-      const expected = documents.filter((d) => d.type === type).map((d) => d.id);
-      // Every document, each once.
-      expect(ids.length, `${table} rows`).toBe(expected.length);
-      expect(new Set(ids).size, `${table} distinct`).toBe(ids.length);
-      expect([...ids].sort(), table).toEqual([...expected].sort());
-    }
-    // Revisions whose update was never notified are exported as revised.
-    const score = new Map(exported.readiness.map((r) => [r.source_id, r.score]));
-    for (const d of documents.filter((d) => d.type === 'daily_readiness')) expect(score.get(d.id), d.id).toBe(d.score);
-
-    // The reconciliation is visible: NDJSON lines per user and type, with what they found.
-    const lines = sim.lines();
-    const reconcile = lines.filter((l) => l.type === 'reconcile');
-    expect(reconcile.length).toBeGreaterThan(0);
-    for (const l of reconcile) expect(l).toMatchObject({ user_id: expect.any(String), data_type: expect.any(String), found: expect.any(Number), new: expect.any(Number), updated: expect.any(Number) });
-    const foundNew = reconcile.reduce((sum, l) => sum + Number(l.new), 0);
-    expect(foundNew).toBeGreaterThanOrEqual(unnotified.length);
-    // After the restart, the pass at start catches up on each participant (first edition's line kept).
-    expect(sim.listen.lines().filter((l) => l.type === 'catch-up').map((l) => l.user_id).sort()).toEqual(['sim-user-1', 'sim-user-2', 'sim-user-3']);
-
-    // Gap accounting: per participant, what webhooks brought and what only reconciliation found.
-    const res = await runCli(['--json', 'events', 'coverage'], { env: sim.env });
-    expect(res.stderr).toBe('');
-    expect(res.code).toBe(0);
-    const coverage = JSON.parse(res.stdout) as {
-      accounts: { user_id: string; participant: string; documents: number; webhook: number; reconciliation: number; sync: number }[];
-    };
-    for (const account of coverage.accounts) {
-      const mine = documents.filter((d) => d.userId === account.user_id);
-      expect(account, account.user_id).toMatchObject({
-        documents: mine.length,
-        webhook: mine.filter((d) => d.notified).length,
-        reconciliation: mine.filter((d) => !d.notified).length,
-        sync: 0,
-      });
-    }
-    expect(coverage.accounts.map((a) => a.participant).sort()).toEqual(['P001', 'P002', 'P003']);
+    expect(documents.filter((d) => !d.notified).length).toBeGreaterThan(25);
+    await expectStudyComplete(sim, intervalMs);
     // Several processes on a shared two-core machine: minutes under load, seconds alone.
   }, 180_000);
 });

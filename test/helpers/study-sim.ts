@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
+import { expect } from 'vitest';
 import { openDatabase } from '../../src/store/db.js';
 import { runCli, tempDir } from './cli.js';
 import { startListen, type ListenProcess } from './listen-process.js';
@@ -31,8 +32,10 @@ export interface StudySimOptions {
   drop: number;
   repeat: number;
   early: number;
-  /** Days on which `listen` is killed, and for how many days it stays down. */
-  outages: { day: number; days: number }[];
+  /** `listen` processes sharing the database, each notification going to one of those up (default 1). */
+  receivers?: number;
+  /** Days on which a `listen` (default the first) is killed, and for how many days it stays down. */
+  outages: { day: number; days: number; receiver?: number }[];
   /** Participant index whose ring is offline for these days, then syncs them on `syncDay`. */
   ringOffline?: { user: number; from: number; to: number; syncDay: number };
   /**
@@ -70,12 +73,12 @@ export interface StudySimResult {
   documents: SimDocument[];
   /** When the last document became readable at Oura (epoch ms). */
   lastDocumentAt: number;
-  /** The listen still running, and every NDJSON line of every listen of the run. */
-  listen: ListenProcess;
+  /** The listens running at the end, and every NDJSON line of every listen of the run. */
+  listens: ListenProcess[];
   lines(): Record<string, unknown>[];
   /** stderr of every listen of the run, in order. */
   stderr(): string;
-  counts: { notifications: number; dropped: number; repeated: number; early: number; lost: number; revised: number };
+  counts: { notifications: number; dropped: number; repeated: number; early: number; lost: number; revised: number; kills: number };
   close(): Promise<void>;
 }
 
@@ -131,10 +134,12 @@ export async function runStudySim(options: StudySimOptions): Promise<StudySimRes
     return started;
   };
 
-  let listen: ListenProcess | undefined = await start();
-  let url = listen.url;
+  const receivers: (ListenProcess | undefined)[] = [];
+  for (let i = 0; i < (options.receivers ?? 1); i++) receivers.push(await start());
+  // Which receiver a notification goes to: its own generator, so that the sender's fates stay those of the seed.
+  const route = random((options.seed ?? 17) + 1);
   const documents = new Map<string, SimDocument>();
-  const counts = { notifications: 0, dropped: 0, repeated: 0, early: 0, lost: 0, revised: 0 };
+  const counts = { notifications: 0, dropped: 0, repeated: 0, early: 0, lost: 0, revised: 0, kills: 0 };
   let lastDocumentAt = Date.now();
   const pending: Promise<void>[] = [];
 
@@ -147,16 +152,18 @@ export async function runStudySim(options: StudySimOptions): Promise<StudySimRes
     oura.addDocuments(userId, type, [doc]);
     lastDocumentAt = Math.max(lastDocumentAt, Date.now());
   };
-  /** One notification as Oura sends it; true when wearhook answered 2xx. */
+  /** One notification as Oura sends it, to a receiver that is up; true when wearhook answered 2xx. */
   const notify = async (userId: string, type: SimType, id: string, event: 'create' | 'update'): Promise<boolean> => {
     counts.notifications++;
-    if (!listen) {
+    const up = receivers.filter((r): r is ListenProcess => r !== undefined);
+    if (up.length === 0) {
       counts.lost++;
       return false;
     }
+    const target = up[Math.floor(route() * up.length)]!;
     const body = JSON.stringify({ event_type: event, data_type: type, object_id: id, event_time: new Date().toISOString(), user_id: userId });
     try {
-      const res = await request(`${url}/oura`, { method: 'POST', headers: ouraHeaders(oura.clientSecret, body), body });
+      const res = await request(`${target.url}/oura`, { method: 'POST', headers: ouraHeaders(oura.clientSecret, body), body });
       await res.body.text();
       return res.statusCode >= 200 && res.statusCode < 300;
     } catch {
@@ -203,17 +210,18 @@ export async function runStudySim(options: StudySimOptions): Promise<StudySimRes
   let seed = 0;
   for (let tick = 0; tick < options.days; tick++) {
     const tickStarted = Date.now();
-    const outage = options.outages.find((o) => o.day === tick);
-    if (outage && listen) {
+    for (const outage of options.outages.filter((o) => o.day === tick)) {
+      const index = outage.receiver ?? 0;
+      if (!receivers[index]) continue;
       // Killed between deliveries: each notification sent so far was answered, or refused.
       await Promise.all(pending);
-      await listen.stop('SIGKILL');
-      listen = undefined;
+      await receivers[index]!.stop('SIGKILL');
+      receivers[index] = undefined;
+      counts.kills++;
     }
-    const back = options.outages.find((o) => o.day + o.days === tick);
-    if (back && !listen) {
-      listen = await start();
-      url = listen.url;
+    for (const back of options.outages.filter((o) => o.day + o.days === tick)) {
+      const index = back.receiver ?? 0;
+      receivers[index] ??= await start();
     }
     const day = addDays(firstDay, tick);
     for (const [u, userId] of users.entries()) {
@@ -241,24 +249,21 @@ export async function runStudySim(options: StudySimOptions): Promise<StudySimRes
     }
     await sleep(Math.max(0, options.tickMs - (Date.now() - tickStarted)));
   }
-  if (!listen) {
-    listen = await start();
-    url = listen.url;
-  }
+  for (let i = 0; i < receivers.length; i++) receivers[i] ??= await start();
   await Promise.all(pending);
-  const running = listen;
+  const running = receivers as ListenProcess[];
   return {
     dir,
     env,
     oura,
     documents: [...documents.values()],
     lastDocumentAt,
-    listen: running,
+    listens: running,
     lines: () => processes.flatMap((p) => p.lines()),
     stderr: () => processes.map((p, i) => `--- listen ${i + 1}\n${p.stderr()}`).join('\n'),
     counts,
     close: async () => {
-      await running.stop('SIGKILL');
+      for (const listen of running) await listen.stop('SIGKILL');
       await oura.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
@@ -272,4 +277,80 @@ export async function exportStudy(sim: StudySimResult, from: string, to: string)
   if (res.code !== 0) throw new Error(`export failed: ${res.stderr}`);
   const read = (t: string) => JSON.parse(fs.readFileSync(path.join(out, `${t}.json`), 'utf8')) as Record<string, unknown>[];
   return { sleep: read('sleep'), readiness: read('readiness'), activity: read('activity') };
+}
+
+const isDone = (l: Record<string, unknown>) => l.type === 'reconcile-pass' && l.state === 'done';
+
+/**
+ * What the issue's study must show once the sender is done: the first pass to start after the
+ * last document within one interval of it (passes start one interval apart, or at the end of
+ * one that ran longer; a second of grace for timers on a busy machine); every document
+ * exported, each once, revisions included; reconcile lines; after each restart a catch-up (or
+ * another receiver's pass that answered it); `events coverage` telling exactly which documents a
+ * notification brought; passes of several receivers never at once.
+ */
+export async function expectStudyComplete(sim: StudySimResult, intervalMs: number): Promise<void> {
+  const { documents } = sim;
+  const last = sim.lastDocumentAt;
+  const after = (l: Record<string, unknown>) => isDone(l) && Date.parse(String(l.started_at)) >= last;
+  const pass = await Promise.race(sim.listens.map((l) => l.waitForLine(after, 'a reconciliation pass after the last document', 60_000)));
+  const before = sim.lines().filter((l) => isDone(l) && Date.parse(String(l.started_at)) < last).sort((x, y) => Date.parse(String(x.started_at)) - Date.parse(String(y.started_at))).at(-1);
+  const due = before ? Date.parse(String(before.started_at)) + Math.max(intervalMs, Number(before.duration_ms)) : last;
+  expect(Date.parse(String(pass.started_at))).toBeLessThanOrEqual(Math.max(due, last) + 1_000);
+
+  const days = documents.map((d) => d.day).sort();
+  const exported = await exportStudy(sim, days[0]!, days.at(-1)!);
+  const tables = { sleep: 'sleep', readiness: 'daily_readiness', activity: 'daily_activity' } as const;
+  for (const [table, type] of Object.entries(tables) as [keyof typeof tables, SimType][]) {
+    const ids = exported[table].map((row) => row.source_id);
+    const expected = documents.filter((d) => d.type === type).map((d) => d.id);
+    // Every document, each once.
+    expect(ids.length, `${table} rows`).toBe(expected.length);
+    expect(new Set(ids).size, `${table} distinct`).toBe(ids.length);
+    expect([...ids].sort(), table).toEqual([...expected].sort());
+  }
+  // Revisions whose update was never notified are exported as revised.
+  const score = new Map(exported.readiness.map((r) => [r.source_id, r.score]));
+  for (const d of documents.filter((d) => d.type === 'daily_readiness')) expect(score.get(d.id), d.id).toBe(d.score);
+
+  // The reconciliation is visible: NDJSON lines per user and type, with what they found.
+  const reconcile = sim.lines().filter((l) => l.type === 'reconcile');
+  for (const l of reconcile) expect(l).toMatchObject({ user_id: expect.any(String), data_type: expect.any(String), found: expect.any(Number), new: expect.any(Number), updated: expect.any(Number) });
+  expect(reconcile.reduce((sum, l) => sum + Number(l.new), 0)).toBeGreaterThan(0);
+  // Each receiver running now started again after a kill (or at the start): its first pass
+  // caught up on every participant (the first edition's lines kept), or another's answered it.
+  const users = [...new Set(documents.map((d) => d.userId))].sort();
+  for (const listen of sim.listens) {
+    const lines = listen.lines();
+    const skippedStart = lines.some((l) => l.type === 'reconcile-pass' && l.state === 'skipped' && l.reason === 'start');
+    if (!skippedStart) expect([...new Set(lines.filter((l) => l.type === 'catch-up').map((l) => l.user_id))].sort()).toEqual(users);
+  }
+
+  // Gap accounting: per participant, what webhooks brought and what only reconciliation found.
+  const res = await runCli(['--json', 'events', 'coverage'], { env: sim.env });
+  expect(res.stderr).toBe('');
+  expect(res.code).toBe(0);
+  const coverage = JSON.parse(res.stdout) as {
+    accounts: { user_id: string; participant: string; documents: number; webhook: number; reconciliation: number; sync: number }[];
+  };
+  expect(coverage.accounts.map((a) => a.user_id).sort()).toEqual(users);
+  for (const account of coverage.accounts) {
+    expect(account.participant).toMatch(/^P\d{3}$/);
+    const mine = documents.filter((d) => d.userId === account.user_id);
+    expect(account, account.user_id).toMatchObject({
+      documents: mine.length,
+      webhook: mine.filter((d) => d.notified).length,
+      reconciliation: mine.filter((d) => !d.notified).length,
+      sync: 0,
+    });
+  }
+
+  // However many receivers, their passes never ran at once.
+  const db = openDatabase(sim.env.WEARHOOK_DB!, { readonly: true });
+  try {
+    const passes = db.prepare("SELECT started_at, finished_at FROM reconcile_passes WHERE status = 'done' ORDER BY started_at").all() as { started_at: string; finished_at: string }[];
+    for (let i = 1; i < passes.length; i++) expect(passes[i]!.started_at >= passes[i - 1]!.finished_at, `pass ${i} overlaps the one before`).toBe(true);
+  } finally {
+    db.close();
+  }
 }
