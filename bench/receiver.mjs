@@ -13,12 +13,12 @@ import { buildPayload } from '../dist/trigger/payloads.js';
 import { BIN, ROOT, round, tempDir } from './lib.mjs';
 import { BENCH_CLIENT, seedOuraUsers, startOuraLike, wearhookEnv } from './oura-like.mjs';
 
-const VITAL_SECRET = 'whsec_' + Buffer.from('vital signing key for the bench!').toString('base64');
+export const VITAL_SECRET = 'whsec_' + Buffer.from('vital signing key for the bench!').toString('base64');
 const OURA_USER = 'bench-oura-user';
 const CONNECTIONS = [1, 16, 64];
 
 /** Signed deliveries, unique and made before a run so that signing costs the load generator nothing during it. */
-function signedDeliveries(provider, count) {
+export function signedDeliveries(provider, count) {
   const seconds = Math.floor(Date.now() / 1000);
   const out = new Array(count);
   if (provider === 'oura') {
@@ -39,7 +39,7 @@ function signedDeliveries(provider, count) {
 }
 
 /** A child process that serves HTTP; resolves once it says where. */
-function startChild(args, env, readyLine) {
+export function startChild(args, env, readyLine, onLine = () => {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let buffered = '';
@@ -52,6 +52,7 @@ function startChild(args, env, readyLine) {
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
+        onLine(line);
         const url = readyLine(line);
         if (url) resolve({ child, url, counts, stop: () => stopChild(child) });
         else if (line.includes('"type":"work"') && line.includes('"status":"processed"')) counts.processed++;
@@ -81,7 +82,7 @@ http.createServer((req, res) => {
 }).listen(0, '127.0.0.1', function () { console.log('http://127.0.0.1:' + this.address().port); });
 `;
 
-async function load(url, route, deliveries, connections, durationS) {
+export async function load(url, route, deliveries, connections, durationS, overallRate) {
   let next = 0;
   const result = await autocannon({
     url,
@@ -89,6 +90,7 @@ async function load(url, route, deliveries, connections, durationS) {
     duration: durationS,
     pipelining: 1,
     timeout: 20,
+    ...(overallRate ? { overallRate } : {}),
     requests: [
       {
         method: 'POST',

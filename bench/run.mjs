@@ -9,6 +9,7 @@ import { benchStartup } from './startup.mjs';
 import { benchExport } from './export.mjs';
 import { benchReceiver } from './receiver.mjs';
 import { benchSync } from './sync.mjs';
+import { benchReconcile } from './reconcile.mjs';
 
 const only = new Set(process.argv.slice(2));
 const want = (name) => only.size === 0 || only.has(name);
@@ -52,6 +53,11 @@ if (want('sync')) {
   results.sync = await benchSync({ log });
 }
 
+if (want('reconcile')) {
+  log('reconcile');
+  results.reconcile = await benchReconcile({ log });
+}
+
 fs.writeFileSync(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
 const rows = [];
@@ -89,6 +95,13 @@ if (results.sync) {
     `bare fetch loop: ${unlimited.bare_fetch_loop.documents_per_s}`, unlimited.ratio_documents_per_s]);
   rows.push(['sync, rate-limited', 'ms (documents/s, 429s)', `${limited.wearhook.ms} (${limited.wearhook.documents_per_s}/s, ${limited.wearhook.throttled_429} x 429)`,
     `fastest possible under ${limited.limit.split(' (')[0]}: ${limited.ideal_ms} ms`, limited.ratio_ideal_vs_actual_time]);
+}
+if (results.reconcile) {
+  const { pass, receiver } = results.reconcile;
+  rows.push([`reconcile pass ${results.reconcile.users} users x ${results.reconcile.look_back_days} days x ${results.reconcile.types.length} types`, 'ms (requests, req/s, 429s)',
+    `${pass.ms} (${pass.requests}, ${pass.requests_per_s}/s, ${pass.throttled_429} x 429)`, `Oura allows ${pass.allowed_requests_per_s}/s`, pass.share_of_limit]);
+  rows.push(['receiver during the pass', 'p50/p99 ms', `${receiver.during_pass.p50_ms}/${receiver.during_pass.p99_ms}`,
+    `after it: ${receiver.after_pass.p50_ms}/${receiver.after_pass.p99_ms}`, receiver.ratio_p99]);
 }
 const header = ['benchmark', 'metric', 'wearhook', 'baseline (same run)', 'ratio'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));

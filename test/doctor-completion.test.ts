@@ -120,7 +120,7 @@ describe('wearhook completion', () => {
       expect(res.code).toBe(0);
       const script = res.stdout;
       expect(complete(script, shell, ['wearhook', 'ev'])).toEqual(['events']);
-      expect(complete(script, shell, ['wearhook', 'events', '']).sort()).toEqual(['forward-retry', 'list', 'replay', 'show', 'tail']);
+      expect(complete(script, shell, ['wearhook', 'events', '']).sort()).toEqual(['coverage', 'forward-retry', 'list', 'replay', 'show', 'tail']);
       expect(complete(script, shell, ['wearhook', 'events', 'list', '--provider', '']).sort()).toEqual(['corsano', 'open-wearables', 'oura', 'standard', 'vital']);
       expect(complete(script, shell, ['wearhook', 'trigger', 'oura', 'sleep.']).sort()).toEqual(['sleep.create', 'sleep.delete', 'sleep.update']);
       expect(complete(script, shell, ['wearhook', 'trigger', 'vital', '']).sort()).toEqual(['daily.data.activity.created', 'daily.data.sleep.created']);

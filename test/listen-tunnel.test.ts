@@ -3,6 +3,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../src/store/db.js';
+import { upsertDocument } from '../src/store/documents.js';
+import { ouraDocumentInput } from '../src/providers/oura/documents.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import { startServer, type TestServer } from './helpers/http-server.js';
 import { startListen, type ListenProcess } from './helpers/listen-process.js';
@@ -219,27 +221,30 @@ describe('listen --subscribe', () => {
     expect(listen.stderr()).toMatch(/keeping 3 subscription\(s\) for \S+\/oura; remove them with `wearhook subs delete /);
   });
 
-  it('catches up on the days since the last delivery at start and after an outage, and stores a delivery through the tunnel', async () => {
+  it('catches up at start on every day since the last document (a ring that synced after days offline), and again after an outage', async () => {
     await seedOuraUser(oura, { configDir: env.WEARHOOK_CONFIG_DIR!, dbPath: env.WEARHOOK_DB!, userId: 'u1', label: 'P001' });
     const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
-    oura.addDocuments('u1', 'daily_readiness', [
-      { id: 'dr-old', day: day(-20), score: 60, contributors: {} },
-      { id: 'dr-missed', day: day(-3), score: 81, contributors: {} },
-    ]);
-    // The previous run's last delivery for u1 came 4 days ago.
-    const lastDelivery = Date.now() - 4 * 86_400_000;
-    const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    // The last data stored is 20 days old; the ring then stayed offline. While wearhook was
+    // stopped it synced those days, and their notifications were lost. The last delivery that
+    // did arrive (a delete) came yesterday: the days to look at are the documents', not its.
     const db = openDatabase(env.WEARHOOK_DB!);
+    upsertDocument(db, ouraDocumentInput('daily_readiness', 'u1', { id: 'dr-before', day: day(-20), score: 60, contributors: {} }, 'webhook'));
     db.prepare(
       `INSERT INTO deliveries (provider, received_at, method, path, headers, body, verified, dedupe_key, user_id, status)
        VALUES ('oura', ?, 'POST', '/oura', '[]', x'7b7d', 1, 'earlier', 'u1', 'processed')`,
-    ).run(new Date(lastDelivery).toISOString());
+    ).run(new Date(Date.now() - 86_400_000).toISOString());
     db.close();
+    oura.addDocuments('u1', 'daily_readiness', [
+      { id: 'dr-before', day: day(-20), score: 60, contributors: {} },
+      { id: 'dr-offline-1', day: day(-19), score: 70, contributors: {} },
+      { id: 'dr-offline-2', day: day(-12), score: 71, contributors: {} },
+      { id: 'dr-offline-3', day: day(-3), score: 72, contributors: {} },
+    ]);
 
     let server = await tunnelServer();
     listen = await startListen(env, ['--tunnel', 'localtunnel', '--tunnel-server', server.url, '--health-interval', '1', '--subscribe', '--data-type', 'daily_readiness']);
     const first = await listen.waitForLine((l) => l.type === 'catch-up', 'the catch-up');
-    expect(first).toMatchObject({ user_id: 'u1', from: utcDay(lastDelivery - 86_400_000), new: 1 });
+    expect(first).toMatchObject({ user_id: 'u1', from: day(-20), new: 3 });
     const documents = () => {
       const d = openDatabase(env.WEARHOOK_DB!, { readonly: true });
       try {
@@ -248,26 +253,29 @@ describe('listen --subscribe', () => {
         d.close();
       }
     };
-    expect(documents()).toEqual(['dr-missed']);
+    expect(documents()).toEqual(['dr-before', 'dr-offline-1', 'dr-offline-2', 'dr-offline-3']);
+    await listen.waitForLine((l) => l.type === 'reconcile-pass' && l.state === 'done', 'the end of the first pass');
 
-    // An Oura notification through the tunnel, then an outage: the catch-up runs again from
-    // that last delivery and brings what Oura had meanwhile.
+    // An Oura notification through the tunnel, then an outage during which Oura has a new day
+    // whose notification is lost: the catch-up after it brings that day.
     const publicUrl = listen.lines()[0]!.public_url as string;
     oura.addDocuments('u1', 'daily_readiness', [{ id: 'dr-new', day: day(0), score: 90, contributors: {} }]);
     const notification = JSON.stringify({ event_type: 'create', data_type: 'daily_readiness', object_id: 'dr-new', event_time: new Date().toISOString(), user_id: 'u1' });
     const res = await send(`${publicUrl}/oura`, { method: 'POST', headers: ouraHeaders(oura.clientSecret, notification), body: notification });
     expect(res.status).toBe(200);
+    await listen.waitForLine((l) => l.type === 'work' && l.status === 'processed', 'the notified document fetched');
 
     const { port } = server;
     const publicPorts = new Map(server.publicPorts);
     await server.close();
     await listen.waitForLine((l) => l.type === 'tunnel' && l.state === 'down', 'the tunnel going down');
+    oura.addDocuments('u1', 'daily_readiness', [{ id: 'dr-during-outage', day: day(-1), score: 88, contributors: {} }]);
     server = await tunnelServer({ port, publicPorts });
     await listen.waitForLine((l) => l.type === 'tunnel' && l.state === 'up', 'the tunnel coming back');
     const second = await listen.waitForLine((l) => l.type === 'catch-up' && l !== first, 'the catch-up after the outage');
-    const notified = Date.parse(listen.lines().find((l) => l.type === 'delivery')!.received_at as string);
-    expect(second).toMatchObject({ user_id: 'u1', from: utcDay(notified - 86_400_000) });
-    expect(documents()).toEqual(['dr-missed', 'dr-new']);
+    expect(second).toMatchObject({ user_id: 'u1', new: 1 });
+    expect(listen.lines().filter((l) => l.type === 'reconcile-pass' && l.state === 'started').map((l) => l.reason)).toEqual(['start', 'outage']);
+    expect(documents()).toEqual(['dr-before', 'dr-during-outage', 'dr-new', 'dr-offline-1', 'dr-offline-2', 'dr-offline-3']);
     expect(await listen.stop('SIGINT')).toBe(0);
   });
 });

@@ -1,11 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { SubscriptionKeeper, type HeldSubscription, type SubscriptionOps } from '../src/subscriptions/keeper.js';
-import { planCatchUp, runCatchUp } from '../src/providers/oura/catch-up.js';
-import { openDatabase, type DB } from '../src/store/db.js';
-import { upsertUser } from '../src/store/users.js';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-03-10T12:00:00Z');
@@ -125,54 +119,6 @@ describe('subscription keeper', () => {
     };
     await expect(new SubscriptionKeeper(ops, ['sleep'], recordingLog()).subscribe('https://a.example/oura')).rejects.toThrow(
       'No Oura subscription could be made for https://a.example/oura: Oura could not verify the callback URL',
-    );
-  });
-});
-
-describe('catch-up plan', () => {
-  let dir: string | undefined;
-  let db: DB | undefined;
-  afterEach(() => {
-    db?.close();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  function addDelivery(d: DB, userId: string, receivedAt: string, key: string) {
-    d.prepare(
-      `INSERT INTO deliveries (provider, received_at, method, path, headers, body, verified, dedupe_key, user_id)
-       VALUES ('oura', ?, 'POST', '/oura', '[]', x'7b7d', 1, ?, ?)`,
-    ).run(receivedAt, key, userId);
-  }
-
-  it('covers, per user, the days from the last delivery to today', async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wearhook-catchup-'));
-    db = openDatabase(path.join(dir, 'w.db'));
-    upsertUser(db, { provider: 'oura', userId: 'u1', label: 'P001' });
-    upsertUser(db, { provider: 'oura', userId: 'u2' });
-    upsertUser(db, { provider: 'oura', userId: 'u3' });
-    addDelivery(db, 'u1', '2026-03-01T08:00:00.000Z', 'a');
-    addDelivery(db, 'u1', '2026-03-04T23:30:00.000Z', 'b');
-    addDelivery(db, 'u2', '2026-03-09T10:00:00.000Z', 'c');
-    const plan = planCatchUp(db, new Date(NOW));
-    expect(plan.ranges).toEqual([
-      { userId: 'u1', label: 'P001', from: '2026-03-03', to: '2026-03-11', lastDeliveryAt: '2026-03-04T23:30:00.000Z' },
-      { userId: 'u2', label: null, from: '2026-03-08', to: '2026-03-11', lastDeliveryAt: '2026-03-09T10:00:00.000Z' },
-    ]);
-    expect(plan.withoutDelivery).toEqual(['u3']);
-
-    const synced: string[] = [];
-    const log = recordingLog();
-    await runCatchUp(
-      plan,
-      async (r) => {
-        if (r.userId === 'u1') throw new Error('Oura answered 401');
-        synced.push(`${r.userId} ${r.from}..${r.to}`);
-      },
-      log,
-    );
-    expect(synced).toEqual(['u2 2026-03-08..2026-03-11']);
-    expect(log.lines).toContain(
-      'warn: catch-up for Oura user u1 (P001) failed: Oura answered 401; run `wearhook sync --user u1 --from 2026-03-03 --to 2026-03-11`',
     );
   });
 });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { listOf, parseDuration, parseList, parsePositiveInt, parseSince, parseUntil, parseUrl } from '../cli/parse.js';
+import { listOf, parseDay, parseDuration, parseList, parsePositiveInt, parseSince, parseUntil, parseUrl } from '../cli/parse.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { PROVIDER_NAMES } from '../providers/types.js';
 import { DELIVERY_STATUSES, STATUS_MEANING } from '../store/deliveries.js';
@@ -186,6 +186,50 @@ Examples:
       const refused = results.filter((r) => !isAccepted(r));
       if (refused.length > 0) {
         throw new RuntimeError(`${refused.length} of ${results.length} replayed deliveries were not accepted (see above); they stay stored.`);
+      }
+    });
+
+  events
+    .command('coverage')
+    .description('How many documents a webhook brought, and how many only reconciliation (or a sync) found, per participant.')
+    .option('--from <date>', 'first document day, YYYY-MM-DD or e.g. 30d (inclusive; the provider\'s local day)', parseDay)
+    .option('--to <date>', 'last document day, YYYY-MM-DD or e.g. 0d (inclusive)', parseDay)
+    .option('--provider <name>', `${PROVIDER_NAMES.join(', ')}`, oneOf(PROVIDER_NAMES, 'provider'))
+    .option('--user <id>', 'only this user')
+    .option('--label <name>', 'only the accounts of this participant')
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      `
+A document counts as "by webhook" when a notification of it arrived (even if a reconciliation
+fetched it first), "only by reconciliation" when none did and a pass of \`listen\` found it,
+"only by sync" when only \`wearhook sync\` ever fetched it.
+
+Example:
+  $ wearhook events coverage --from 2026-03-01 --to 2026-03-31`,
+    )
+    .action(async (_opts: unknown, cmd: Command) => {
+      const [{ CliContext }, { coverage, printCoverage }, { accountsOf }] = await Promise.all([
+        import('../cli/context.js'),
+        import('../sync/coverage.js'),
+        import('../store/participants.js'),
+      ]);
+      const ctx = CliContext.from(cmd);
+      const flags = cmd.optsWithGlobals<{ from?: string; to?: string; provider?: string; user?: string; label?: string; json?: boolean }>();
+      if (flags.from && flags.to && flags.from > flags.to) throw new UsageError(`--from ${flags.from} is after --to ${flags.to}.`);
+      if (flags.user && flags.label) throw new UsageError('Give --user or --label, not both.');
+      try {
+        const db = ctx.openDb();
+        let accounts: { provider: string; userId: string }[] | undefined;
+        if (flags.label) {
+          accounts = accountsOf(db, [flags.label]).map((a) => ({ provider: a.provider, userId: a.user_id }));
+          if (accounts.length === 0) throw new RuntimeError(`No participant ${flags.label} with an account is known here; see \`wearhook participants list\`.`);
+        }
+        const result = coverage(db, { from: flags.from, to: flags.to, provider: flags.provider, userIds: flags.user ? [flags.user] : undefined, accounts });
+        if (flags.json) ctx.output.resultJson(result);
+        else printCoverage(ctx.output, result);
+      } finally {
+        ctx.close();
       }
     });
 }

@@ -1,10 +1,11 @@
 import { Option, type Command } from 'commander';
 import { parseDuration, parseList, parsePort, parsePositiveInt, parseUrl } from '../cli/parse.js';
 import type { PublicFlags } from '../tunnels/listen-plan.js';
+import type { ReconcileFlags } from '../receiver/reconcile-plan.js';
 import { TUNNEL_KINDS } from '../tunnels/tunnel.js';
 import { UsageError } from '../errors.js';
 
-interface ListenFlags extends PublicFlags {
+interface ListenFlags extends PublicFlags, ReconcileFlags {
   port: number;
   host: string;
   forwardTo?: string[];
@@ -34,9 +35,13 @@ export function registerListen(program: Command): void {
     .option('--public-url <url>', 'public URL of a tunnel or proxy you run yourself', parseUrl)
     .option('--health-interval <seconds>', 'how often the public URL is checked end to end (default 30)', parsePositiveInt)
     .option('--subscribe', 'create Oura subscriptions for the public URL while running (needs OURA_CLIENT_ID/SECRET)')
-    .option('--data-type <types>', 'with --subscribe: comma-separated Oura data types', parseList)
+    .option('--data-type <types>', 'with --subscribe: comma-separated Oura data types (with --reconcile: those to reconcile)', parseList)
     .option('--all', 'with --subscribe: every Oura data type')
     .option('--keep-subscriptions', 'with --subscribe: leave the subscriptions in place on exit')
+    .option('--reconcile', 'poll the authorised Oura users for what no notification brought (on by default with --subscribe)')
+    .option('--no-reconcile', 'with --subscribe: no periodic reconciliation')
+    .option('--reconcile-interval <duration>', 'how often to reconcile, e.g. 6h, 30m, 2s (default 6h; also once at start)', parseDuration)
+    .option('--reconcile-days <n>', 'days each reconciliation looks back, besides every day since a user\'s last data (default 7)', parsePositiveInt)
     .option('--no-catch-up', 'with --subscribe: do not sync what Oura sent while wearhook was stopped or unreachable')
     .option('--renew-check <duration>', 'with --subscribe: how often to renew subscriptions within 7 days of expiry (default 1h)', parseDuration)
     .option('--forward-to <[filter=]url>', 'pass each new delivery on to your app, retried until it answers 2xx; repeatable, e.g. oura:sleep.*=http://localhost:3000/hook', collect)
@@ -68,14 +73,16 @@ Examples:
   $ wearhook listen --forward-to 'oura:sleep.*=http://localhost:3000/sleep' --forward-to 'vital=http://localhost:4000/hook'
   $ wearhook listen --exec 'oura:daily_readiness.*=python3 on_readiness.py' --exec "*=sh -c 'cat >> deliveries.ndjson'"
   $ wearhook listen --tunnel localtunnel --subscribe --data-type sleep,daily_readiness
+  $ wearhook listen --reconcile --reconcile-interval 1h   # poll authorised Oura users, no subscriptions
   $ wearhook listen --public-url https://hooks.example.org --json
   $ wearhook listen --ui                     # and the web console on http://127.0.0.1:4040/<token>/`,
     )
     .action(async (_opts: ListenFlags, cmd: Command) => {
-      const [{ CliContext }, { runListen }, { planPublicSide }] = await Promise.all([
+      const [{ CliContext }, { runListen }, { planPublicSide }, { planReconcile }] = await Promise.all([
         import('../cli/context.js'),
         import('../receiver/listen.js'),
         import('../tunnels/listen-plan.js'),
+        import('../receiver/reconcile-plan.js'),
       ]);
       const ctx = CliContext.from(cmd);
       const flags = cmd.optsWithGlobals<ListenFlags>();
@@ -85,6 +92,7 @@ Examples:
       }
       const { parseForwardTarget, parseHookTarget } = await import('../forward/targets.js');
       const targets = [...(flags.forwardTo ?? []).map(parseForwardTarget), ...(flags.exec ?? []).map(parseHookTarget)];
+      const reconcilePlan = planReconcile(flags);
       const publicPlan = await planPublicSide(ctx, flags);
       await runListen(ctx, {
         port: flags.port,
@@ -97,6 +105,6 @@ Examples:
         verificationToken: flags.verificationToken,
         json: flags.json ?? false,
         ui: flags.ui ? { port: flags.uiPort, openBrowser: flags.browser } : undefined,
-      }, publicPlan);
+      }, publicPlan, reconcilePlan);
     });
 }

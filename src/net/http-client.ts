@@ -47,6 +47,8 @@ export interface HttpClientOptions {
   userAgent?: string;
   /** Called before each wait; the CLI logs it. */
   onRetry?: (info: { url: string; attempt: number; delayMs: number; reason: string }) => void;
+  /** Waited on before every attempt: keeps a client under a rate of its own (see pacer.ts). */
+  pacer?: { take(): Promise<void> };
   /** Injected in tests to observe waits without waiting. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -60,7 +62,7 @@ export class RequestAbortedError extends RuntimeError {}
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 
 export class HttpClient {
-  private readonly opts: Required<Omit<HttpClientOptions, 'onRetry'>> & Pick<HttpClientOptions, 'onRetry'>;
+  private readonly opts: Required<Omit<HttpClientOptions, 'onRetry' | 'pacer'>> & Pick<HttpClientOptions, 'onRetry' | 'pacer'>;
 
   constructor(options: HttpClientOptions = {}) {
     this.opts = {
@@ -73,6 +75,7 @@ export class HttpClient {
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
       random: options.random ?? Math.random,
       onRetry: options.onRetry,
+      pacer: options.pacer,
     };
   }
 
@@ -83,6 +86,7 @@ export class HttpClient {
       this.throwIfAborted(req, url);
       const canRetry = policy !== 'never' && attempt <= this.opts.maxRetries;
       let response: HttpResponse;
+      if (this.opts.pacer) await this.opts.pacer.take();
       try {
         response = await this.once(req, url, attempt);
       } catch (err) {

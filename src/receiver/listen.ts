@@ -10,6 +10,8 @@ import { STOP_TIMEOUT_MS, startReceiver, type Receiver } from './server.js';
 import { isLoopbackAddress } from './loopback.js';
 import { ouraDocumentFetcher } from './oura-fetch.js';
 import type { PublicPlan } from '../tunnels/listen-plan.js';
+import type { ReconcilePlan } from './reconcile-plan.js';
+import type { Reconciler } from '../sync/reconciler.js';
 import type { PublicHealth, PublicSide } from '../tunnels/public-side.js';
 import type { ConsoleServer } from '../ui/server.js';
 import { backoffMs } from '../forward/dispatcher.js';
@@ -72,7 +74,7 @@ export function untilStopSignal(onForce: (signal: NodeJS.Signals) => void = () =
  * `wearhook listen`: run the receiver until SIGINT/SIGTERM, then stop accepting, finish the
  * requests in flight, let running work finish (what does not is resumed next time), close the store.
  */
-export async function runListen(ctx: CliContext, options: ListenOptions, publicPlan?: PublicPlan): Promise<void> {
+export async function runListen(ctx: CliContext, options: ListenOptions, publicPlan?: PublicPlan, reconcilePlan?: ReconcilePlan): Promise<void> {
   const eventFilter = parseEventFilter(options.events);
   const providers = buildProviders(providerConfigFromSettings(ctx.settings));
   const log = new LiveLog(ctx.output, options.json);
@@ -130,10 +132,13 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
   // The receiver answers first: the tunnel's health check and Oura's challenge go through it.
   let consoleServer: ConsoleServer | undefined;
   let recordedUrl: number | undefined;
+  let reconciler: Reconciler | undefined;
+  // What Oura sent while the public URL did not reach this run is lost: reconcile at once.
+  const afterOutage = reconcilePlan?.afterOutage ? () => reconciler?.request('outage') : undefined;
   try {
     if (publicPlan) {
       ctx.output.log(`receiver on ${receiver.url}; opening the public side...`);
-      publicSide = await publicPlan.start({ host: options.host, port: receiver.port });
+      publicSide = await publicPlan.start({ host: options.host, port: receiver.port }, afterOutage);
       recordedUrl = recordRunUrl(db, publicSide);
       ctx.output.log(
         `remote enrolment: \`wearhook participants invite LABEL\` makes links on ${publicSide.publicUrl}/enroll/...; register ${publicSide.publicUrl}/oauth/callback as a redirect URI of your Oura application`,
@@ -152,6 +157,8 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
       consoleServer = await openConsole(ctx, { ...options.ui, live, receiverPort: receiver.port });
     }
     await publicSide?.begin();
+    // After the subscriptions: the first pass catches up on what was sent while wearhook was stopped.
+    reconciler = reconcilePlan?.start(ctx, db);
   } catch (err) {
     await consoleServer?.close();
     await receiver.close();
@@ -180,8 +187,11 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
 
   const signal = await stopped;
   ctx.output.log(`stopping on ${signal}: finishing the requests in flight (at most ${STOP_TIMEOUT_MS / 1000} s; ${signal} again stops at once)...`);
+  // A pass in progress ends with the user it is on (its waits end at once), alongside the receiver's stop.
+  const reconciling = reconciler?.stop(STOP_TIMEOUT_MS);
   await consoleServer?.close();
   await receiver.close({ timeoutMs: STOP_TIMEOUT_MS });
+  await reconciling;
   // Subscriptions are deleted (or kept) while the store is still open.
   await publicSide?.stop();
   if (recordedUrl !== undefined) forgetPublicUrl(db, recordedUrl);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { RuntimeError, errorMessage } from '../errors.js';
+import { cachedStatement } from './statements.js';
 
 export type DB = Database.Database;
 
@@ -115,4 +116,19 @@ function migrate(db: DB, target: number, file: string, readonly: boolean): void 
 
 export function schemaVersion(db: DB): number {
   return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Run `write` (synchronous, outside a transaction) with commits that wait for no fsync of their
+ * own (WAL with synchronous=NORMAL): they become durable with the connection's next durable
+ * commit, and a power cut before it may lose them (never a crash of the process). For writes
+ * of what can be fetched again, beside a receiver whose own commits must not wait behind them.
+ */
+export function withoutFsync<T>(db: DB, write: () => T): T {
+  cachedStatement(db, 'PRAGMA synchronous = NORMAL').run();
+  try {
+    return write();
+  } finally {
+    if (db.open) cachedStatement(db, 'PRAGMA synchronous = FULL').run();
+  }
 }

@@ -235,6 +235,37 @@ export const MIGRATIONS: readonly Migration[] = [
     updated_at TEXT NOT NULL
   );
   `,
+  // 11: reconciliation while listening (issue #17): named leases, so that of several `listen`
+  //    processes on one database only one runs a reconciliation pass at a time; the passes
+  //    themselves; and on each sync run the user's last document day when it started (the
+  //    next pass looks back at least that far: a ring that synced after days offline).
+  `
+  CREATE TABLE leases (
+    name        TEXT PRIMARY KEY,
+    owner       TEXT    NOT NULL,
+    until       INTEGER NOT NULL,          -- epoch ms: free for anyone after this unless renewed
+    acquired_at INTEGER NOT NULL           -- epoch ms
+  );
+
+  CREATE TABLE reconcile_passes (
+    id          INTEGER PRIMARY KEY,
+    provider    TEXT NOT NULL,
+    reason      TEXT NOT NULL,             -- start | interval | outage
+    owner       TEXT NOT NULL,             -- the listen process (claims.ts owner)
+    types       TEXT NOT NULL,             -- JSON array of data types
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    status      TEXT NOT NULL,             -- running | done | stopped
+    users       INTEGER NOT NULL DEFAULT 0,
+    failed      INTEGER NOT NULL DEFAULT 0,
+    listed      INTEGER NOT NULL DEFAULT 0,
+    new         INTEGER NOT NULL DEFAULT 0,
+    updated     INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX reconcile_passes_by_time ON reconcile_passes(provider, started_at);
+
+  ALTER TABLE sync_runs ADD COLUMN frontier_day TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

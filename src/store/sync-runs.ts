@@ -15,6 +15,8 @@ export interface SyncRunInput {
   types: readonly string[];
   from: string | null;
   to: string | null;
+  /** Reconciliation: the user's last document day when the run started (reconcile.ts). */
+  frontierDay?: string | null;
 }
 
 export interface SyncTypeCounts {
@@ -38,16 +40,17 @@ export interface SyncRunRow {
   finished_at: string | null;
   status: 'running' | 'ok' | 'failed';
   error: string | null;
+  frontier_day: string | null;
 }
 
 export function startSyncRun(db: DB, run: SyncRunInput, now = new Date()): { id: number; startedAt: string } {
   const startedAt = now.toISOString();
   const id = db
     .prepare(
-      `INSERT INTO sync_runs (provider, kind, user_id, types, range_from, range_to, started_at, status)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'running')`,
+      `INSERT INTO sync_runs (provider, kind, user_id, types, range_from, range_to, started_at, status, frontier_day)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)`,
     )
-    .run(run.provider, run.kind, run.userId, JSON.stringify(run.types), run.from, run.to, startedAt).lastInsertRowid;
+    .run(run.provider, run.kind, run.userId, JSON.stringify(run.types), run.from, run.to, startedAt, run.frontierDay ?? null).lastInsertRowid;
   return { id: Number(id), startedAt };
 }
 

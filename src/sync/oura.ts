@@ -1,5 +1,6 @@
 import { errorMessage } from '../errors.js';
 import { addDays } from '../util/days.js';
+import { withoutFsync } from '../store/db.js';
 import { storeDocument, type StoreOutcome } from '../store/documents.js';
 import { finishSyncRun, recordSyncRunType, startSyncRun, supersedeUnlisted } from '../store/sync-runs.js';
 import { sampleValuesBetween, upsertSamples, type SampleInput } from '../store/samples.js';
@@ -35,6 +36,8 @@ export interface SyncCounts {
 
 export interface TypeSyncResult extends SyncCounts {
   type: string;
+  /** Documents (heart rate: samples) Oura listed for the range. */
+  listed: number;
   error: string | null;
 }
 
@@ -71,8 +74,20 @@ export interface OuraSyncOptions {
   types?: readonly string[];
   users: readonly UserRow[];
   onProgress?: (event: SyncProgress) => void;
-  /** What started the sync, recorded with each run: 'sync' (the command, default), 'catch-up', ... */
+  /** What started the sync, recorded with each run: 'sync' (the command, default), 'catch-up', 'reconcile'. */
   kind?: string;
+  /** Reconciliation: each user's last document day when it started, recorded with their run. */
+  frontierDay?: (user: UserRow) => string | null;
+  /**
+   * false: commit without waiting for an fsync (store/db.ts `withoutFsync`), for a sync beside a
+   * receiver on the same connection: what it stores can be fetched again. Default true.
+   */
+  durable?: boolean;
+}
+
+/** How a sync's writes are committed (see `durable`). */
+function writer(deps: OuraDeps, options: OuraSyncOptions): <T>(write: () => T) => T {
+  return options.durable === false ? (write) => withoutFsync(deps.db, write) : (write) => write();
 }
 
 /**
@@ -86,14 +101,23 @@ export async function syncOura(deps: OuraDeps, options: OuraSyncOptions): Promis
   const summary: SyncSummary = { from: options.from, to: options.to, types, users: [], totals: {}, failed: 0 };
   for (const type of types) summary.totals[type] = emptyCounts();
 
+  const write = writer(deps, options);
   for (const user of options.users) {
-    const run = startSyncRun(deps.db, { provider: 'oura', kind: options.kind ?? 'sync', userId: user.user_id, types, from: options.from, to: options.to });
+    const run = write(() => startSyncRun(deps.db, {
+      provider: 'oura',
+      kind: options.kind ?? 'sync',
+      userId: user.user_id,
+      types,
+      from: options.from,
+      to: options.to,
+      frontierDay: options.frontierDay?.(user) ?? null,
+    }));
     const result: UserSyncResult = { provider: 'oura', user_id: user.user_id, label: user.label, ok: true, error: null, types: [], run_id: run.id };
     summary.users.push(result);
     const api = ouraApiForUser(deps, user);
     for (const type of types) {
       options.onProgress?.({ kind: 'type-start', user, type });
-      const counts: TypeSyncResult = { type, ...emptyCounts(), error: null };
+      const counts: TypeSyncResult = { type, ...emptyCounts(), listed: 0, error: null };
       result.types.push(counts);
       const onPage = (fetched: number): void => options.onProgress?.({ kind: 'page', user, type, fetched });
       let fatal = false;
@@ -105,7 +129,8 @@ export async function syncOura(deps: OuraDeps, options: OuraSyncOptions): Promis
         counts.error = errorMessage(err);
         fatal = !onlyThisType(err);
       }
-      recordSyncRunType(deps.db, run.id, type, { ...counts, listed }, { complete: counts.error === null, error: counts.error });
+      counts.listed = listed;
+      write(() => recordSyncRunType(deps.db, run.id, type, counts, { complete: counts.error === null, error: counts.error }));
       const total = summary.totals[type]!;
       for (const key of COUNT_KEYS) total[key] += counts[key];
       options.onProgress?.({ kind: 'type-done', user, type, result: counts });
@@ -119,7 +144,7 @@ export async function syncOura(deps: OuraDeps, options: OuraSyncOptions): Promis
       result.error = distinct.length === 1 ? distinct[0]! : errors.map((t) => `${t.type}: ${t.error}`).join(' ');
       summary.failed++;
     }
-    finishSyncRun(deps.db, run.id, result.error);
+    write(() => finishSyncRun(deps.db, run.id, result.error));
   }
   return summary;
 }
@@ -161,7 +186,7 @@ async function syncCollection(
     });
     // IMMEDIATE: the write lock is taken (waiting for other processes) before the first read; a
     // transaction that reads first fails with "database is locked" when another process writes meanwhile.
-    store.immediate();
+    writer(deps, options)(() => store.immediate());
     fetched += inRange.length;
     onPage(fetched);
   }
@@ -179,7 +204,7 @@ async function syncCollection(
       listedIds: listed,
     }),
   );
-  counts.superseded += supersede.immediate();
+  counts.superseded += writer(deps, options)(() => supersede.immediate());
   return listed.length;
 }
 
@@ -197,7 +222,7 @@ async function syncHeartRate(
     const last = lastCandidate < options.to ? lastCandidate : options.to;
     const pages = api.heartRatePages({ startDatetime: `${first}T00:00:00+00:00`, endDatetime: `${last}T23:59:59+00:00` });
     for await (const page of pages) {
-      storeHeartRate(deps, user, page, counts);
+      writer(deps, options)(() => storeHeartRate(deps, user, page, counts));
       fetched += page.length;
       onPage(fetched);
     }

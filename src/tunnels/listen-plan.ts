@@ -1,14 +1,11 @@
 import type { CliContext } from '../cli/context.js';
 import { HttpClient } from '../net/http-client.js';
-import { RuntimeError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { CALLBACK_VERIFICATION_HELP, CallbackVerificationError, OuraSubscriptionsApi } from '../providers/oura/subscriptions-api.js';
 import { OURA_WEBHOOK_DATA_TYPES, isKnownWebhookDataType } from '../providers/oura/data-types.js';
-import { planCatchUp, runCatchUp } from '../providers/oura/catch-up.js';
 import { ouraHttpClient } from '../providers/oura/http.js';
-import { getUser } from '../store/users.js';
 import { createSubscriptions, deleteSubscriptions, listAndSync, renewSubscriptions, type SubscriptionDeps } from '../subscriptions/core.js';
 import { SubscriptionKeeper, type KeeperLog, type SubscriptionOps } from '../subscriptions/keeper.js';
-import { OURA_SYNC_TYPES, syncOura } from '../sync/oura.js';
 import { createHealthKey, createHealthProbe } from './health.js';
 import { chooseTunnel } from './index.js';
 import { startPublicSide, type PublicSide } from './public-side.js';
@@ -32,7 +29,8 @@ export interface PublicFlags {
 export interface PublicPlan {
   /** Given to the receiver so that the health check through the tunnel can tell it is this run. */
   healthKey: Buffer;
-  start(target: LocalTarget): Promise<PublicSide>;
+  /** `afterOutage` is called whenever the public URL reaches this run again after it did not. */
+  start(target: LocalTarget, afterOutage?: () => void): Promise<PublicSide>;
 }
 
 const DEFAULT_HEALTH_INTERVAL_S = 30;
@@ -42,9 +40,8 @@ const DEFAULT_HEALTH_INTERVAL_S = 30;
  * program, token or credential is a usage error with its fix rather than a half-started run.
  */
 export async function planPublicSide(ctx: CliContext, flags: PublicFlags): Promise<PublicPlan | undefined> {
+  // --data-type and --all also name what `listen --reconcile` reconciles: reconcile-plan.ts checks them.
   const subscribeOnly = [
-    ['--data-type', flags.dataType !== undefined],
-    ['--all', flags.all === true],
     ['--keep-subscriptions', flags.keepSubscriptions === true],
     ['--no-catch-up', !flags.catchUp],
     ['--renew-check', flags.renewCheck !== undefined],
@@ -76,7 +73,7 @@ export async function planPublicSide(ctx: CliContext, flags: PublicFlags): Promi
   const healthKey = createHealthKey();
   return {
     healthKey,
-    start: (target) =>
+    start: (target, afterOutage) =>
       startPublicSide({
         provider,
         target,
@@ -88,7 +85,7 @@ export async function planPublicSide(ctx: CliContext, flags: PublicFlags): Promi
           keep: flags.keepSubscriptions === true,
           renewCheckMs: flags.renewCheck,
         },
-        catchUp: subscription?.catchUp,
+        afterOutage,
       }),
   };
 }
@@ -130,28 +127,5 @@ function subscriptionPlan(ctx: CliContext, flags: PublicFlags) {
     return new SubscriptionKeeper(ops, dataTypes, keeperLog);
   };
 
-  const syncTypes = dataTypes.filter((t) => OURA_SYNC_TYPES.includes(t));
-  const catchUp =
-    flags.catchUp && syncTypes.length > 0
-      ? async (shouldStop: () => boolean) => {
-          const db = ctx.openDb();
-          const deps = { db, settings: ctx.settings, http: ouraHttpClient() };
-          await runCatchUp(
-            planCatchUp(db),
-            async (range) => {
-              const user = getUser(db, 'oura', range.userId);
-              if (!user) return; // logged out since the plan was made
-              const summary = await syncOura(deps, { from: range.from, to: range.to, types: syncTypes, users: [user], kind: 'catch-up' });
-              const result = summary.users[0]!;
-              if (!result.ok) throw new RuntimeError(result.error ?? 'sync failed');
-              const counts = result.types.reduce((sum, t) => ({ new: sum.new + t.new, updated: sum.updated + t.updated }), { new: 0, updated: 0 });
-              output.log(`catch-up: Oura user ${range.label ?? range.userId}: ${counts.new} new, ${counts.updated} updated documents`);
-              if (output.json) output.ndjson({ type: 'catch-up', user_id: range.userId, from: range.from, to: range.to, ...counts });
-            },
-            log,
-            shouldStop,
-          );
-        }
-      : undefined;
-  return { keeper, catchUp };
+  return { keeper };
 }

@@ -7,7 +7,7 @@ import type { LocalTarget, TunnelProvider } from './tunnel.js';
 
 /**
  * The public half of a `listen` run: the tunnel kept alive by the supervisor, and with
- * `--subscribe` the run's Oura subscriptions and the catch-up after a stop or an outage.
+ * `--subscribe` the run's Oura subscriptions; it tells `listen` when an outage ends (catch-up).
  */
 
 /** The receiver's routes a sender is given, by provider. */
@@ -31,8 +31,8 @@ export interface PublicSideOptions {
     keep: boolean;
     renewCheckMs?: number;
   };
-  /** Polls what Oura could not deliver; absent with --no-catch-up. */
-  catchUp?: (shouldStop: () => boolean) => Promise<void>;
+  /** The public URL reaches this run again after an outage: what Oura sent meanwhile is lost (listen reconciles). Absent with --no-catch-up. */
+  afterOutage?: () => void;
 }
 
 /** Whether the public URL reaches this run, since when, and why not. */
@@ -50,8 +50,8 @@ export interface PublicSide {
   onHealth(listener: (health: PublicHealth) => void): void;
   /**
    * Once `listen` has said it is ready: make the subscriptions (Oura's challenge comes through
-   * the tunnel at once), then keep renewing them, and catch up on the time wearhook was stopped.
-   * Rejects when no subscription could be made; stop() still cleans up.
+   * the tunnel at once), then keep renewing them. Rejects when no subscription could be made;
+   * stop() still cleans up.
    */
   begin(): Promise<void>;
   stop(): Promise<void>;
@@ -62,7 +62,7 @@ const RENEW_CHECK_MS = 60 * 60_000;
 export async function startPublicSide(opts: PublicSideOptions): Promise<PublicSide> {
   const { output } = opts;
   let stopping = false;
-  /** Background work (moving subscriptions, catch-up), one at a time and awaited at the end. */
+  /** Background work (moving subscriptions, renewals), one at a time and awaited at the end. */
   let work: Promise<void> = Promise.resolve();
   const inBackground = (what: string, task: () => Promise<void>) => {
     work = work.then(async () => {
@@ -73,10 +73,6 @@ export async function startPublicSide(opts: PublicSideOptions): Promise<PublicSi
         output.warn(`${what} failed: ${errorMessage(err)}`);
       }
     });
-  };
-  const catchUp = () => {
-    const run = opts.catchUp;
-    if (run) inBackground('the catch-up', () => run(() => stopping));
   };
 
   let health: PublicHealth | undefined;
@@ -103,7 +99,7 @@ export async function startPublicSide(opts: PublicSideOptions): Promise<PublicSi
       const keeper = opts.subscriptions?.keeper;
       if (keeper && event.previousUrl) inBackground('moving the subscriptions', () => keeper.move(`${event.publicUrl}/oura`));
       // Whatever Oura sent during the outage is gone: poll for it.
-      catchUp();
+      if (!stopping) opts.afterOutage?.();
     },
   });
 
@@ -129,8 +125,6 @@ export async function startPublicSide(opts: PublicSideOptions): Promise<PublicSi
         await subs.keeper.renewDue();
         renewTimer = setInterval(() => inBackground('renewing the subscriptions', () => subs.keeper.renewDue()), subs.renewCheckMs ?? RENEW_CHECK_MS);
       }
-      // This start follows a stop: what Oura sent meanwhile was lost.
-      catchUp();
     },
     async stop() {
       stopping = true;
