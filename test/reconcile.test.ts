@@ -18,7 +18,7 @@ import { ouraDocumentInput } from '../src/providers/oura/documents.js';
 import { MAX_LOOK_BACK_DAYS, planRanges } from '../src/sync/reconcile.js';
 import { abortableSleep, Reconciler, type ReconcileEvents } from '../src/sync/reconciler.js';
 import { arrivalsByDay, coverage } from '../src/sync/coverage.js';
-import { addDays } from '../src/sync/oura.js';
+import { addDays } from '../src/util/days.js';
 
 /** Reconciliation's parts: the range each user needs, the lease, a pass against the Oura look-alike, the gap accounting, the pace. */
 
