@@ -1,10 +1,15 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
+/**
+ * Two projects: `sqlite` runs every test file on SQLite (the default store); `postgres` runs the
+ * store-level and CLI files that are written for both stores again on PostgreSQL (a real
+ * server started once for the run by test/helpers/postgres-setup.ts; WEARHOOK_TEST_STORE tells
+ * test/helpers/store.ts which store to give), plus the files only PostgreSQL has.
+ */
+const POSTGRES_ONLY = ['test/postgres/**/*.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // The reliability suite has its own config and script (npm run test:reliability).
-    exclude: [...configDefaults.exclude, 'test/reliability/**'],
     // Generous limits: on a loaded 2-core machine a test that spawns several CLI processes can take
     // well over 30 s without anything being wrong; a real hang still fails, only later.
     testTimeout: 120_000,
@@ -12,5 +17,25 @@ export default defineConfig({
     // Child-process and server tests share 2 cores: keep the pool small and predictable.
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'sqlite',
+          include: ['test/**/*.test.ts'],
+          // The reliability suite has its own config and script (npm run test:reliability).
+          exclude: [...configDefaults.exclude, 'test/reliability/**', ...POSTGRES_ONLY],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'postgres',
+          include: [...POSTGRES_ONLY],
+          globalSetup: ['test/helpers/postgres-setup.ts'],
+          env: { WEARHOOK_TEST_STORE: 'postgres' },
+        },
+      },
+    ],
   },
 });

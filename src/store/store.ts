@@ -1,0 +1,79 @@
+import type { DB } from './db.js';
+import { schemaVersion } from './db.js';
+import { cachedStatement } from './statements.js';
+import { runSqlite, transactSqlite } from './sqlite-run.js';
+import { sqlFor, type Dialect, type OpFunction, type Params, type Sql } from './sql.js';
+
+/**
+ * The store as commands, the receiver, the work queue, sync, export and the console use it:
+ * store operations (sql.ts) run on SQLite or on PostgreSQL. Every operation is atomic.
+ */
+export interface Store {
+  readonly dialect: Dialect;
+  /** Where the store is, as it may be shown: a file path, or a URL with its password redacted. */
+  readonly shown: string;
+  /** Run an operation as one transaction. PostgreSQL runs it again (calling `fn` anew) when it loses a deadlock. */
+  run<A extends unknown[], T>(fn: OpFunction<A, T>, ...args: A): Promise<T>;
+  /** Run a reading operation without a transaction of its own (each statement sees what is committed when it runs). */
+  read<A extends unknown[], T>(fn: OpFunction<A, T>, ...args: A): Promise<T>;
+  /** The rows of one query in batches of about `batchRows`, from one snapshot: memory stays flat however many rows there are. */
+  stream<Row>(sql: Sql, params: Params, batchRows?: number): AsyncGenerator<Row[], void, undefined>;
+  /** The schema version the store is at. */
+  schemaVersion(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The SQLite store: operations answered synchronously by better-sqlite3 on one connection. */
+export class SqliteStore implements Store {
+  readonly dialect = 'sqlite' as const;
+
+  constructor(
+    /** The connection, for the parts that only SQLite has (group commit's fsync modes, data_version). */
+    readonly db: DB,
+    readonly shown: string,
+  ) {}
+
+  run<A extends unknown[], T>(fn: OpFunction<A, T>, ...args: A): Promise<T> {
+    try {
+      return Promise.resolve(transactSqlite(this.db, fn, ...args));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  read<A extends unknown[], T>(fn: OpFunction<A, T>, ...args: A): Promise<T> {
+    try {
+      return Promise.resolve(runSqlite(this.db, fn(...args)));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async *stream<Row>(sql: Sql, params: Params, batchRows = 1000): AsyncGenerator<Row[], void, undefined> {
+    // A statement of its own (not the cached one): an iteration in progress must not be shared.
+    const statement = this.db.prepare(sqlFor(sql, 'sqlite'));
+    let batch: Row[] = [];
+    for (const row of statement.iterate(...(Array.isArray(params) ? params : [params])) as Iterable<Row>) {
+      batch.push(row);
+      if (batch.length >= batchRows) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+
+  schemaVersion(): Promise<number> {
+    return Promise.resolve(schemaVersion(this.db));
+  }
+
+  close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+}
+
+/** A statement on the SQLite connection of a store, for SQLite-only code paths. */
+export function sqliteStatement(store: SqliteStore, sql: string): ReturnType<typeof cachedStatement> {
+  return cachedStatement(store.db, sql);
+}
