@@ -2,9 +2,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
  * Two projects: `sqlite` runs every test file on SQLite (the default store); `postgres` runs the
- * store-level and CLI files that are written for both stores again on PostgreSQL (a real
- * server started once for the run by test/helpers/postgres-setup.ts; WEARHOOK_TEST_STORE tells
- * test/helpers/store.ts which store to give), plus the files only PostgreSQL has.
+ * files in test/postgres/ on a real PostgreSQL server started once for the run by
+ * test/helpers/postgres-setup.ts (WEARHOOK_TEST_STORE=postgres).
  */
 const POSTGRES_ONLY = ['test/postgres/**/*.test.ts'];
 
