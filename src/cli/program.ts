@@ -14,6 +14,7 @@ import { registerDoctor } from '../commands/doctor.js';
 import { registerUi } from '../commands/ui.js';
 import { registerParticipants } from '../commands/participants.js';
 import { registerReport } from '../commands/report.js';
+import { registerDb } from '../commands/db.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -60,6 +61,7 @@ Exit codes: 0 success, 1 failure at run time, 2 usage error.`,
   registerCompletion(program);
   registerDoctor(program);
   registerUi(program);
+  registerDb(program);
 
   // Every subcommand inherits the exit override so a bad flag is exit 2, not a process.exit(1).
   const inherit = (cmd: Command): void => {

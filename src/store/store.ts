@@ -18,9 +18,19 @@ export interface Store {
   read<A extends unknown[], T>(fn: OpFunction<A, T>, ...args: A): Promise<T>;
   /** The rows of one query in batches of about `batchRows`, from one snapshot: memory stays flat however many rows there are. */
   stream<Row>(sql: Sql, params: Params, batchRows?: number): AsyncGenerator<Row[], void, undefined>;
+  /**
+   * Run `body` as one transaction that spans awaits, for bulk work that reads from elsewhere
+   * meanwhile (`db copy`). On SQLite nothing else may use the store until it ends.
+   */
+  transaction<T>(body: (tx: Transaction) => Promise<T>): Promise<T>;
   /** The schema version the store is at. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;
+}
+
+/** The operations of one open transaction (Store.transaction). */
+export interface Transaction {
+  run<A extends unknown[], T>(fn: OpFunction<A, T>, ...args: A): Promise<T>;
 }
 
 /** The SQLite store: operations answered synchronously by better-sqlite3 on one connection. */
@@ -61,6 +71,18 @@ export class SqliteStore implements Store {
       }
     }
     if (batch.length > 0) yield batch;
+  }
+
+  async transaction<T>(body: (tx: Transaction) => Promise<T>): Promise<T> {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await body({ run: (fn, ...args) => this.read(fn, ...args) });
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
   }
 
   schemaVersion(): Promise<number> {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
-import type { Store } from '../store.js';
+import type { Store, Transaction } from '../store.js';
 import type { OpFunction, Params, Sql } from '../sql.js';
 import { createPool, describeConnectError, type PoolOptions } from './connect.js';
 import { migratePostgres, VERSION_TABLE, type MigrateOptions } from './migrate.js';
@@ -53,6 +53,22 @@ export class PostgresStore implements Store {
     } finally {
       if (cursor) await cursor.close().catch(() => undefined);
       await client.query('ROLLBACK').catch((err: Error) => (broken = err));
+      client.release(broken);
+    }
+  }
+
+  async transaction<T>(body: (tx: Transaction) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await body({ run: (fn, ...args) => runPostgres(client, fn(...args)) });
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
+      throw err;
+    } finally {
       client.release(broken);
     }
   }
