@@ -5,6 +5,7 @@ import { Output, type GlobalOptions } from './output.js';
 import { openDatabase, type DB } from '../store/db.js';
 import { dbPathSource, resolveDbPath } from '../config/paths.js';
 import { UsageError } from '../errors.js';
+import { isPostgresUrl, redactDatabaseUrl } from '../store/location.js';
 import { Settings } from '../config/settings.js';
 
 /** What every command gets: the global options, its output, the settings, and the store on demand. */
@@ -33,6 +34,11 @@ export class CliContext {
   openDb(): DB {
     if (!this.db) {
       const file = this.dbPath;
+      if (isPostgresUrl(file)) {
+        throw new UsageError(
+          `This command does not work on PostgreSQL yet (${redactDatabaseUrl(file)}); give it a SQLite file with --db, or copy the data over with wearhook db copy.`,
+        );
+      }
       const folder = path.dirname(path.resolve(file));
       if (dbPathSource(this.globals.db) !== 'default' && !fs.existsSync(folder)) {
         const given = this.globals.db ? '--db' : 'WEARHOOK_DB';

@@ -58,6 +58,16 @@ function seed(db: DB): void {
   addPendingVerificationToken(db, { tokenSha256: 'cd'.repeat(32), callbackUrl: 'https://example.org/oura', eventType: 'create', dataType: 'sleep' }, new Date());
   const run = startSyncRun(db, { provider: 'oura', kind: 'sync', userId: 'user-a', types: ['sleep'], from: '2026-03-01', to: '2026-03-02' });
   recordSyncRunType(db, run.id, 'sleep', { listed: 3, new: 1, updated: 1, unchanged: 1, older: 0, superseded: 0 }, { complete: true, error: null });
+  // The outbox, enrolment and reconciliation tables (schema 9-11), written as their modules write them.
+  db.exec(`
+    INSERT INTO outbox_targets (id, kind, target, filter, cursor, created_at) VALUES (1, 'forward', 'http://127.0.0.1:9/app', NULL, ${delivery.id}, '2026-03-01T08:00:00.000Z');
+    INSERT INTO outbox (target_id, delivery_id, status, attempts, last_code, next_attempt_at, created_at) VALUES (1, ${delivery.id}, 'pending', 1, 503, ${2 ** 41}, '2026-03-01T08:00:00.000Z');
+    INSERT INTO outbox_attempts (outbox_id, attempt, at, duration_ms, code) VALUES (1, 1, '2026-03-01T08:00:01.000Z', 12, 503);
+    INSERT INTO enrolment_invites (token_sha256, label, created_at, expires_at) VALUES ('${'ef'.repeat(32)}', 'P001', '2026-03-01T08:00:00.000Z', '2026-03-08T08:00:00.000Z');
+    INSERT INTO listen_public_urls (public_url, pid, host, started_at, updated_at) VALUES ('https://example.org', 42, 'host', 'a', 'b');
+    INSERT INTO leases (name, owner, until, acquired_at) VALUES ('reconcile:oura', 'host/1/abc', ${2 ** 41}, ${2 ** 40});
+    INSERT INTO reconcile_passes (provider, reason, owner, types, started_at, status) VALUES ('oura', 'start', 'host/1/abc', '["sleep"]', 'a', 'done');
+  `);
 }
 
 /** Every row of every table, in key order, as JSON-comparable values. */
@@ -84,10 +94,10 @@ describe('wearhook db copy', () => {
     db.close();
     const original = await contents(file);
     // The seed reaches every table this test knows of; a table added later must keep its rows too (compared below).
-    for (const table of ['deliveries', 'documents', 'document_versions', 'samples', 'users', 'participants', 'participant_accounts', 'subscriptions', 'pending_verification_tokens', 'sync_runs', 'sync_run_types']) {
+    for (const table of ['deliveries', 'documents', 'document_versions', 'samples', 'users', 'participants', 'participant_accounts', 'subscriptions', 'pending_verification_tokens', 'sync_runs', 'sync_run_types', 'outbox_targets', 'outbox', 'outbox_attempts', 'enrolment_invites', 'listen_public_urls', 'leases', 'reconcile_passes']) {
       expect(original[table]!.length, table).toBeGreaterThan(0);
     }
-    expect(original.document_versions).toHaveLength(3);
+    expect(original.document_versions).toHaveLength(4);
 
     const url = await newPostgresDatabase({ migrated: false });
     const { password } = postgresServer();
@@ -96,7 +106,7 @@ describe('wearhook db copy', () => {
     expect(copied.code, copied.stderr).toBe(0);
     const result = JSON.parse(copied.stdout) as { from: string; to: string; tables: Record<string, number> };
     expect(result.to).toBe(url.replace(password, '****'));
-    expect(result.tables).toMatchObject({ deliveries: 2, document_versions: 3, samples: 2, participants: 2 });
+    expect(result.tables).toMatchObject({ deliveries: 2, document_versions: 4, samples: 2, participants: 2, outbox: 1 });
     expect(await contents(url)).toEqual(original);
 
     // New rows are numbered after the copied ones.
@@ -110,14 +120,14 @@ describe('wearhook db copy', () => {
     // A target with data is refused, and left as it was.
     const again = await runCli(['db', 'copy', '--from', file, '--to', url]);
     expect(again.code).toBe(1);
-    expect(again.stderr).toContain(`${url.replace(password, '****')} already holds data (3 deliveries, 3 document_versions`);
+    expect(again.stderr).toContain(`${url.replace(password, '****')} already holds data (3 deliveries, 4 document_versions`);
     expect(again.stderr).not.toContain(password);
 
     // And back: a new file equal to the original, table for table (the delivery added meanwhile too).
     const back = path.join(dir, 'back.db');
     const returned = await runCli(['db', 'copy', '--from', url, '--to', back]);
     expect(returned.code, returned.stderr).toBe(0);
-    expect(returned.stdout).toMatch(/^copied 19 rows in \d+ tables from postgres:\/\/wearhook:\*\*\*\*@127\.0\.0\.1:\d+\/t_\w+ to .*back\.db \(schema \d+\)/);
+    expect(returned.stdout).toMatch(/^copied \d+ rows in \d+ tables from postgres:\/\/wearhook:\*\*\*\*@127\.0\.0\.1:\d+\/t_\w+ to .*back\.db \(schema \d+\)/);
     const roundTrip = await contents(back);
     expect(roundTrip.deliveries).toHaveLength(3);
     expect({ ...roundTrip, deliveries: roundTrip.deliveries!.slice(0, 2) }).toEqual(original);
@@ -130,7 +140,7 @@ describe('wearhook db copy', () => {
     const db = openDatabase(file);
     seed(db);
     // The last table copied holds text PostgreSQL refuses (a NUL character).
-    db.prepare(`UPDATE users SET last_error = 'bad\u0000text'`).run();
+    db.prepare('UPDATE users SET last_error = ?').run('bad\u0000text');
     db.close();
     const url = await newPostgresDatabase({ migrated: false });
     const failed = await runCli(['db', 'copy', '--from', file, '--to', url]);
@@ -143,5 +153,13 @@ describe('wearhook db copy', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('There is no database');
     expect(fs.existsSync(path.join(dir, 'nope.db'))).toBe(false);
+
+    // A command not yet converted says so instead of making a SQLite file named like the URL.
+    const { password } = postgresServer();
+    const elsewhere = await runCli(['events', 'list'], { cwd: dir, env: { WEARHOOK_DB: url } });
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toContain('does not work on PostgreSQL yet');
+    expect(elsewhere.stderr).not.toContain(password);
+    expect(fs.readdirSync(dir).sort()).toEqual(['nul.db']);
   });
 });
