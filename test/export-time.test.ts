@@ -7,7 +7,7 @@ import { openDatabase } from '../src/store/db.js';
 import { upsertDocument } from '../src/store/documents.js';
 import { vitalWork } from '../src/providers/vital/webhook.js';
 import { ouraDocumentInput } from '../src/providers/oura/documents.js';
-import { columnsOf, EXPORT_TYPES } from '../src/export/tables.js';
+import { columnsOf, DEFAULT_EXPORT_TYPES as EXPORT_TYPES } from '../src/export/tables.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import { ouraActivity, ouraReadiness, ouraSleep } from './fixtures/documents.js';
 

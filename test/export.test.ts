@@ -175,7 +175,7 @@ describe('export: day range and selection', () => {
       env: { WEARHOOK_CONFIG_DIR: dir },
     });
     expect(res.code).toBe(0);
-    expect(fs.readdirSync(out).sort()).toEqual(['activity.ndjson', 'hrv.ndjson', 'readiness.ndjson', 'sleep.ndjson']);
+    expect(fs.readdirSync(out).sort()).toEqual(['activity.ndjson', 'datapackage.json', 'hrv.ndjson', 'readiness.ndjson', 'sleep.ndjson']);
     expect(fs.readFileSync(path.join(out, 'hrv.ndjson'), 'utf8').trimEnd().split('\n')).toHaveLength(EXPECTED.hrv.length);
     expect(res.stderr).toMatch(/wrote .*sleep\.ndjson \(3 sleep rows\)/);
   });

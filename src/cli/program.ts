@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { registerAuth } from '../commands/auth.js';
 import { registerSubs } from '../commands/subs.js';
 import { registerListen } from '../commands/listen.js';
@@ -15,17 +14,13 @@ import { registerUi } from '../commands/ui.js';
 import { registerParticipants } from '../commands/participants.js';
 import { registerReport } from '../commands/report.js';
 import { registerDb } from '../commands/db.js';
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+import { wearhookVersion } from '../util/version.js';
 
 /** The whole command tree; each command file only parses its options and calls the core. */
 export function buildProgram(): Command {
   const program = new Command('wearhook')
     .description('Receive, verify, store and export wearable health webhooks (Oura, Vital, Open Wearables, Standard Webhooks, Corsano).')
-    .version(packageVersion(), '-V, --version')
+    .version(wearhookVersion(), '-V, --version')
     .option('--db <path>', 'SQLite database (env WEARHOOK_DB; default: wearhook.db in the per-user data directory)')
     .option('--json', 'machine-readable output on stdout')
     .option('--no-color', 'no colour (also when NO_COLOR is set or stdout is not a terminal)')

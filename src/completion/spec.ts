@@ -1,6 +1,6 @@
 import type { Argument, Command, Option } from 'commander';
 import { SETTINGS } from '../config/setting-keys.js';
-import { EXPORT_TYPES } from '../export/tables.js';
+import { EXPORT_TYPES } from '../export/names.js';
 import { OURA_WEBHOOK_DATA_TYPES, OURA_WEBHOOK_EVENT_TYPES } from '../providers/oura/data-types.js';
 import { PROVIDER_NAMES } from '../providers/types.js';
 import { DELIVERY_STATUSES } from '../store/deliveries.js';

@@ -16,6 +16,7 @@ export const SETTINGS = {
   'corsano.signatureHeader': { env: 'WEARHOOK_CORSANO_SIGNATURE_HEADER', secret: false, help: 'header that carries the Corsano signature (experimental)' },
   'tunnel.localtunnelHost': { env: 'WEARHOOK_LOCALTUNNEL_HOST', secret: false, help: 'localtunnel server to use' },
   'ngrok.authtoken': { env: 'NGROK_AUTHTOKEN', secret: true, help: 'ngrok auth token' },
+  'study.key': { env: 'WEARHOOK_STUDY_KEY', secret: true, help: 'study key of export --pseudonymize (pseudonyms and date shifts derive from it)' },
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;

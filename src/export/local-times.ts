@@ -1,5 +1,5 @@
-import { instantOf, readTimestamp } from '../time/instant.js';
-import type { DocumentTimes, LocalFrame } from '../time/local-time.js';
+import { instantOf, localDate, readTimestamp } from '../time/instant.js';
+import { zoneClock, type DocumentTimes, type LocalFrame } from '../time/local-time.js';
 import { zoneOffsetAt, isKnownZone } from '../time/zones.js';
 import type { ExportTimes } from './tables.js';
 
@@ -52,4 +52,45 @@ export function offsetOfWritten(text: unknown, zone: string | null): number | nu
   if (!written) return null;
   if (zone && isKnownZone(zone)) return zoneOffsetAt(zone, instantOf(written, written.offsetMin ?? 0));
   return written.offsetMin;
+}
+
+const zoneClocks = new Map<string, (ms: number) => number>();
+
+/** The offset of a zone at an instant, looked up once per hour of the zone (timeseries ask for many). */
+function zoneOffsetOf(zone: string, ms: number): number {
+  let clock = zoneClocks.get(zone);
+  if (!clock) zoneClocks.set(zone, (clock = zoneClock(zone)));
+  return clock(ms);
+}
+
+/** The time columns of one stored sample, and its local day (the stored one unless the participant's zone moves it). */
+export interface SampleTimes {
+  day: string;
+  timestamp: string;
+  timestamp_utc: string | null;
+  utc_offset_min: number | null;
+  time_uncertain: boolean;
+}
+
+/**
+ * One timeseries sample: its own offset as written, or the participant's zone at its instant
+ * when known (then its day is the local date there). A timestamp without an offset is UTC, and uncertain.
+ */
+export function sampleTimes(sample: { timestamp: string; day: string; zone: string | null; times: ExportTimes }): SampleTimes {
+  const written = readTimestamp(sample.timestamp);
+  if (!written) return { day: sample.day, timestamp: sample.timestamp, timestamp_utc: null, utc_offset_min: null, time_uncertain: true };
+  const ms = instantOf(written, written.offsetMin ?? 0);
+  let offset = written.offsetMin;
+  let day = sample.day;
+  if (sample.zone && isKnownZone(sample.zone)) {
+    offset = zoneOffsetOf(sample.zone, ms);
+    day = localDate(ms, offset);
+  }
+  return {
+    day,
+    timestamp: sample.times.local.local(ms, offset ?? 0),
+    timestamp_utc: sample.times.utc.utc(ms),
+    utc_offset_min: offset ?? 0,
+    time_uncertain: offset === null,
+  };
 }

@@ -1,56 +1,23 @@
 import type { InstantFormatter } from '../time/instant.js';
-
-/** The four export tables and their columns, in the order CONTRACT.md fixes. */
-
-export const EXPORT_TYPES = ['sleep', 'hrv', 'readiness', 'activity'] as const;
-export type ExportType = (typeof EXPORT_TYPES)[number];
-
-export const EXPORT_FORMATS = ['csv', 'json', 'ndjson'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-
-/** The first edition's columns, in its order: every table starts with them (CONTRACT, Export). */
-export const FIRST_EDITION_COLUMNS: Record<ExportType, readonly string[]> = {
-  sleep: [
-    'provider', 'user_id', 'day', 'bedtime_start', 'bedtime_end', 'type', 'total_sleep_s', 'time_in_bed_s',
-    'deep_s', 'light_s', 'rem_s', 'awake_s', 'efficiency_pct', 'latency_s', 'avg_hr_bpm', 'lowest_hr_bpm',
-    'avg_hrv_ms', 'avg_breath_rpm', 'source_id',
-  ],
-  hrv: ['provider', 'user_id', 'day', 'timestamp', 'rmssd_ms', 'source_id'],
-  readiness: [
-    'provider', 'user_id', 'day', 'score', 'temperature_deviation_c', 'temperature_trend_deviation_c',
-    'activity_balance', 'body_temperature', 'hrv_balance', 'previous_day_activity', 'previous_night',
-    'recovery_index', 'resting_heart_rate', 'sleep_balance', 'source_id',
-  ],
-  activity: [
-    'provider', 'user_id', 'day', 'score', 'steps', 'active_calories_kcal', 'total_calories_kcal', 'distance_m',
-    'high_activity_s', 'medium_activity_s', 'low_activity_s', 'sedentary_s', 'resting_s', 'non_wear_s', 'source_id',
-  ],
-};
+import type { RowOf } from './registry/columns.js';
+import { TABLES } from './registry/index.js';
+import type { ExportType } from './names.js';
 
 /**
- * The second edition's columns after the first edition's, in its order: `<t>_utc` for each
- * local timestamp column, then these (CONTRACT, "Export, second edition").
+ * What a provider's mapping works with: the stored document or sample it turns into rows,
+ * and the rows it returns (typed by the column registry, `registry/`).
  */
-export const PROVENANCE_COLUMNS = ['utc_offset_min', 'source', 'retrieved_at', 'version', 'label'] as const;
 
-/** Every column of each table, in order: first edition, `<t>_utc`, provenance, then the table's own additions. */
-export const COLUMNS: Record<ExportType, readonly string[]> = {
-  sleep: [
-    ...FIRST_EDITION_COLUMNS.sleep, 'bedtime_start_utc', 'bedtime_end_utc', ...PROVENANCE_COLUMNS,
-    'is_main_sleep', 'time_uncertain', 'sleep_algorithm_version', 'sleep_analysis_reason',
-  ],
-  hrv: [...FIRST_EDITION_COLUMNS.hrv, 'timestamp_utc', ...PROVENANCE_COLUMNS, 'sleep_id', 'sleep_type', 'time_uncertain'],
-  readiness: [...FIRST_EDITION_COLUMNS.readiness, ...PROVENANCE_COLUMNS],
-  activity: [...FIRST_EDITION_COLUMNS.activity, ...PROVENANCE_COLUMNS, 'equivalent_walking_distance_m'],
-};
+export { DEFAULT_EXPORT_TYPES, EXPORT_FORMATS, EXPORT_TYPES, type ExportFormat, type ExportType } from './names.js';
 
+/** Every column of a table, in order (the registry's). */
 export function columnsOf(type: ExportType): readonly string[] {
-  return COLUMNS[type];
+  return TABLES[type].columns.map((c) => c.name);
 }
 
 export type Value = string | number | boolean | null;
-/** One export row by column name; a column left out is null. */
-export type RowFields = Record<string, Value>;
+/** One export row by column name; a column left out (undefined) is null. */
+export type RowFields = Record<string, Value | undefined>;
 
 /** The columns every row of a document or sample shares: who, how it was obtained, which version. */
 export interface CommonFields {
@@ -60,14 +27,13 @@ export interface CommonFields {
   retrieved_at: string | null;
   version: number | null;
   label: string | null;
-  [column: string]: Value;
 }
 
 /**
  * A row with the columns every row of its document shares. Not `{ ...common, ... }`: in Node 20
  * an object literal that spreads and then names twenty more properties costs about 0.3 ms.
  */
-export function withCommon(common: CommonFields, fields: RowFields): RowFields {
+export function withCommon<R extends object>(common: CommonFields, fields: R): R & CommonFields {
   return Object.assign(fields, common);
 }
 
@@ -88,9 +54,6 @@ export interface ExportTimes {
   utc: InstantFormatter;
 }
 
-/** Turns one stored document into zero or more rows of one table. */
-export type DocumentToRows = (doc: ExportDocument) => RowFields[];
-
 /** One stored timeseries sample, with the sleep it was taken in (when any). */
 export interface ExportSample {
   common: CommonFields;
@@ -98,6 +61,8 @@ export interface ExportSample {
   timestamp: string;
   value: number | null;
   sourceId: string | null;
+  /** What the provider says the wearer was doing (Oura heart rate's `source`), when it says. */
+  context: string | null;
   sleepId: string | null;
   /** The JSON of that sleep's current version. */
   sleepData: string | null;
@@ -105,9 +70,12 @@ export interface ExportSample {
   times: ExportTimes;
 }
 
+/** A row of table T as a mapping returns it: only T's columns (the compiler refuses any other). */
+export type Row<T extends ExportType> = RowOf<(typeof TABLES)[T]>;
+
 /** Where a table's rows come from: documents of (provider, type), or samples of (provider, series). */
 export type RowSource =
-  | { kind: 'document'; provider: string; documentType: string; toRows: DocumentToRows }
+  | { kind: 'document'; provider: string; documentType: string; toRows: (doc: ExportDocument) => RowFields[] }
   | { kind: 'sample'; provider: string; seriesType: string; toRow: (sample: ExportSample) => RowFields };
 
 /** A number, or null for anything else (missing, null, a non-numeric string). */
@@ -115,6 +83,15 @@ export function num(value: unknown): number | null {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
   return null;
+}
+
+/**
+ * A whole number for an integer column. The providers' schemas say these are integers; a
+ * fractional value (an upstream slip) is rounded rather than lost.
+ */
+export function int(value: unknown): number | null {
+  const n = num(value);
+  return n === null ? null : Math.round(n);
 }
 
 /** minutes x 60, null stays null. */
@@ -126,3 +103,7 @@ export function minutesToSeconds(value: unknown): number | null {
 export function str(value: unknown): string | null {
   return typeof value === 'string' ? value : value === undefined || value === null ? null : String(value);
 }
+
+export type Obj = Record<string, unknown>;
+/** An object's fields, or none for anything that is not an object. */
+export const obj = (v: unknown): Obj => (v && typeof v === 'object' ? (v as Obj) : {});

@@ -1,11 +1,12 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import type { ExportFormat, Value } from './tables.js';
+import type { ExportFormat, RowFields, Value } from './tables.js';
+import type { ColumnDef } from './registry/columns.js';
 
 /** Writes rows of one table in one format to a stream, respecting backpressure. */
 export interface RowWriter {
   /** Returns a promise only when the stream must drain first: await it before the next row. */
-  write(row: Record<string, Value>): Promise<void> | undefined;
+  write(row: RowFields): Promise<void> | undefined;
   /** Finish the table (closing bracket, flush); does not end the underlying stream. */
   finish(): Promise<void>;
 }
@@ -62,7 +63,7 @@ function csvWriter(output: ChunkedOutput, columns: readonly string[]): RowWriter
  * repeat from row to row (a sleep's id, user and provenance on each of its HRV items): each
  * column's last value and its encoding are remembered.
  */
-function encodedRows(columns: readonly string[], encode: (v: Value | undefined) => string, separators: readonly string[], end: string): (row: Record<string, Value>) => string {
+function encodedRows(columns: readonly string[], encode: (v: Value | undefined) => string, separators: readonly string[], end: string): (row: RowFields) => string {
   const parts = columns.map(
     (column, i) => `${JSON.stringify(separators[i])} + ((v = row[${JSON.stringify(column)}]) === l[${i}] && v !== undefined ? e[${i}] : (l[${i}] = v, e[${i}] = c(v)))`,
   );
@@ -71,7 +72,7 @@ function encodedRows(columns: readonly string[], encode: (v: Value | undefined) 
     last: (Value | undefined)[],
     encoded: string[],
     encodeValue: typeof encode,
-  ) => (row: Record<string, Value>) => string;
+  ) => (row: RowFields) => string;
   return compile(columns.map(() => undefined), columns.map(() => ''), encode);
 }
 
@@ -79,7 +80,7 @@ function encodedRows(columns: readonly string[], encode: (v: Value | undefined) 
  * One JSON object with the columns as keys, in order: the same text as
  * `JSON.stringify(row, columns)`, written directly (the replacer form is the slow path of JSON.stringify).
  */
-function jsonObjectWriter(columns: readonly string[]): (row: Record<string, Value>) => string {
+function jsonObjectWriter(columns: readonly string[]): (row: RowFields) => string {
   const value = (v: Value | undefined): string => {
     if (v === null || v === undefined) return 'null';
     if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
@@ -114,14 +115,21 @@ function ndjsonWriter(output: ChunkedOutput, columns: readonly string[]): RowWri
   };
 }
 
-export function createRowWriter(format: ExportFormat, out: Writable, columns: readonly string[]): RowWriter {
+/** A writer of one table's rows in one format, its columns (and for Parquet their types) from the registry. */
+export async function createRowWriter(format: ExportFormat, out: Writable, columns: readonly ColumnDef[]): Promise<RowWriter> {
+  const names = columns.map((c) => c.name);
   const output = new ChunkedOutput(out);
   switch (format) {
     case 'csv':
-      return csvWriter(output, columns);
+      return csvWriter(output, names);
     case 'json':
-      return jsonWriter(output, columns);
+      return jsonWriter(output, names);
     case 'ndjson':
-      return ndjsonWriter(output, columns);
+      return ndjsonWriter(output, names);
+    case 'parquet': {
+      // Loaded only when asked for: the text formats never pay for it.
+      const { parquetWriter } = await import('./parquet.js');
+      return parquetWriter(out, columns);
+    }
   }
 }

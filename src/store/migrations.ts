@@ -266,6 +266,19 @@ export const MIGRATIONS: readonly Migration[] = [
 
   ALTER TABLE sync_runs ADD COLUMN frontier_day TEXT;
   `,
+  // 12: what the provider says the wearer was doing when a sample was taken (Oura heart rate's
+  //    `source`: awake, rest, sleep, session, live, workout), exported as heart_rate.context.
+  //    Oura's enhanced tags and rest mode periods have no `day` but a `start_day` (and a
+  //    start_time): stored without a day they could never be exported.
+  `
+  ALTER TABLE samples ADD COLUMN context TEXT;
+  UPDATE documents SET day = json_extract(data, '$.start_day'), start_time = COALESCE(start_time, json_extract(data, '$.start_time')),
+         end_time = COALESCE(end_time, json_extract(data, '$.end_time'))
+   WHERE provider = 'oura' AND type IN ('enhanced_tag', 'rest_mode_period') AND day IS NULL AND json_valid(data);
+  UPDATE document_versions SET day = json_extract(data, '$.start_day'), start_time = COALESCE(start_time, json_extract(data, '$.start_time')),
+         end_time = COALESCE(end_time, json_extract(data, '$.end_time'))
+   WHERE provider = 'oura' AND type IN ('enhanced_tag', 'rest_mode_period') AND day IS NULL AND json_valid(data);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -13,6 +13,8 @@ export interface SampleInput {
   value: number | null;
   unit?: string | null;
   sourceId?: string | null;
+  /** What the provider says the wearer was doing (Oura heart rate's `source`). */
+  context?: string | null;
 }
 
 /** How the samples were obtained (CONTRACT: `source`, `retrieved_at`). */
@@ -33,11 +35,12 @@ export function sampleInstant(timestamp: string): number | null {
 /** Upsert many samples in one transaction; a resent chunk replaces, never duplicates. Returns how many rows were written. */
 export function upsertSamples(db: DB, samples: readonly SampleInput[], provenance?: SampleProvenance): number {
   const stmt = db.prepare(
-    `INSERT INTO samples (provider, user_id, series_type, epoch_ms, timestamp, day, value, unit, source_id, source, retrieved_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO samples (provider, user_id, series_type, epoch_ms, timestamp, day, value, unit, source_id, source, retrieved_at, context)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (provider, user_id, series_type, epoch_ms) DO UPDATE SET
        timestamp = excluded.timestamp, day = excluded.day, value = excluded.value,
-       unit = excluded.unit, source_id = excluded.source_id, source = excluded.source, retrieved_at = excluded.retrieved_at`,
+       unit = excluded.unit, source_id = excluded.source_id, source = excluded.source, retrieved_at = excluded.retrieved_at,
+       context = excluded.context`,
   );
   const source = provenance?.source ?? null;
   const retrievedAt = (provenance?.retrievedAt ?? new Date()).toISOString();
@@ -46,7 +49,7 @@ export function upsertSamples(db: DB, samples: readonly SampleInput[], provenanc
     for (const s of items) {
       const epoch = sampleInstant(s.timestamp);
       if (epoch === null) continue;
-      written += stmt.run(s.provider, s.userId, s.seriesType, epoch, s.timestamp, s.day, s.value, s.unit ?? null, s.sourceId ?? null, source, retrievedAt).changes;
+      written += stmt.run(s.provider, s.userId, s.seriesType, epoch, s.timestamp, s.day, s.value, s.unit ?? null, s.sourceId ?? null, source, retrievedAt, s.context ?? null).changes;
     }
     return written;
   });
@@ -54,7 +57,7 @@ export function upsertSamples(db: DB, samples: readonly SampleInput[], provenanc
   return run.immediate(samples);
 }
 
-/** Stored values of one series between two instants (inclusive), by epoch ms; lets `sync` tell new from unchanged. */
+/** Stored values (and contexts) of one series between two instants (inclusive), by epoch ms; lets `sync` tell new from unchanged. */
 export function sampleValuesBetween(
   db: DB,
   provider: string,
@@ -62,13 +65,13 @@ export function sampleValuesBetween(
   seriesType: string,
   fromEpochMs: number,
   toEpochMs: number,
-): Map<number, number | null> {
+): Map<number, { value: number | null; context: string | null }> {
   const rows = db
     .prepare(
-      'SELECT epoch_ms, value FROM samples WHERE provider = ? AND user_id = ? AND series_type = ? AND epoch_ms BETWEEN ? AND ?',
+      'SELECT epoch_ms, value, context FROM samples WHERE provider = ? AND user_id = ? AND series_type = ? AND epoch_ms BETWEEN ? AND ?',
     )
-    .all(provider, userId, seriesType, fromEpochMs, toEpochMs) as { epoch_ms: number; value: number | null }[];
-  return new Map(rows.map((r) => [r.epoch_ms, r.value]));
+    .all(provider, userId, seriesType, fromEpochMs, toEpochMs) as { epoch_ms: number; value: number | null; context: string | null }[];
+  return new Map(rows.map((r) => [r.epoch_ms, { value: r.value, context: r.context }]));
 }
 
 /** The sleep a sample was taken in: same provider and user, current, not deleted, its period containing the sample. */

@@ -242,8 +242,11 @@ function storeHeartRate(deps: OuraDeps, user: UserRow, page: readonly OuraHeartR
   const changed: SampleInput[] = [];
   for (const { sample, epoch } of samples) {
     const value = typeof sample.bpm === 'number' ? sample.bpm : null;
-    if (!existing.has(epoch)) counts.new++;
-    else if (existing.get(epoch) !== value) counts.updated++;
+    // Oura's `source` (awake, rest, sleep, ...): what the wearer was doing.
+    const context = typeof sample.source === 'string' ? sample.source : null;
+    const stored = existing.get(epoch);
+    if (!stored) counts.new++;
+    else if (stored.value !== value || stored.context !== context) counts.updated++;
     else {
       counts.unchanged++;
       continue;
@@ -257,6 +260,7 @@ function storeHeartRate(deps: OuraDeps, user: UserRow, page: readonly OuraHeartR
       value,
       unit: 'bpm',
       sourceId: null,
+      context,
     });
   }
   if (changed.length > 0) upsertSamples(deps.db, changed, { source: 'sync', retrievedAt: new Date() });

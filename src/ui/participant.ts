@@ -40,7 +40,7 @@ export interface ChartData {
   stagedNights: string[];
 }
 
-type Row = Record<string, Value>;
+type Row = Record<string, Value | undefined>;
 
 function rows(db: DB, type: ExportType, subject: ChartSubject, from: string, to: string): Row[] {
   const users = subject.accounts.map((a) => ({ provider: a.provider, userId: a.user_id }));

@@ -1,23 +1,20 @@
-import { instantOf, readTimestamp } from '../../time/instant.js';
-import { localFrame, zoneClock } from '../../time/local-time.js';
-import { isKnownZone } from '../../time/zones.js';
-import { spanColumns, writtenSpan } from '../../export/local-times.js';
-import { minutesToSeconds, num, str, withCommon, type ExportDocument, type ExportSample, type RowFields, type RowSource } from '../../export/tables.js';
+import { localFrame } from '../../time/local-time.js';
+import { sampleTimes, spanColumns, writtenSpan } from '../../export/local-times.js';
+import { heartRateSampleRow } from '../../export/sample-rows.js';
+import { minutesToSeconds, int, num, obj, str, withCommon, type ExportDocument, type ExportSample, type Obj, type Row, type RowSource } from '../../export/tables.js';
 
 /** How Open Wearables documents and series become export rows (CONTRACT.md, Export). */
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (v && typeof v === 'object' ? (v as Obj) : {});
-
 /** The RMSSD series; SDNN is another measure and stays out of `hrv`. */
 export const OPEN_WEARABLES_RMSSD_SERIES = 'heart_rate_variability_rmssd';
+export const OPEN_WEARABLES_HEART_RATE_SERIES = 'heart_rate';
 
 /** `nap` or `sleep` from `is_nap` (null when it is not said): the sleep table's `type`. */
 function sleepType(d: Obj): string | null {
   return d.is_nap === true ? 'nap' : d.is_nap === false ? 'sleep' : null;
 }
 
-function sleepRows(doc: ExportDocument): RowFields[] {
+function sleepRows(doc: ExportDocument): Row<'sleep'>[] {
   const d = obj(doc.data);
   const stages = d.stages && typeof d.stages === 'object' ? obj(d.stages) : null;
   const deep = stages ? minutesToSeconds(stages.deep_minutes) : null;
@@ -33,7 +30,7 @@ function sleepRows(doc: ExportDocument): RowFields[] {
       bedtime_end: t.end ?? str(d.end_time),
       type: sleepType(d),
       total_sleep_s: asleep,
-      time_in_bed_s: num(d.duration_seconds),
+      time_in_bed_s: int(d.duration_seconds),
       deep_s: deep,
       light_s: light,
       rem_s: rem,
@@ -50,40 +47,68 @@ function sleepRows(doc: ExportDocument): RowFields[] {
       utc_offset_min: t.offset,
       is_main_sleep: typeof d.is_nap === 'boolean' ? !d.is_nap : null,
       time_uncertain: t.uncertain,
-    }),
+    } satisfies Row<'sleep'>),
   ];
 }
 
-const zoneClocks = new Map<string, (ms: number) => number>();
 let lastSleep: { data: string | null; type: string | null } = { data: null, type: null };
 
-/**
- * One RMSSD sample: its own offset as written (in the participant's zone when known), the
- * sleep it was taken in. A timestamp without an offset is UTC, and uncertain.
- */
-function hrvRow(sample: ExportSample): RowFields {
-  const written = readTimestamp(sample.timestamp);
+/** One RMSSD sample: its own offset as written (in the participant's zone when known), the sleep it was taken in. */
+function hrvRow(sample: ExportSample): Row<'hrv'> {
   if (sample.sleepData !== lastSleep.data) {
     lastSleep = { data: sample.sleepData, type: sample.sleepData === null ? null : sleepType(obj(JSON.parse(sample.sleepData))) };
   }
-  const row = withCommon(sample.common, { day: sample.day, rmssd_ms: sample.value, source_id: sample.sourceId, sleep_id: sample.sleepId, sleep_type: lastSleep.type });
-  if (!written) return Object.assign(row, { timestamp: sample.timestamp, time_uncertain: true });
-  const ms = instantOf(written, written.offsetMin ?? 0);
-  let offset = written.offsetMin;
-  if (sample.zone && isKnownZone(sample.zone)) {
-    let clock = zoneClocks.get(sample.zone);
-    if (!clock) zoneClocks.set(sample.zone, (clock = zoneClock(sample.zone)));
-    offset = clock(ms);
-  }
-  return Object.assign(row, {
-    timestamp: sample.times.local.local(ms, offset ?? 0),
-    timestamp_utc: sample.times.utc.utc(ms),
-    utc_offset_min: offset ?? 0,
-    time_uncertain: offset === null,
-  });
+  const t = sampleTimes(sample);
+  const c = sample.common;
+  return {
+    provider: c.provider,
+    user_id: c.user_id,
+    // An RMSSD sample belongs to the day of its sleep (stored), not to its own date.
+    day: sample.day,
+    timestamp: t.timestamp,
+    rmssd_ms: sample.value,
+    source_id: sample.sourceId,
+    timestamp_utc: t.timestamp_utc,
+    utc_offset_min: t.utc_offset_min,
+    source: c.source,
+    retrieved_at: c.retrieved_at,
+    version: c.version,
+    label: c.label,
+    sleep_id: sample.sleepId,
+    sleep_type: lastSleep.type,
+    time_uncertain: t.time_uncertain,
+  };
 }
 
-export const OPEN_WEARABLES_ROW_SOURCES = {
+function workoutRows(doc: ExportDocument): Row<'workouts'>[] {
+  const d = obj(doc.data);
+  const span = writtenSpan(d.start_time, d.end_time, doc.zone);
+  const t = spanColumns(doc.times, span, localFrame(span, doc.zone));
+  return [
+    withCommon(doc.common, {
+      day: doc.day,
+      start: t.start ?? str(d.start_time),
+      end: t.end ?? str(d.end_time),
+      activity: null,
+      intensity: null,
+      duration_s: int(d.duration_s),
+      calories_kcal: null,
+      distance_m: null,
+      avg_hr_bpm: num(d.avg_hr),
+      source_id: doc.id,
+      start_utc: t.startUtc,
+      end_utc: t.endUtc,
+      utc_offset_min: t.offset,
+      workout_source: null,
+      workout_label: null,
+      time_uncertain: t.uncertain,
+    } satisfies Row<'workouts'>),
+  ];
+}
+
+export const OPEN_WEARABLES_ROW_SOURCES: Record<string, RowSource[]> = {
   sleep: [{ kind: 'document', provider: 'open-wearables', documentType: 'sleep', toRows: sleepRows }],
   hrv: [{ kind: 'sample', provider: 'open-wearables', seriesType: OPEN_WEARABLES_RMSSD_SERIES, toRow: hrvRow }],
-} satisfies Record<string, RowSource[]>;
+  workouts: [{ kind: 'document', provider: 'open-wearables', documentType: 'workout', toRows: workoutRows }],
+  heart_rate: [{ kind: 'sample', provider: 'open-wearables', seriesType: OPEN_WEARABLES_HEART_RATE_SERIES, toRow: heartRateSampleRow }],
+};

@@ -17,6 +17,10 @@ interface OuraDocumentShape {
   end_datetime?: string;
   start_datetime?: string;
   timestamp?: string;
+  /** enhanced_tag and rest_mode_period have no `day`: they start on `start_day`. */
+  start_day?: string;
+  start_time?: string;
+  end_time?: string;
 }
 
 /**
@@ -34,9 +38,9 @@ export function ouraDocumentInput(dataType: string, userId: string, doc: unknown
     type: dataType,
     id,
     userId,
-    day: typeof d.day === 'string' ? d.day : null,
-    startTime: d.bedtime_start ?? d.start_datetime ?? d.timestamp ?? null,
-    endTime: d.bedtime_end ?? d.end_datetime ?? null,
+    day: typeof d.day === 'string' ? d.day : typeof d.start_day === 'string' ? d.start_day : null,
+    startTime: d.bedtime_start ?? d.start_datetime ?? d.start_time ?? d.timestamp ?? null,
+    endTime: d.bedtime_end ?? d.end_datetime ?? d.end_time ?? null,
     data: doc,
     source,
   };

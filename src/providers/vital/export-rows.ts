@@ -1,7 +1,8 @@
 import { localFrame } from '../../time/local-time.js';
 import { zoneOffsetAt, isKnownZone } from '../../time/zones.js';
 import { spanColumns } from '../../export/local-times.js';
-import { minutesToSeconds, num, str, withCommon, type ExportDocument, type RowFields, type RowSource } from '../../export/tables.js';
+import { heartRateSampleRow } from '../../export/sample-rows.js';
+import { int, minutesToSeconds, num, obj, str, withCommon, type ExportDocument, type Row, type RowSource } from '../../export/tables.js';
 import { vitalDay, vitalOffsetMinutes, vitalTimes } from './times.js';
 
 /**
@@ -10,10 +11,7 @@ import { vitalDay, vitalOffsetMinutes, vitalTimes } from './times.js';
  * writes them in that local offset.
  */
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (v && typeof v === 'object' ? (v as Obj) : {});
-
-function sleepRows(doc: ExportDocument): RowFields[] {
+function sleepRows(doc: ExportDocument): Row<'sleep'>[] {
   const d = obj(doc.data);
   const span = vitalTimes(d);
   const t = spanColumns(doc.times, span, localFrame(span, doc.zone));
@@ -23,14 +21,14 @@ function sleepRows(doc: ExportDocument): RowFields[] {
       bedtime_start: t.start ?? str(d.bedtime_start),
       bedtime_end: t.end ?? str(d.bedtime_stop),
       type: str(d.type),
-      total_sleep_s: num(d.total),
-      time_in_bed_s: num(d.duration),
-      deep_s: num(d.deep),
-      light_s: num(d.light),
-      rem_s: num(d.rem),
-      awake_s: num(d.awake),
+      total_sleep_s: int(d.total),
+      time_in_bed_s: int(d.duration),
+      deep_s: int(d.deep),
+      light_s: int(d.light),
+      rem_s: int(d.rem),
+      awake_s: int(d.awake),
       efficiency_pct: num(d.efficiency),
-      latency_s: num(d.latency),
+      latency_s: int(d.latency),
       avg_hr_bpm: num(d.hr_average),
       lowest_hr_bpm: num(d.hr_lowest),
       avg_hrv_ms: num(d.average_hrv),
@@ -41,11 +39,11 @@ function sleepRows(doc: ExportDocument): RowFields[] {
       utc_offset_min: t.offset,
       is_main_sleep: typeof d.type === 'string' ? d.type === 'long_sleep' : null,
       time_uncertain: t.uncertain,
-    }),
+    } satisfies Row<'sleep'>),
   ];
 }
 
-function activityRows(doc: ExportDocument): RowFields[] {
+function activityRows(doc: ExportDocument): Row<'activity'>[] {
   const d = obj(doc.data);
   const day = str(d.calendar_date) ?? doc.day;
   // A daily summary's offset: the participant's zone at noon of its day when known, else Vital's.
@@ -54,7 +52,7 @@ function activityRows(doc: ExportDocument): RowFields[] {
     withCommon(doc.common, {
       day,
       score: null,
-      steps: num(d.steps),
+      steps: int(d.steps),
       active_calories_kcal: num(d.calories_active),
       total_calories_kcal: num(d.calories_total),
       distance_m: num(d.distance),
@@ -67,11 +65,43 @@ function activityRows(doc: ExportDocument): RowFields[] {
       source_id: doc.id,
       utc_offset_min: offset,
       equivalent_walking_distance_m: null,
-    }),
+    } satisfies Row<'activity'>),
   ];
 }
 
-export const VITAL_ROW_SOURCES = {
+/** A workout, in its local offset (`timezone_offset`), on the local day it ends. */
+function workoutRows(doc: ExportDocument): Row<'workouts'>[] {
+  const d = obj(doc.data);
+  const span = vitalTimes(d);
+  const t = spanColumns(doc.times, span, localFrame(span, doc.zone));
+  return [
+    withCommon(doc.common, {
+      day: vitalDay(d) ?? doc.day,
+      start: t.start ?? str(d.time_start),
+      end: t.end ?? str(d.time_end),
+      activity: null,
+      intensity: null,
+      duration_s: span.startMs !== null && span.endMs !== null ? Math.round((span.endMs - span.startMs) / 1000) : null,
+      calories_kcal: num(d.calories),
+      distance_m: num(d.distance),
+      avg_hr_bpm: num(d.average_hr),
+      source_id: doc.id,
+      start_utc: t.startUtc,
+      end_utc: t.endUtc,
+      utc_offset_min: t.offset,
+      workout_source: null,
+      workout_label: null,
+      time_uncertain: t.uncertain,
+    } satisfies Row<'workouts'>),
+  ];
+}
+
+/** Vital's resource names: `daily.data.<resource>.created` (PROVIDERS.md). */
+export const VITAL_HEART_RATE_SERIES = 'heartrate';
+
+export const VITAL_ROW_SOURCES: Record<string, RowSource[]> = {
   sleep: [{ kind: 'document', provider: 'vital', documentType: 'sleep', toRows: sleepRows }],
   activity: [{ kind: 'document', provider: 'vital', documentType: 'activity', toRows: activityRows }],
-} satisfies Record<string, RowSource[]>;
+  workouts: [{ kind: 'document', provider: 'vital', documentType: 'workouts', toRows: workoutRows }],
+  heart_rate: [{ kind: 'sample', provider: 'vital', seriesType: VITAL_HEART_RATE_SERIES, toRow: heartRateSampleRow }],
+};

@@ -1,0 +1,133 @@
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { ByteWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
+import type { ColumnDef } from './registry/columns.js';
+import type { RowFields, Value } from './tables.js';
+import type { RowWriter } from './writers.js';
+import { wearhookVersion } from '../util/version.js';
+
+/**
+ * Parquet, typed from the column registry: days as DATE, `_utc` columns and `retrieved_at` as
+ * TIMESTAMP (milliseconds, adjusted to UTC), integers as INT32, numbers as DOUBLE, booleans as
+ * BOOLEAN, text and local timestamps (which keep their offset) as UTF-8 strings; every column
+ * nullable. Rows are gathered into row groups and each group is written out before the next
+ * is gathered, so memory stays flat however long the table.
+ */
+
+/** Rows per row group: big enough for good compression, small enough to keep memory flat. */
+const ROW_GROUP_ROWS = 32_768;
+
+const DAY_MS = 86_400_000;
+
+function schemaElement(column: ColumnDef): SchemaElement {
+  const base = { name: column.name, repetition_type: 'OPTIONAL' } as const;
+  switch (column.type) {
+    case 'integer':
+      return { ...base, type: 'INT32' };
+    case 'number':
+      return { ...base, type: 'DOUBLE' };
+    case 'boolean':
+      return { ...base, type: 'BOOLEAN' };
+    case 'date':
+      return { ...base, type: 'INT32', converted_type: 'DATE', logical_type: { type: 'DATE' } };
+    case 'utc_datetime':
+      return { ...base, type: 'INT64', converted_type: 'TIMESTAMP_MILLIS', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' } };
+    case 'string':
+    case 'local_datetime':
+      return { ...base, type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' } };
+  }
+}
+
+type Converter = (value: Value | undefined) => unknown;
+
+/**
+ * Each column's value as the Parquet writer wants it. Values repeat from row to row (a
+ * sleep's id and user on each of its epochs): the last one and its conversion are
+ * remembered, so a repeated string is encoded once and shared.
+ */
+function converter(column: ColumnDef): Converter {
+  const encoder = new TextEncoder();
+  let last: Value | undefined;
+  let converted: unknown = null;
+  const remembered = (convert: (v: Value) => unknown): Converter => (v) => {
+    if (v === null || v === undefined) return null;
+    if (v !== last) {
+      last = v;
+      converted = convert(v);
+    }
+    return converted;
+  };
+  switch (column.type) {
+    case 'integer':
+      return (v) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v) : null);
+    case 'number':
+      return (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+    case 'boolean':
+      return (v) => (typeof v === 'boolean' ? v : null);
+    case 'date':
+      return remembered((v) => {
+        const ms = Date.parse(`${String(v)}T00:00:00Z`);
+        return Number.isNaN(ms) ? null : Math.floor(ms / DAY_MS);
+      });
+    case 'utc_datetime':
+      // Always written with Z, so Date.parse never reads them in the machine's zone.
+      return remembered((v) => {
+        const ms = Date.parse(String(v));
+        return Number.isNaN(ms) ? null : ms;
+      });
+    case 'string':
+    case 'local_datetime':
+      return remembered((v) => encoder.encode(String(v)));
+  }
+}
+
+/** A ByteWriter whose bytes go to a stream after each row group, waiting for it to drain. */
+class StreamByteWriter extends ByteWriter {
+  constructor(private readonly out: Writable) {
+    super(1 << 20);
+  }
+
+  flush(): Promise<void> | undefined {
+    if (this.index === 0) return undefined;
+    const chunk = Buffer.from(new Uint8Array(this.buffer, 0, this.index)); // a copy: the buffer is reused
+    this.index = 0;
+    return this.out.write(chunk) ? undefined : once(this.out, 'drain').then(() => undefined);
+  }
+
+  override finish(): Promise<void> | undefined {
+    return this.flush();
+  }
+}
+
+export function parquetWriter(out: Writable, columns: readonly ColumnDef[]): RowWriter {
+  const writer = new StreamByteWriter(out);
+  const parquet = new ParquetWriter({
+    writer,
+    schema: [{ name: 'schema', num_children: columns.length }, ...columns.map(schemaElement)],
+    createdBy: `wearhook version ${wearhookVersion()}`,
+  });
+  const names = columns.map((c) => c.name);
+  const converters = columns.map(converter);
+  let data: unknown[][] = columns.map(() => []);
+  let rows = 0;
+
+  const writeGroup = (): Promise<void> | undefined => {
+    if (rows === 0) return undefined;
+    const columnData = names.map((name, i) => ({ name, data: data[i]! }));
+    data = columns.map(() => []);
+    rows = 0;
+    const pending = parquet.write({ columnData, rowGroupSize: ROW_GROUP_ROWS });
+    return pending ?? undefined;
+  };
+
+  return {
+    write(row: RowFields) {
+      for (let i = 0; i < names.length; i++) data[i]!.push(converters[i]!(row[names[i]!]));
+      return ++rows >= ROW_GROUP_ROWS ? writeGroup() : undefined;
+    },
+    async finish() {
+      await writeGroup();
+      await parquet.finish();
+    },
+  };
+}
