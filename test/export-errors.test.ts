@@ -88,6 +88,33 @@ describe('export refuses bad input with one line, the right exit code, and no fi
     expect(res.code).toBe(1);
     expect(fs.readdirSync(out)).toEqual(['hrv.csv']);
   });
+
+  it('a failed export leaves the files of an earlier export exactly as they were; a good one replaces them, private', async () => {
+    const out = path.join(dir, 'earlier');
+    fs.mkdirSync(out);
+    const earlier = { 'sleep.csv': 'provider,user_id\r\nearlier,export\r\n', 'datapackage.json': '{"earlier": true}\n' };
+    for (const [name, text] of Object.entries(earlier)) {
+      fs.writeFileSync(path.join(out, name), text, { mode: 0o644 });
+      fs.chmodSync(path.join(out, name), 0o644);
+      fs.utimesSync(path.join(out, name), new Date('2026-01-02T03:04:05Z'), new Date('2026-01-02T03:04:05Z'));
+    }
+    const before = Object.fromEntries(Object.keys(earlier).map((name) => [name, fs.statSync(path.join(out, name))]));
+    // The hrv table cannot be published (a folder holds its name) after sleep.csv would have been replaced.
+    fs.mkdirSync(path.join(out, 'hrv.csv'));
+    const failed = await run([...RANGE, '--type', 'sleep,hrv', '--out', out]);
+    expect(failed.code).toBe(1);
+    expect(fs.readdirSync(out).sort()).toEqual(['datapackage.json', 'hrv.csv', 'sleep.csv']);
+    for (const [name, text] of Object.entries(earlier)) {
+      const after = fs.statSync(path.join(out, name));
+      expect(fs.readFileSync(path.join(out, name), 'utf8')).toBe(text);
+      expect([after.ino, after.mode & 0o777, after.mtimeMs]).toEqual([before[name]!.ino, 0o644, before[name]!.mtimeMs]);
+    }
+    fs.rmdirSync(path.join(out, 'hrv.csv'));
+    const ok = await run([...RANGE, '--type', 'sleep,hrv', '--out', out]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'sleep.csv'), 'utf8')).toMatch(/^provider,user_id,day,bedtime_start/);
+    for (const name of fs.readdirSync(out)) expect(fs.statSync(path.join(out, name)).mode & 0o777, name).toBe(0o600);
+  });
 });
 
 describe('export into a pipe that closes early (| head)', () => {

@@ -43,7 +43,7 @@ function seed(file: string): void {
 }
 
 /** What a researcher must get, column by column. */
-const EXPECTED: Record<ExportType, Record<string, string | number | boolean | null>[]> = {
+const EXPECTED: Record<"sleep" | "hrv" | "readiness" | "activity", Record<string, string | number | boolean | null>[]> = {
   sleep: [
     {
       provider: 'oura', user_id: fx.OURA_USER, day: '2026-03-02', bedtime_start: '2026-03-01T23:10:00+01:00', bedtime_end: '2026-03-02T07:01:30+01:00',

@@ -91,6 +91,29 @@ describe('store migrations', () => {
     expect(JSON.parse(res.stdout).map((r: { source_id: string }) => r.source_id).sort()).toEqual([ouraSleep.id, owSleep.id, 'vs-ny'].sort());
   });
 
+  it('upgrades the schema before sample contexts: samples kept, Oura enhanced tags and rest mode periods get their start_day as day and export', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'before-contexts.db');
+    const old = openDatabase(file, { migrateTo: SCHEMA_VERSION - 1 });
+    old.prepare(
+      `INSERT INTO samples (provider, user_id, series_type, epoch_ms, timestamp, day, value, unit, source, retrieved_at)
+       VALUES ('oura', ?, 'heart_rate', ?, '2026-03-08T06:59:00+00:00', '2026-03-08', 61, 'bpm', 'sync', '2026-03-09T08:00:00.000Z')`,
+    ).run(OURA_USER, Date.parse('2026-03-08T06:59:00Z'));
+    const tag = { id: 'etag-1', tag_type_code: 'tag_generic_caffeine', start_time: '2026-03-08T08:00:00-05:00', end_time: null, start_day: '2026-03-08', end_day: null, comment: null, custom_name: null };
+    old.prepare(
+      `INSERT INTO documents (provider, type, id, user_id, day, data, updated_at, start_time, source, version, retrieved_at)
+       VALUES ('oura', 'enhanced_tag', 'etag-1', ?, NULL, ?, '2026-03-09T08:00:00Z', NULL, 'webhook', 1, '2026-03-09T08:00:00.000Z')`,
+    ).run(OURA_USER, JSON.stringify(tag));
+    old.close();
+    const res = await runCli(['--db', file, 'export', '--from', '2026-03-08', '--to', '2026-03-08', '--type', 'heart_rate,tags', '--format', 'json', '--out', path.join(dir, 'out')], {
+      env: { WEARHOOK_CONFIG_DIR: dir },
+    });
+    expect(res.code, res.stderr).toBe(0);
+    const read = (name: string) => JSON.parse(fs.readFileSync(path.join(dir, 'out', name), 'utf8'));
+    expect(read('heart_rate.json')).toMatchObject([{ user_id: OURA_USER, bpm: 61, context: null, timestamp_utc: '2026-03-08T06:59:00Z' }]);
+    expect(read('tags.json')).toMatchObject([{ day: '2026-03-08', start: '2026-03-08T08:00:00-05:00', tag: 'tag_generic_caffeine', kind: 'enhanced_tag' }]);
+  });
+
   it('runs every migration on a new file, readable by its owner only, and uses WAL', () => {
     const file = path.join(tempDir(), 'new.db');
     const db = openDatabase(file);

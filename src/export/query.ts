@@ -77,7 +77,7 @@ export function* exportRowBatches(db: DB, type: ExportType, filter: ExportFilter
     }
   });
   if (parts.length === 0) return;
-  const sql = `${parts.join('\nUNION ALL\n')}\nORDER BY user_id, day, sort_key, provider, id`;
+  const sql = `${parts.join('\nUNION ALL\n')}\nORDER BY user_id, day, sort_key, provider, id, src`;
   const { from, to } = filter;
   const stmt = db.prepare(sql);
   for (const raw of stmt.iterate(...params) as Iterable<SourceRow>) {

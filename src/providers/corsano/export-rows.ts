@@ -1,5 +1,4 @@
-import { sampleTimes } from '../../export/local-times.js';
-import { heartRateSampleRow } from '../../export/sample-rows.js';
+import { heartRateSampleRow, sampleColumns } from '../../export/sample-rows.js';
 import type { ExportSample, Row, RowSource } from '../../export/tables.js';
 
 /**
@@ -18,26 +17,7 @@ export const CORSANO_VITAL_SIGNS: Record<string, string | null> = {
 };
 
 function vitalSignRow(measure: string, unit: string | null) {
-  return (sample: ExportSample): Row<'vital_signs'> => {
-    const t = sampleTimes(sample);
-    const c = sample.common;
-    return {
-      provider: c.provider,
-      user_id: c.user_id,
-      day: t.day,
-      timestamp: t.timestamp,
-      measure,
-      value: sample.value,
-      unit,
-      timestamp_utc: t.timestamp_utc,
-      utc_offset_min: t.utc_offset_min,
-      source: c.source,
-      retrieved_at: c.retrieved_at,
-      version: c.version,
-      label: c.label,
-      time_uncertain: t.time_uncertain,
-    };
-  };
+  return (sample: ExportSample): Row<'vital_signs'> => Object.assign(sampleColumns(sample), { measure, value: sample.value, unit } satisfies Row<'vital_signs'>);
 }
 
 export const CORSANO_ROW_SOURCES: Record<string, RowSource[]> = {

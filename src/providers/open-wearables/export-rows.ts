@@ -1,6 +1,6 @@
 import { localFrame } from '../../time/local-time.js';
-import { sampleTimes, spanColumns, writtenSpan } from '../../export/local-times.js';
-import { heartRateSampleRow } from '../../export/sample-rows.js';
+import { spanColumns, writtenSpan } from '../../export/local-times.js';
+import { heartRateSampleRow, sampleColumns } from '../../export/sample-rows.js';
 import { minutesToSeconds, int, num, obj, str, withCommon, type ExportDocument, type ExportSample, type Obj, type Row, type RowSource } from '../../export/tables.js';
 
 /** How Open Wearables documents and series become export rows (CONTRACT.md, Export). */
@@ -58,26 +58,14 @@ function hrvRow(sample: ExportSample): Row<'hrv'> {
   if (sample.sleepData !== lastSleep.data) {
     lastSleep = { data: sample.sleepData, type: sample.sleepData === null ? null : sleepType(obj(JSON.parse(sample.sleepData))) };
   }
-  const t = sampleTimes(sample);
-  const c = sample.common;
-  return {
-    provider: c.provider,
-    user_id: c.user_id,
+  return Object.assign(sampleColumns(sample), {
     // An RMSSD sample belongs to the day of its sleep (stored), not to its own date.
     day: sample.day,
-    timestamp: t.timestamp,
     rmssd_ms: sample.value,
     source_id: sample.sourceId,
-    timestamp_utc: t.timestamp_utc,
-    utc_offset_min: t.utc_offset_min,
-    source: c.source,
-    retrieved_at: c.retrieved_at,
-    version: c.version,
-    label: c.label,
     sleep_id: sample.sleepId,
     sleep_type: lastSleep.type,
-    time_uncertain: t.time_uncertain,
-  };
+  } satisfies Row<'hrv'>);
 }
 
 function workoutRows(doc: ExportDocument): Row<'workouts'>[] {

@@ -57,67 +57,45 @@ const ACTIVITY_CLASSES: Record<string, string> = { 0: 'non_wear', 1: 'rest', 2: 
 /**
  * The epochs of a sleep's per-character series (`sleep_phase_5_min`, `movement_30_sec`): epoch i
  * starts at bedtime_start + i x seconds. A character Oura does not document gives a null value.
+ * The rows of sleep_stages and sleep_movement differ only in the name of that value's column.
  */
-function epochs(doc: ExportDocument, d: Obj, text: unknown, seconds: number, codes: Record<string, string>) {
-  if (EXCLUDED_SLEEP_TYPES.has(String(d.type)) || typeof text !== 'string' || text === '') return null;
+function epochRows<K extends 'stage' | 'movement'>(doc: ExportDocument, field: string, seconds: number, codes: Record<string, string>, column: K) {
+  const d = obj(doc.data);
+  const text = d[field];
+  if (EXCLUDED_SLEEP_TYPES.has(String(d.type)) || typeof text !== 'string' || text === '') return [];
   const { span, frame } = sleepTimes(doc, d);
-  if (span.startMs === null) return null;
+  if (span.startMs === null) return [];
   const { local, utc } = doc.times;
+  const { provider, user_id, source, retrieved_at, version, label } = doc.common;
+  const day = str(d.day) ?? doc.day;
+  const type = str(d.type);
   const start = span.startMs;
   return [...text].map((code, epoch) => {
     const ms = start + epoch * seconds * 1000;
     const offset = frame.offsetAt(ms);
-    return { epoch, value: codes[code] ?? null, timestamp: local.local(ms, offset), timestamp_utc: utc.utc(ms), offset, uncertain: frame.uncertain };
+    const row: Row<'sleep_stages'> & Row<'sleep_movement'> = {
+      provider,
+      user_id,
+      day,
+      timestamp: local.local(ms, offset),
+      [column]: codes[code] ?? null,
+      sleep_id: doc.id,
+      timestamp_utc: utc.utc(ms),
+      utc_offset_min: offset,
+      source,
+      retrieved_at,
+      version,
+      label,
+      epoch,
+      sleep_type: type,
+      time_uncertain: frame.uncertain,
+    };
+    return row;
   });
 }
 
-function sleepStageRows(doc: ExportDocument): Row<'sleep_stages'>[] {
-  const d = obj(doc.data);
-  const { provider, user_id, source, retrieved_at, version, label } = doc.common;
-  const day = str(d.day) ?? doc.day;
-  const type = str(d.type);
-  return (epochs(doc, d, d.sleep_phase_5_min, 300, STAGES) ?? []).map((e): Row<'sleep_stages'> => ({
-    provider,
-    user_id,
-    day,
-    timestamp: e.timestamp,
-    stage: e.value,
-    sleep_id: doc.id,
-    timestamp_utc: e.timestamp_utc,
-    utc_offset_min: e.offset,
-    source,
-    retrieved_at,
-    version,
-    label,
-    epoch: e.epoch,
-    sleep_type: type,
-    time_uncertain: e.uncertain,
-  }));
-}
-
-function sleepMovementRows(doc: ExportDocument): Row<'sleep_movement'>[] {
-  const d = obj(doc.data);
-  const { provider, user_id, source, retrieved_at, version, label } = doc.common;
-  const day = str(d.day) ?? doc.day;
-  const type = str(d.type);
-  return (epochs(doc, d, d.movement_30_sec, 30, MOVEMENTS) ?? []).map((e): Row<'sleep_movement'> => ({
-    provider,
-    user_id,
-    day,
-    timestamp: e.timestamp,
-    movement: e.value,
-    sleep_id: doc.id,
-    timestamp_utc: e.timestamp_utc,
-    utc_offset_min: e.offset,
-    source,
-    retrieved_at,
-    version,
-    label,
-    epoch: e.epoch,
-    sleep_type: type,
-    time_uncertain: e.uncertain,
-  }));
-}
+const sleepStageRows = (doc: ExportDocument): Row<'sleep_stages'>[] => epochRows(doc, 'sleep_phase_5_min', 300, STAGES, 'stage');
+const sleepMovementRows = (doc: ExportDocument): Row<'sleep_movement'>[] => epochRows(doc, 'movement_30_sec', 30, MOVEMENTS, 'movement');
 
 /**
  * An activity day's frame: from its `timestamp` (the day's start, 4 a.m. local) for 24 hours,
