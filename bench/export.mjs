@@ -100,9 +100,11 @@ function countLines(file) {
 async function exportRun(db, dir, type, format) {
   const out = path.join(dir, `${type}.${format}`);
   const m = await measure(process.execPath, [BIN, '--db', db, 'export', '--from', '1900-01-01', '--to', '2999-12-31', '--type', type, '--format', format, '--out', out]);
-  const rows = countLines(out) - (format === 'csv' ? 1 : 0);
+  // The row count the export reports (Parquet and JSON are not one row a line).
+  const rows = Number(/\((\d+) \w+ rows\)/.exec(m.stderr)?.[1] ?? NaN);
+  const bytes = fs.statSync(out).size;
   fs.rmSync(out);
-  return { rows, ms: round(m.ms), rows_per_s: Math.round(rows / (m.ms / 1000)), peak_mib: round(m.peakMiB, 1) };
+  return { rows, ms: round(m.ms), rows_per_s: Math.round(rows / (m.ms / 1000)), peak_mib: round(m.peakMiB, 1), mib: round(bytes / 2 ** 20, 1) };
 }
 
 async function sqliteRun(db, dir, sql) {
@@ -118,20 +120,21 @@ export async function benchExport({ log = () => {} } = {}) {
   const hasSqlite = commandExists('sqlite3');
   const result = { sqlite3_shell: hasSqlite, hrv: {}, sleep: {}, growth: [] };
   try {
-    // How time grows with size: 10^4, 10^5, 10^6 HRV rows (CSV).
+    // How time and memory grow with size: 10^4, 10^5, 10^6 HRV rows, in every format.
     for (const docs of [100, 1_000, 10_000]) {
       const db = path.join(dir, `hrv-${docs}.db`);
       log(`seeding ${docs} sleep documents (${docs * HRV_ITEMS} HRV items)`);
       seed(db, docs, HRV_ITEMS);
-      const csv = await exportRun(db, dir, 'hrv', 'csv');
-      result.growth.push({ rows: csv.rows, ms: csv.ms, rows_per_s: csv.rows_per_s, peak_mib: csv.peak_mib });
+      const runs = {};
+      for (const format of ['csv', 'ndjson', 'json', 'parquet']) runs[format] = await exportRun(db, dir, 'hrv', format);
+      result.growth.push({ rows: runs.csv.rows, ms: runs.csv.ms, rows_per_s: runs.csv.rows_per_s, peak_mib: runs.csv.peak_mib, formats: runs });
       if (docs === 10_000) {
-        log('export 1M HRV rows: csv, ndjson, sqlite3 -csv');
-        result.hrv.csv = csv;
-        result.hrv.ndjson = await exportRun(db, dir, 'hrv', 'ndjson');
+        log('export 1M HRV rows: csv, ndjson, json, parquet, sqlite3 -csv');
+        Object.assign(result.hrv, runs);
         if (hasSqlite) {
           result.hrv.sqlite3_csv = await sqliteRun(db, dir, HRV_SQL);
           result.hrv.ratio_csv_vs_sqlite3 = round(result.hrv.csv.rows_per_s / result.hrv.sqlite3_csv.rows_per_s);
+          result.hrv.ratio_parquet_vs_sqlite3 = round(result.hrv.parquet.rows_per_s / result.hrv.sqlite3_csv.rows_per_s);
           result.hrv.sqlite3_csv_same_columns = await sqliteRun(db, dir, HRV_SQL_SAME_COLUMNS);
           result.hrv.ratio_csv_vs_sqlite3_same_columns = round(result.hrv.csv.rows_per_s / result.hrv.sqlite3_csv_same_columns.rows_per_s);
         }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ROOT, fsyncMs, tempDir } from './lib.mjs';
 import { benchStartup } from './startup.mjs';
 import { benchExport } from './export.mjs';
+import { benchExportTables } from './export-tables.mjs';
 import { benchReceiver } from './receiver.mjs';
 import { benchSync } from './sync.mjs';
 import { benchReconcile } from './reconcile.mjs';
@@ -47,6 +48,10 @@ if (want('export')) {
   log('export');
   results.export = await benchExport({ log });
 }
+if (want('export-tables')) {
+  log('export-tables');
+  results.export_tables = await benchExportTables({ log });
+}
 
 if (want('sync')) {
   log('sync');
@@ -76,7 +81,7 @@ if (results.receiver) {
 if (results.export) {
   const e = results.export;
   for (const [table, r] of [['hrv', e.hrv], ['sleep', e.sleep]]) {
-    for (const fmt of ['csv', 'ndjson']) {
+    for (const fmt of ['csv', 'ndjson', 'json', 'parquet']) {
       if (!r[fmt]) continue;
       rows.push([`export ${table} ${fmt}`, `${r[fmt].rows} rows/s, peak MiB`, `${r[fmt].rows_per_s} (${r[fmt].peak_mib} MiB)`,
         r.sqlite3_csv ? `sqlite3 -csv: ${r.sqlite3_csv.rows_per_s} rows/s (${r.sqlite3_csv.peak_mib} MiB)` : 'sqlite3 not installed',
@@ -87,7 +92,14 @@ if (results.export) {
         `sqlite3 -csv of the same columns: ${r.sqlite3_csv_same_columns.rows_per_s} rows/s`, r.ratio_csv_vs_sqlite3_same_columns]);
     }
   }
-  for (const g of e.growth) rows.push([`export hrv csv ${g.rows} rows`, 'ms (peak MiB)', `${g.ms} (${g.peak_mib})`, '', '']);
+  for (const g of e.growth) {
+    for (const [fmt, f] of Object.entries(g.formats ?? { csv: g })) rows.push([`export hrv ${fmt} ${f.rows} rows`, 'ms (peak MiB)', `${f.ms} (${f.peak_mib})`, '', '']);
+  }
+}
+if (results.export_tables?.tables) {
+  for (const [type, t] of Object.entries(results.export_tables.tables)) {
+    rows.push([`export ${type} csv`, `${t.csv.rows} rows/s (peak MiB)`, `${t.csv.rows_per_s} (${t.csv.peak_mib})`, `sqlite3 -csv, equivalent query: ${t.sqlite3_csv.rows_per_s}`, t.ratio]);
+  }
 }
 if (results.sync) {
   const { unlimited, rate_limited: limited } = results.sync;

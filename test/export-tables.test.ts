@@ -10,7 +10,8 @@ import { openDatabase } from '../src/store/db.js';
 import { runExport } from '../src/export/export.js';
 import { EXPORT_FORMATS, EXPORT_TYPES, type ExportFormat, type ExportType } from '../src/export/names.js';
 import { TABLES, type ColumnDef } from '../src/export/registry/index.js';
-import { runCli, tempDir } from './helpers/cli.js';
+import { BIN, runCli, tempDir } from './helpers/cli.js';
+import { runOnTerminal, shellQuote } from './helpers/terminal.js';
 import * as study from './fixtures/export-study.js';
 
 /**
@@ -351,7 +352,16 @@ describe('the command line', () => {
     for (const file of fs.readdirSync(out)) expect(fs.statSync(path.join(out, file)).mode & 0o777, file).toBe(0o600);
     expect(res.stderr).toMatch(/wrote .*heart_rate\.parquet \(11 heart_rate rows\)/);
     expect(res.stderr).toMatch(/wrote .*datapackage\.json \(the codebook\)/);
+    expect(res.stderr).not.toMatch(/tables \|/); // no progress bar in a pipe
     // The same bytes as the export core wrote.
     expect(fs.readFileSync(path.join(out, 'sleep_stages.parquet'))).toEqual(fs.readFileSync(path.join(dir, 'parquet', 'sleep_stages.parquet')));
+  });
+
+  it('shows a progress bar on a terminal: tables done, the table, rows written', async () => {
+    const out = path.join(dir, 'cli', 'tty');
+    const args = [process.execPath, BIN, '--db', dbFile, 'export', '--from', RANGE.from, '--to', RANGE.to, '--type', 'all', '--out', out];
+    const res = await runOnTerminal(args.map(shellQuote).join(' '), { WEARHOOK_CONFIG_DIR: dir });
+    expect(res.code, res.output).toBe(0);
+    expect(res.output).toMatch(/\d+\/22 tables \| [a-z_0-9]+ \| [\d,]+ rows/);
   });
 });
