@@ -94,7 +94,7 @@ describe('store migrations', () => {
   it('upgrades the schema before sample contexts: samples kept, Oura enhanced tags and rest mode periods get their start_day as day and export', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'before-contexts.db');
-    const old = openDatabase(file, { migrateTo: SCHEMA_VERSION - 1 });
+    const old = openDatabase(file, { migrateTo: 11 }); // the schema before migration 12
     old.prepare(
       `INSERT INTO samples (provider, user_id, series_type, epoch_ms, timestamp, day, value, unit, source, retrieved_at)
        VALUES ('oura', ?, 'heart_rate', ?, '2026-03-08T06:59:00+00:00', '2026-03-08', 61, 'bpm', 'sync', '2026-03-09T08:00:00.000Z')`,
