@@ -82,6 +82,23 @@ describe('the PostgreSQL schema', () => {
     await expect(openPostgresStore(newer)).rejects.toThrow(new RegExp(`schema version ${SCHEMA_VERSION + 1}, newer than this wearhook understands`));
   });
 
+  it('upgrades in place from 11: samples kept with a context column, Oura enhanced tags get their start_day as day', async () => {
+    const url = await newPostgresDatabase({ migrated: false });
+    await (await openPostgresStore(url, { migrateTo: 11 })).close();
+    const tag = { id: 'etag-1', tag_type_code: 'tag_generic_caffeine', start_time: '2026-03-08T08:00:00-05:00', start_day: '2026-03-08' };
+    await adminQuery(
+      `INSERT INTO documents (provider, type, id, user_id, day, data, updated_at, source, version, retrieved_at)
+       VALUES ('oura', 'enhanced_tag', 'etag-1', 'u1', NULL, $1, '2026-03-09T08:00:00Z', 'webhook', 1, '2026-03-09T08:00:00.000Z')`,
+      [JSON.stringify(tag)],
+      url,
+    );
+    await adminQuery(`INSERT INTO samples (provider, user_id, series_type, epoch_ms, timestamp, day, value) VALUES ('oura', 'u1', 'heart_rate', 1, 't', '2026-03-08', 61)`, [], url);
+    const store = await openPostgresStore(url);
+    await store.close();
+    expect(await adminQuery(`SELECT day, start_time FROM documents`, [], url)).toEqual([{ day: '2026-03-08', start_time: tag.start_time }]);
+    expect(await adminQuery(`SELECT value, context FROM samples`, [], url)).toEqual([{ value: 61, context: null }]);
+  });
+
   it('says which database could not be used without showing its password', async () => {
     const { password } = postgresServer();
     const wrong = databaseUrl('postgres', 'not-the-password');

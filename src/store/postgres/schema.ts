@@ -274,4 +274,16 @@ CREATE INDEX reconcile_passes_by_time ON reconcile_passes(provider, started_at);
  * Versions after the baseline: MIGRATIONS[v] upgrades a PostgreSQL database from v - 1 to v.
  * Add one whenever ../migrations.ts gets one (the schema test says so when it is missing).
  */
-export const MIGRATIONS: Readonly<Record<number, string>> = {};
+export const MIGRATIONS: Readonly<Record<number, string>> = {
+  // 12: samples.context (Oura heart rate's source); Oura enhanced tags and rest mode periods
+  //     get their start_day as day (see ../migrations.ts). Documents hold the JSON wearhook parsed.
+  12: `
+ALTER TABLE samples ADD COLUMN context TEXT COLLATE "C";
+UPDATE documents SET day = data::jsonb->>'start_day', start_time = COALESCE(start_time, data::jsonb->>'start_time'),
+       end_time = COALESCE(end_time, data::jsonb->>'end_time')
+ WHERE provider = 'oura' AND type IN ('enhanced_tag', 'rest_mode_period') AND day IS NULL;
+UPDATE document_versions SET day = data::jsonb->>'start_day', start_time = COALESCE(start_time, data::jsonb->>'start_time'),
+       end_time = COALESCE(end_time, data::jsonb->>'end_time')
+ WHERE provider = 'oura' AND type IN ('enhanced_tag', 'rest_mode_period') AND day IS NULL;
+`,
+};
