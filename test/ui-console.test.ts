@@ -230,6 +230,34 @@ describe('the web console in a real browser', () => {
     expect(stray.stderr).toMatch(/--ui-port only applies with --ui/);
   });
 
+  test('the heatmap of the seeded study: every cell as the database has it', async () => {
+    const page = await openPage(`${uiConsole}participants?from=2026-03-01&to=2026-03-14`);
+    const cells = page.locator('#heatmap td.cell');
+    expect(await cells.count()).toBe(STUDY.length * MARCH.length);
+    // What arrived, per participant and day, read from the database independently of the console.
+    const db = openDatabase(dbPath, { readonly: true });
+    const kinds: Record<string, string> = { sleep: 'sleep', daily_readiness: 'readiness', daily_activity: 'activity' };
+    const stored = db.prepare('SELECT user_id, type, day FROM documents WHERE provider = ? AND deleted = 0').all('oura') as { user_id: string; type: string; day: string }[];
+    db.close();
+    for (const account of STUDY) {
+      for (const day of MARCH) {
+        const expected = Object.keys(kinds)
+          .filter((type) => stored.some((d) => d.user_id === account.userId && d.type === type && d.day === day))
+          .map((type) => kinds[type]);
+        const cell = page.locator(`#heatmap td.cell[data-participant="${account.label}"][data-day="${day}"]`);
+        expect((await cell.getAttribute('data-arrived'))!.split(',').filter(Boolean), `${account.label} ${day}`).toEqual(expected);
+      }
+    }
+    // P002 stopped after 7 March: two empty days in a row raise no_data_2d.
+    expect(await page.locator('#heatmap td.cell[data-participant="P002"][data-day="2026-03-09"]').getAttribute('data-flags')).toContain('no_data_2d');
+    expect(await page.locator('#heatmap td.cell.flagged').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'participants.png'), fullPage: true });
+    await page.locator('#heatmap tr[data-participant="P001"] th a').click();
+    await page.waitForURL(/participants\/P001/);
+    expect(problemsOf(page)).toEqual([]);
+    await page.close();
+  });
+
   test('a participant\'s charts: every night, score and 5-minute stage of the database drawn', async () => {
     const p001 = STUDY[0]!;
     const page = await openPage(`${uiConsole}participants/P001?from=2026-03-01&to=2026-03-14`);

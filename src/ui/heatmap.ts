@@ -1,3 +1,4 @@
+import type { Report } from '../report/core.js';
 import type { ConsoleContext } from './context.js';
 import { modeLabel } from './context.js';
 import { daysBetween } from './days.js';
@@ -10,17 +11,8 @@ import { participantLink } from './participant.js';
  * when the report raised a flag that day. The numbers are the report's (`wearhook report`).
  */
 
-/** One participant and day, as `report --json` gives it (CONTRACT, second edition). */
-export interface CompletenessDay {
-  participant: string;
-  day: string;
-  sleep: boolean;
-  readiness: boolean;
-  activity: boolean;
-  hrv_minutes: number | null;
-  wear_s: number | null;
-  flags: string[];
-}
+type ParticipantReport = Report['participants'][number];
+type CompletenessDay = ParticipantReport['days'][number];
 
 const FLAG_WORDS: Record<string, string> = {
   no_data_2d: 'no data for 2 days',
@@ -34,9 +26,9 @@ function arrived(row: CompletenessDay): string[] {
 }
 
 function cell(row: CompletenessDay | undefined, participant: string, day: string, range: { from: string; to: string }): SafeHtml {
-  if (!row) return html`<td class="cell c0" data-participant="${participant}" data-day="${day}" data-arrived="" data-flags="" title="${day}: nothing"></td>`;
+  if (!row || row.state === 'future') return html`<td class="cell" data-participant="${participant}" data-day="${day}" data-arrived="" data-flags="" title="${day}"></td>`;
   const got = arrived(row);
-  const outside = row.flags.includes('outside_enrolment');
+  const outside = row.state === 'not_enrolled' || row.flags.includes('outside_enrolment');
   const flags = row.flags.filter((f) => f !== 'outside_enrolment');
   const title = [
     `${participant} ${day}: ${got.length ? got.join(', ') : 'nothing'}`,
@@ -47,16 +39,20 @@ function cell(row: CompletenessDay | undefined, participant: string, day: string
   return html`<td class="cell c${got.length}${flags.length ? ' flagged' : ''}${outside ? ' outside' : ''}" data-participant="${participant}" data-day="${day}" data-arrived="${got.join(',')}" data-flags="${row.flags.join(',')}" title="${title.join(' · ')}"><a href="${participantLink(participant, range)}&amp;night=${day}" aria-label="${title.join(', ')}"></a></td>`;
 }
 
-export function heatmapSection(rows: readonly CompletenessDay[], participants: readonly string[], range: { from: string; to: string }): SafeHtml {
+export function heatmapSection(report: Report): SafeHtml {
+  const range = { from: report.from, to: report.to };
   const days = daysBetween(range.from, range.to);
-  const byKey = new Map(rows.map((r) => [`${r.participant}\u0000${r.day}`, r]));
-  const raised = (participant: string) => [...new Set(rows.filter((r) => r.participant === participant).flatMap((r) => r.flags))].filter((f) => f !== 'outside_enrolment');
+  const byKey = new Map(report.participants.flatMap((p) => p.days.map((d) => [`${p.label}\u0000${d.day}`, d] as const)));
+  const participants = report.participants.map((p) => p.label);
+  const reasons = new Map(report.participants.map((p) => [p.label, p]));
+  const raised = (participant: string) => {
+    const p = reasons.get(participant)!;
+    return p.flags.map((f) => html`<span title="${p.reasons[f] ?? ''}">${FLAG_WORDS[f] ?? f}</span>`);
+  };
   return html`<table id="heatmap" class="heatmap">
 <thead><tr><th></th>${days.map((d, i) => html`<th title="${d}">${i === 0 || d.endsWith('-01') || i % 7 === 0 ? d.slice(5) : ''}</th>`)}<th></th></tr></thead>
 <tbody>${participants.map(
-    (p) => html`<tr data-participant="${p}"><th class="participant"><a href="${participantLink(p, range)}">${p}</a></th>${days.map((d) => cell(byKey.get(`${p}\u0000${d}`), p, d, range))}<td class="flags">${raised(p)
-      .map((f) => FLAG_WORDS[f] ?? f)
-      .join(' · ')}</td></tr>`,
+    (p) => html`<tr data-participant="${p}"><th class="participant"><a href="${participantLink(p, range)}">${p}</a></th>${days.map((d) => cell(byKey.get(`${p}\u0000${d}`), p, d, range))}<td class="flags">${raised(p).map((f, i) => html`${i ? ' · ' : ''}${f}`)}</td></tr>`,
   )}</tbody>
 </table>
 <div class="legend">
@@ -69,7 +65,8 @@ export function heatmapSection(rows: readonly CompletenessDay[], participants: r
 </div>`;
 }
 
-export function participantsPageWith(ctx: ConsoleContext, rows: readonly CompletenessDay[], participants: readonly string[], range: { from: string; to: string }): string {
+export function participantsPage(ctx: ConsoleContext, report: Report): string {
+  const range = { from: report.from, to: report.to };
   const body = html`<h1>Participants</h1>
 <form method="get" class="filters" action="participants">
   <label>from <input type="date" name="from" value="${range.from}"></label>
@@ -77,9 +74,9 @@ export function participantsPageWith(ctx: ConsoleContext, rows: readonly Complet
   <button type="submit">Show</button>
 </form>
 ${
-  participants.length === 0
+  report.participants.length === 0
     ? html`<p class="empty">No participants yet: <code>wearhook participants add P001 --tz Europe/Amsterdam</code>, then link their accounts.</p>`
-    : heatmapSection(rows, participants, range)
+    : heatmapSection(report)
 }
 <p class="empty">The same numbers as <code>wearhook report --from ${range.from} --to ${range.to}</code>. A click on a row or a day opens the participant's charts.</p>`;
   return page({ title: 'Participants', section: 'participants', base: ctx.base, body, mode: modeLabel(ctx) });

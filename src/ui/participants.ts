@@ -1,23 +1,31 @@
 import { listParticipantViews } from '../participants/core.js';
+import { computeReport, localToday } from '../report/core.js';
+import { CredentialStore } from '../credentials/token-store.js';
 import type { ConsoleContext } from './context.js';
-import { modeLabel } from './context.js';
-import { html, page } from './html.js';
+import { addDays, isDay } from './days.js';
+import { participantsPage } from './heatmap.js';
 import type { ChartSubject } from './participant.js';
-import { participantLink } from './participant.js';
 
-/** The participants of the study, and the one page per participant. */
-
-export function consoleParticipants(ctx: ConsoleContext): ChartSubject[] {
-  return listParticipantViews(ctx.db).map((p) => ({ label: p.label, tz: p.tz, accounts: p.accounts.map((a) => ({ provider: a.provider, user_id: a.user_id })) }));
-}
+/** The participants of the study: the report's heatmap, and whom a participant's page is about. */
 
 export function consoleParticipant(ctx: ConsoleContext, label: string): ChartSubject | undefined {
-  return consoleParticipants(ctx).find((p) => p.label === label);
+  const p = listParticipantViews(ctx.db).find((v) => v.label === label);
+  return p && { label: p.label, tz: p.tz, accounts: p.accounts.map((a) => ({ provider: a.provider, user_id: a.user_id })) };
 }
 
-export function participantsPage(ctx: ConsoleContext): string {
-  const list = consoleParticipants(ctx);
-  const body = html`<h1>Participants</h1>
-${list.length === 0 ? html`<p class="empty">No participants yet.</p>` : html`<ul>${list.map((p) => html`<li><a href="${participantLink(p.label)}">${p.label}</a></li>`)}</ul>`}`;
-  return page({ title: 'Participants', section: 'participants', base: ctx.base, body, mode: modeLabel(ctx) });
+/** Days the heatmap shows unless asked otherwise, as `wearhook report` does. */
+const DEFAULT_DAYS = 28;
+
+export function participantsReportPage(ctx: ConsoleContext, params: URLSearchParams, now = new Date()): string {
+  const to = isDay(params.get('to')) ? params.get('to')! : localToday(now, null);
+  const asked = params.get('from');
+  const from = isDay(asked) && asked <= to ? asked : addDays(to, -(DEFAULT_DAYS - 1));
+  let withTokens: Set<string> | undefined;
+  try {
+    withTokens = new Set(new CredentialStore().list('oura'));
+  } catch {
+    withTokens = undefined; // an unreadable credential file is `wearhook auth list`'s to report
+  }
+  const report = computeReport(ctx.db, { from, to, now, ouraUsersWithTokens: withTokens });
+  return participantsPage(ctx, report);
 }

@@ -17,7 +17,7 @@ import { replayFromConsole, type ReplayMode } from './replay.js';
 import { CONSOLE_CSS } from './style.js';
 import { subscriptionsPage, tunnelSection } from './subscriptions.js';
 import { participantPage } from './participant.js';
-import { consoleParticipant, participantsPage } from './participants.js';
+import { consoleParticipant, participantsReportPage } from './participants.js';
 import { DeliveryWatcher } from './watch.js';
 
 /**
@@ -189,7 +189,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       return text ? respond(res, 200, 'text/html', text) : notFound(res);
     }
     if (inside === 'subscriptions') return respond(res, 200, 'text/html', subscriptionsPage(ctx));
-    if (inside === 'participants') return respond(res, 200, 'text/html', participantsPage(ctx));
+    if (inside === 'participants') return respond(res, 200, 'text/html', participantsReportPage(ctx, url.searchParams));
     const participant = /^participants\/([^/]+)$/.exec(inside);
     if (participant) {
       const subject = consoleParticipant(ctx, decodeURIComponent(participant[1]!));
