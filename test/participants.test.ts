@@ -61,7 +61,7 @@ async function exportJson(type: ExportType, participants?: string[]): Promise<{ 
   const chunks: Buffer[] = [];
   const out = new Writable({ write: (chunk: Buffer, _enc, done) => (chunks.push(chunk), done()) });
   try {
-    await runExport(store, { from: '2026-03-01', to: '2026-03-31', types: [type], format: 'json', participants, stdout: out });
+    await runExport(store, { from: '2026-01-01', to: '2026-12-31', types: [type], format: 'json', participants, stdout: out });
   } finally {
     store.close();
   }
@@ -130,6 +130,40 @@ describe('participants: one label across providers', () => {
       'oura=',
       'vital=',
     ]);
+  });
+
+  it('a participant in Europe/Amsterdam: the night of 2026-10-25 in exact offsets, whatever offsets (or none) the providers wrote', async () => {
+    // Written by providers that do not know the zone: Oura kept the summer offset at wake-up
+    // (07:00+02:00 is 05:00Z) and wrote HRV times bare; Vital wrote UTC without timezone_offset;
+    // Open Wearables UTC samples.
+    const OURA = {
+      ...fx.ouraSleep, id: 'ams-oura', day: '2026-10-25', type: 'long_sleep', bedtime_start: '2026-10-24T23:00:00+02:00', bedtime_end: '2026-10-25T07:00:00+02:00',
+      hrv: { interval: 300, items: Array.from({ length: 97 }, (_, i) => 40 + (i % 9)), timestamp: '2026-10-24T23:00:00.000' },
+    };
+    const VITAL = { ...fx.vitalSleep, id: 'ams-vital', user_id: 'v-ams', calendar_date: '2026-10-25', bedtime_start: '2026-10-24T21:00:00+00:00', bedtime_stop: '2026-10-25T04:00:00+00:00', timezone_offset: undefined };
+    inStore((store) => {
+      addParticipant(store, 'P010', { tz: 'Europe/Amsterdam' });
+      for (const [provider, userId] of [['oura', 'u-ams'], ['vital', 'v-ams'], ['open-wearables', 'ow-ams']] as const) linkParticipantAccount(store, { label: 'P010', provider, userId });
+      upsertDocument(store, { provider: 'oura', type: 'sleep', id: OURA.id, userId: 'u-ams', day: OURA.day, startTime: OURA.bedtime_start, data: OURA });
+      upsertDocument(store, { provider: 'vital', type: 'sleep', id: VITAL.id, userId: 'v-ams', day: VITAL.calendar_date, startTime: VITAL.bedtime_start, data: VITAL });
+      upsertSamples(store, ['2026-10-25T00:55:00Z', '2026-10-25T01:00:00Z'].map((timestamp, i) => ({ provider: 'open-wearables', userId: 'ow-ams', seriesType: 'heart_rate_variability_rmssd', timestamp, day: '2026-10-25', value: 30 + i, unit: 'ms', sourceId: 'ams-batch' })));
+    });
+    type Row = Record<string, unknown>;
+    const sleep = (await exportJson('sleep')) as unknown as Row[];
+    const hrv = (await exportJson('hrv')) as unknown as Row[];
+    // Amsterdam leaves summer time at 01:00Z: 02:59:59+02:00 is followed by 02:00:00+01:00.
+    expect(sleep.map((r) => [r.provider, r.label, r.bedtime_start, r.bedtime_end, r.bedtime_end_utc, r.utc_offset_min, r.time_uncertain])).toEqual([
+      ['oura', 'P010', '2026-10-24T23:00:00+02:00', '2026-10-25T06:00:00+01:00', '2026-10-25T05:00:00Z', 120, false],
+      ['vital', 'P010', '2026-10-24T23:00:00+02:00', '2026-10-25T05:00:00+01:00', '2026-10-25T04:00:00Z', 120, false],
+    ]);
+    const at = (provider: string, utc: string) => hrv.find((r) => r.provider === provider && r.timestamp_utc === utc);
+    for (const provider of ['oura', 'open-wearables']) {
+      expect(at(provider, '2026-10-25T00:55:00Z'), provider).toMatchObject({ timestamp: '2026-10-25T02:55:00+02:00', utc_offset_min: 120, label: 'P010' });
+      expect(at(provider, '2026-10-25T01:00:00Z'), provider).toMatchObject({ timestamp: '2026-10-25T02:00:00+01:00', utc_offset_min: 60, label: 'P010' });
+    }
+    // Oura's bare HRV times are Amsterdam's wall clock: the night's first item is 21:00Z, its last wake-up.
+    const oura = hrv.filter((r) => r.provider === 'oura');
+    expect([oura[0]!.timestamp_utc, oura.at(-1)!.timestamp]).toEqual(['2026-10-24T21:00:00Z', '2026-10-25T06:00:00+01:00']);
   });
 
   it('refuses bad input with the exit code the contract gives it, changing nothing', async () => {
