@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/store/db.js';
-import { upsertDocument } from '../src/store/documents.js';
+import { storeDocument, upsertDocument } from '../src/store/documents.js';
+import { finishSyncRun, startSyncRun } from '../src/store/sync-runs.js';
 import { upsertSamples, type SampleInput } from '../src/store/samples.js';
 import { upsertSubscription } from '../src/store/subscriptions.js';
 import { addParticipant, linkParticipantAccount } from '../src/participants/core.js';
@@ -88,13 +89,21 @@ beforeAll(async () => {
     linkParticipantAccount(db, { label: 'P001', provider: 'oura', userId: 'ou-1' });
     linkParticipantAccount(db, { label: 'P001', provider: 'vital', userId: 'vi-1' });
     store('ou-1', range(1, 30));
+    // The ring missed night 15; the watch did not: P001's day is still complete.
+    db.prepare("DELETE FROM documents WHERE id = 'ou-1-sleep-15'").run();
     for (const i of range(1, 30)) {
       upsertDocument(db, { provider: 'vital', type: 'sleep', id: `vi-1-sleep-${i}`, userId: 'vi-1', day: day(i), data: { id: `vi-1-sleep-${i}`, calendar_date: day(i), total: 25_000 } });
     }
     // P002: nothing on days 10 to 12 (two days of it flagged), and on day 20 alone (not flagged); no readiness on day 5.
     addParticipant(db, 'P002', {});
     linkParticipantAccount(db, { label: 'P002', provider: 'oura', userId: 'ou-2' });
-    store('ou-2', range(1, 30).filter((i) => ![10, 11, 12, 20].includes(i)));
+    store('ou-2', range(1, 30).filter((i) => ![10, 11, 12, 13, 14, 20].includes(i)));
+    // Days 13 and 14 were never notified: a reconciliation pass of listen found them.
+    const run = startSyncRun(db, { provider: 'oura', kind: 'reconcile', userId: 'ou-2', types: ['sleep', 'daily_readiness', 'daily_activity'], from: day(13), to: day(14) });
+    for (const { type, doc } of ouraDocuments('ou-2', [13, 14])) {
+      storeDocument(db, { provider: 'oura', type, id: doc.id, userId: 'ou-2', day: doc.day, data: doc }, { source: 'sync', retrievedAt: new Date(), syncRunId: run.id });
+    }
+    finishSyncRun(db, run.id, null);
     db.prepare("DELETE FROM documents WHERE id = 'ou-2-ready-5'").run();
     // P003: data until day 25 (synced below), then the participant revoked the grant.
     addParticipant(db, 'P003', {});
@@ -174,14 +183,23 @@ describe('wearhook report on a seeded study', () => {
     expect(res.stderr).toContain('4 of 5 participants have flags: P001 (subscription_expiring); P002 (no_data_2d, subscription_expiring);');
     const rows = JSON.parse(res.stdout) as Record<string, unknown>[];
     expect(rows).toHaveLength(150);
-    expect(Object.keys(rows[0]!)).toEqual(['participant', 'day', 'sleep', 'readiness', 'activity', 'hrv_minutes', 'wear_s', 'last_delivery_at', 'last_sync_at', 'flags']);
+    expect(Object.keys(rows[0]!)).toEqual([
+      ...['participant', 'day', 'sleep', 'readiness', 'activity', 'hrv_minutes', 'wear_s', 'last_delivery_at', 'last_sync_at', 'flags'],
+      ...['documents_by_webhook', 'documents_by_reconciliation', 'documents_by_sync'],
+    ]);
     const flagged = Object.fromEntries(rows.filter((r) => (r.flags as string[]).length > 0).map((r) => [`${r.participant} ${r.day}`, r.flags]));
     expect(flagged).toEqual(EXPECTED_FLAGS);
 
     const row = (label: string, i: number) => rows.find((r) => r.participant === label && r.day === day(i))!;
     // Six non-null 5-minute HRV values; worn = resting + sedentary + low + medium + high (24 h minus 2 h off).
     expect(row('P001', 3)).toMatchObject({ sleep: true, readiness: true, activity: true, hrv_minutes: 30, wear_s: 79_200, last_delivery_at: null, last_sync_at: null });
+    // One participant across providers: Vital's sleep is P001's sleep, and no row is Vital's alone.
+    expect(row('P001', 15)).toMatchObject({ sleep: true, readiness: true, activity: true, hrv_minutes: 0 });
+    expect(new Set(rows.map((r) => r.participant))).toEqual(new Set(['P001', 'P002', 'P003', 'P004', 'P005']));
     expect(row('P002', 5)).toMatchObject({ sleep: true, readiness: false, activity: true });
+    // How each day's documents arrived (issue #17): by webhook, only by reconciliation, only by sync.
+    const arrivals = (label: string, i: number) => [row(label, i).documents_by_webhook, row(label, i).documents_by_reconciliation, row(label, i).documents_by_sync];
+    expect([arrivals('P001', 15), arrivals('P002', 5), arrivals('P002', 13), arrivals('P002', 11), arrivals('P003', 25)]).toEqual([[3, 0, 0], [2, 0, 0], [0, 3, 0], [0, 0, 0], [0, 0, 3]]);
     expect(row('P002', 11)).toMatchObject({ sleep: false, readiness: false, activity: false, hrv_minutes: 0, wear_s: null });
     expect(row('P003', 25)).toMatchObject({ sleep: true, hrv_minutes: 30, last_sync_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/) });
     expect(row('P005', 7)).toMatchObject({ sleep: true, readiness: false, activity: true, hrv_minutes: 62, wear_s: null });
@@ -213,6 +231,15 @@ describe('wearhook report on a seeded study', () => {
     expect(lineOf('P004').slice(5 + 27)).toBe('  subscription_expiring outside_enrolment');
     expect(lineOf('P005')).toBe(`P005 ${'█'.repeat(27)}  ok`);
     expect(plain).toContain('█ all arrived  ▒ some  · nothing  ░ not enrolled  ! no_data_2d');
+    // How the documents arrived, per participant: P002's 71 notified and 6 found by reconciliation alone.
+    const arrivedAt = plain.indexOf('How the documents of these days arrived:');
+    expect(plain.slice(arrivedAt + 1, arrivedAt + 6)).toEqual([
+      'P001  119 by webhook',
+      'P002  71 by webhook, 6 only by reconciliation (webhook share 92.2%)',
+      'P003  75 only by sync',
+      'P004  90 by webhook',
+      'P005  60 by webhook',
+    ]);
     // Why, once per reason, wrapped to the terminal.
     const unwrapped = plain.join('\n').replace(/\n {4}/g, ' ');
     expect(unwrapped).toMatch(/\nP003 needs_reauth: Oura user ou-3: Oura refused its refresh token: invalid_grant; send them `wearhook participants invite P003` or run `wearhook auth oura --label P003`\n/);

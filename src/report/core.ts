@@ -5,6 +5,7 @@ import { sourcesFor } from '../export/sources.js';
 import { EXPIRING_SOON_MS } from '../subscriptions/core.js';
 import { addDays } from '../util/days.js';
 import { accountKey, accountsOf, getParticipant, listParticipants, type ParticipantRow } from '../store/participants.js';
+import { arrivalsByDay, emptyCounts, webhookShare, type ArrivalCounts } from '../sync/coverage.js';
 import { daysWithData, lastDeliveryAt, lastSyncAt, latestEventOf, subscriptionExpiries, wornMinutes } from '../store/report.js';
 import { listUsers } from '../store/users.js';
 import { instantWithOffset, localDate } from '../time/instant.js';
@@ -37,6 +38,14 @@ export interface ReportRow {
   last_delivery_at: string | null;
   last_sync_at: string | null;
   flags: ReportFlag[];
+  /**
+   * How the documents of that day arrived (issue #17's gap accounting, as `events coverage`
+   * counts them): a notification brought them, only a reconciliation pass of `listen` found
+   * them, or only a `wearhook sync` fetched them.
+   */
+  documents_by_webhook: number;
+  documents_by_reconciliation: number;
+  documents_by_sync: number;
 }
 
 /**
@@ -64,6 +73,8 @@ export interface ParticipantReport {
   reasons: Partial<Record<ReportFlag, string>>;
   last_delivery_at: string | null;
   last_sync_at: string | null;
+  /** The days' documents by how they arrived, and of those a webhook or reconciliation brought, the share webhooks did. */
+  arrivals: ArrivalCounts & { webhook_share: number | null };
 }
 
 export interface Report {
@@ -109,6 +120,7 @@ export function computeReport(db: DB, options: ReportOptions): Report {
   const anyData = daysWithData(db, accounts, before, options.to);
   const worn = wornMinutes(db, options.from, options.to);
   const tables = readTables(db, accounts, options.from, options.to);
+  const arrived = accounts.length === 0 ? new Map<string, Map<string, ArrivalCounts>>() : arrivalsByDay(db, { from: options.from, to: options.to, accounts });
   const oura = new Map(listUsers(db, 'oura').map((u) => [u.user_id, u]));
   const expiring = expiringSubscription(db, now);
   const kindsByProvider = providerKinds();
@@ -129,11 +141,15 @@ export function computeReport(db: DB, options: ReportOptions): Report {
     if (expiring && mine.some((a) => a.provider === 'oura')) reasons.subscription_expiring = expiring;
 
     const days: ReportDay[] = [];
+    const arrivals = emptyCounts();
     for (let day = options.from; day <= options.to; day = addDays(day, 1)) {
       const kinds = new Set<DayKind>();
       let hrvMs = 0;
       let wear: number | null = null;
+      const counts = emptyCounts();
       for (const key of keys) {
+        const c = arrived.get(key)?.get(day);
+        if (c) for (const k of Object.keys(counts) as (keyof ArrivalCounts)[]) counts[k] += c[k];
         const t = tables.get(key)?.get(day);
         if (t) {
           for (const kind of t.kinds) kinds.add(kind);
@@ -169,8 +185,12 @@ export function computeReport(db: DB, options: ReportOptions): Report {
         last_delivery_at: lastDelivery,
         last_sync_at: lastSync,
         flags,
+        documents_by_webhook: counts.webhook,
+        documents_by_reconciliation: counts.reconciliation,
+        documents_by_sync: counts.sync,
         state,
       });
+      for (const k of Object.keys(counts) as (keyof ArrivalCounts)[]) arrivals[k] += counts[k];
     }
     // Flags about the participant now, not about a day: on the last day of the report.
     const last = days[days.length - 1]!;
@@ -190,6 +210,7 @@ export function computeReport(db: DB, options: ReportOptions): Report {
       reasons,
       last_delivery_at: lastDelivery,
       last_sync_at: lastSync,
+      arrivals: { ...arrivals, webhook_share: webhookShare(arrivals) },
     };
   });
   return { from: options.from, to: options.to, generated_at: now.toISOString(), participants: reports };
@@ -209,6 +230,9 @@ export function reportRows(report: Report): ReportRow[] {
       last_delivery_at: d.last_delivery_at,
       last_sync_at: d.last_sync_at,
       flags: d.flags,
+      documents_by_webhook: d.documents_by_webhook,
+      documents_by_reconciliation: d.documents_by_reconciliation,
+      documents_by_sync: d.documents_by_sync,
     })),
   );
 }

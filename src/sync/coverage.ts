@@ -79,7 +79,8 @@ function add(counts: ArrivalCounts, arrival: Arrival): void {
   counts[arrival]++;
 }
 
-function share(counts: ArrivalCounts): number | null {
+/** Of the documents a webhook or a reconciliation brought, the share webhooks did (null when none). */
+export function webhookShare(counts: ArrivalCounts): number | null {
   const polled = counts.webhook + counts.reconciliation;
   return polled === 0 ? null : Math.round((counts.webhook / polled) * 1000) / 1000;
 }
@@ -102,13 +103,13 @@ export function coverage(db: DB, filter: ArrivalFilter = {}): Coverage {
     add((account.types[doc.type] ??= emptyCounts()), arrival);
     add(totals, arrival);
   }
-  for (const account of accounts.values()) account.webhook_share = share(account);
+  for (const account of accounts.values()) account.webhook_share = webhookShare(account);
   const pass = lastDonePass(db, 'oura');
   const byParticipant = (a: AccountCoverage, b: AccountCoverage) =>
     (a.participant === null ? 1 : 0) - (b.participant === null ? 1 : 0) || (a.participant ?? '').localeCompare(b.participant ?? '') || a.provider.localeCompare(b.provider) || a.user_id.localeCompare(b.user_id);
   return {
     accounts: [...accounts.values()].sort(byParticipant),
-    totals: { ...totals, webhook_share: share(totals) },
+    totals: { ...totals, webhook_share: webhookShare(totals) },
     last_reconcile: pass ? { started_at: pass.started_at, finished_at: pass.finished_at, reason: pass.reason, new: pass.new, updated: pass.updated } : null,
   };
 }
@@ -129,7 +130,7 @@ export function arrivalsByDay(db: DB, filter: ArrivalFilter = {}): Map<string, M
   return result;
 }
 
-function percent(share: number | null): string {
+export function percent(share: number | null): string {
   return share === null ? '-' : `${Math.round(share * 1000) / 10}%`;
 }
 
@@ -143,7 +144,7 @@ export function printCoverage(output: Output, result: Coverage): void {
   for (const a of result.accounts) {
     const who = a.participant ? `${a.participant} (${a.user_id})` : a.user_id;
     for (const [type, c] of Object.entries(a.types)) {
-      rows.push([who, a.provider, type, String(c.documents), String(c.webhook), String(c.reconciliation), String(c.sync), percent(share(c))]);
+      rows.push([who, a.provider, type, String(c.documents), String(c.webhook), String(c.reconciliation), String(c.sync), percent(webhookShare(c))]);
     }
     if (Object.keys(a.types).length > 1) {
       rows.push([who, a.provider, 'all', String(a.documents), String(a.webhook), String(a.reconciliation), String(a.sync), percent(a.webhook_share)]);

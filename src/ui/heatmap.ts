@@ -34,6 +34,7 @@ function cell(row: CompletenessDay | undefined, participant: string, day: string
     `${participant} ${day}: ${got.length ? got.join(', ') : 'nothing'}`,
     row.hrv_minutes ? `${row.hrv_minutes} min of HRV` : '',
     row.wear_s !== null && row.wear_s !== undefined ? `worn ${Math.round(row.wear_s / 360) / 10} h` : '',
+    row.documents_by_reconciliation ? `${row.documents_by_reconciliation} found only by reconciliation` : '',
     ...row.flags.map((f) => FLAG_WORDS[f] ?? f),
   ].filter(Boolean);
   return html`<td class="cell c${got.length}${flags.length ? ' flagged' : ''}${outside ? ' outside' : ''}" data-participant="${participant}" data-day="${day}" data-arrived="${got.join(',')}" data-flags="${row.flags.join(',')}" title="${title.join(' · ')}"><a href="${participantLink(participant, range)}&amp;night=${day}" aria-label="${title.join(', ')}"></a></td>`;
