@@ -8,7 +8,7 @@ import { upsertSamples } from '../src/store/samples.js';
 import { listUsers } from '../src/store/users.js';
 import { zoneOf } from '../src/time/zone-of.js';
 import { runExport } from '../src/export/export.js';
-import type { ExportType } from '../src/export/tables.js';
+import { EXPORT_TYPES, type ExportType } from '../src/export/tables.js';
 import { addParticipant, linkParticipantAccount, listParticipantViews, setParticipant } from '../src/participants/core.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import * as fx from './fixtures/documents.js';
@@ -68,10 +68,8 @@ async function exportJson(type: ExportType, participants?: string[]): Promise<{ 
   return JSON.parse(Buffer.concat(chunks).toString('utf8'));
 }
 
-function readTables(out: string): Record<string, { provider: string; label: string | null }[]> {
-  return Object.fromEntries(
-    ['sleep', 'hrv', 'readiness', 'activity'].map((t) => [t, JSON.parse(fs.readFileSync(path.join(out, `${t}.json`), 'utf8'))]),
-  );
+function readTables(out: string): Record<string, { provider: string; user_id: string; label: string | null }[]> {
+  return Object.fromEntries(EXPORT_TYPES.map((t) => [t, JSON.parse(fs.readFileSync(path.join(out, `${t}.json`), 'utf8'))]));
 }
 const labelsByProvider = (rows: { provider: string; label: string | null }[]) =>
   [...new Set(rows.map((r) => `${r.provider}=${r.label ?? ''}`))].sort();
@@ -107,9 +105,14 @@ describe('participants: one label across providers', () => {
     expect(zones()).toEqual(['Europe/Amsterdam', 'Europe/Amsterdam', null, null]);
 
     const out = path.join(dir, 'tables');
-    const exported = await cli(['export', '--from', '2026-03-01', '--to', '2026-03-31', '--format', 'json', '--out', out]);
+    const exported = await cli(['export', '--from', '2026-03-01', '--to', '2026-03-31', '--type', 'all', '--format', 'json', '--out', out]);
     expect(exported.code, exported.stderr).toBe(0);
     const tables = readTables(out);
+    // Every row of every table carries its account's participant.
+    const labelOf: Record<string, string> = { [`oura ${fx.OURA_USER}`]: 'P001', [`vital ${fx.VITAL_USER}`]: 'P001', [`open-wearables ${fx.OW_USER}`]: 'P002' };
+    const filled = Object.entries(tables).filter(([, rows]) => rows.length > 0);
+    expect(filled.length).toBeGreaterThan(4);
+    for (const [table, rows] of filled) for (const r of rows) expect(r.label, `${table}: ${r.provider} ${r.user_id}`).toBe(labelOf[`${r.provider} ${r.user_id}`]);
     expect(labelsByProvider(tables.sleep!)).toEqual(['open-wearables=P002', 'oura=P001', 'vital=P001']);
     expect(labelsByProvider(tables.hrv!)).toEqual(['open-wearables=P002', 'oura=P001']);
     expect(labelsByProvider(tables.readiness!)).toEqual(['oura=P001']);
