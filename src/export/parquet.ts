@@ -14,8 +14,12 @@ import { wearhookVersion } from '../util/version.js';
  * is gathered, so memory stays flat however long the table.
  */
 
-/** Rows per row group: big enough for good compression, small enough to keep memory flat. */
-const ROW_GROUP_ROWS = 32_768;
+/**
+ * Rows per row group: big enough for good compression, small enough to keep memory flat.
+ * Measured on 940,000 HRV rows (bench/export.mjs): 8,192 wrote the file in about 60 % of the
+ * time of 32,768 with a quarter less peak memory, for a file 2 % larger; 4,096 was no better.
+ */
+const ROW_GROUP_ROWS = 8_192;
 
 const DAY_MS = 86_400_000;
 
