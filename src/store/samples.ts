@@ -1,4 +1,5 @@
 import type { DB } from './db.js';
+import { cachedStatement } from './statements.js';
 import { instantOf, readTimestamp } from '../time/instant.js';
 
 /** One timeseries sample (an Open Wearables RMSSD value, ...). Unique per (provider, user, series, instant). */
@@ -34,7 +35,10 @@ export function sampleInstant(timestamp: string): number | null {
 
 /** Upsert many samples in one transaction; a resent chunk replaces, never duplicates. Returns how many rows were written. */
 export function upsertSamples(db: DB, samples: readonly SampleInput[], provenance?: SampleProvenance): number {
-  const stmt = db.prepare(
+  // The receiver calls this for every delivery, most of which carry no samples: compiling the statement cost more than the rest of their work.
+  if (samples.length === 0) return 0;
+  const stmt = cachedStatement(
+    db,
     `INSERT INTO samples (provider, user_id, series_type, epoch_ms, timestamp, day, value, unit, source_id, source, retrieved_at, context)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (provider, user_id, series_type, epoch_ms) DO UPDATE SET
@@ -44,17 +48,18 @@ export function upsertSamples(db: DB, samples: readonly SampleInput[], provenanc
   );
   const source = provenance?.source ?? null;
   const retrievedAt = (provenance?.retrievedAt ?? new Date()).toISOString();
-  const run = db.transaction((items: readonly SampleInput[]) => {
+  const write = () => {
     let written = 0;
-    for (const s of items) {
+    for (const s of samples) {
       const epoch = sampleInstant(s.timestamp);
       if (epoch === null) continue;
       written += stmt.run(s.provider, s.userId, s.seriesType, epoch, s.timestamp, s.day, s.value, s.unit ?? null, s.sourceId ?? null, source, retrievedAt, s.context ?? null).changes;
     }
     return written;
-  });
-  // IMMEDIATE: wait for the write lock rather than fail when another process (a second sync, listen) writes.
-  return run.immediate(samples);
+  };
+  // Inside the receiver's group commit the caller's transaction holds the lock already. Otherwise IMMEDIATE:
+  // wait for the write lock rather than fail when another process (a second sync, listen) writes.
+  return db.inTransaction ? write() : db.transaction(write).immediate();
 }
 
 /** Stored values (and contexts) of one series between two instants (inclusive), by epoch ms; lets `sync` tell new from unchanged. */
