@@ -70,7 +70,7 @@ function stopChild(child) {
   });
 }
 
-const BARE_SERVER = `
+export const BARE_SERVER = `
 const http = require('node:http');
 http.createServer((req, res) => {
   const chunks = [];
