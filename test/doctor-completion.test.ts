@@ -21,8 +21,13 @@ interface Check {
 let dir: string;
 let busy: TestServer;
 let receiver: TestReceiver;
+let fakeBin: string;
 beforeAll(async () => {
   dir = tempDir();
+  // A cloudflared on PATH (doctor looks for the file; it never runs it).
+  fakeBin = path.join(dir, 'bin');
+  fs.mkdirSync(fakeBin);
+  fs.writeFileSync(path.join(fakeBin, 'cloudflared'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
   busy = await startServer((_req, res) => res.writeHead(404).end('not wearhook'));
   receiver = await startTestReceiver();
 });
@@ -40,6 +45,8 @@ describe('wearhook doctor', () => {
       WEARHOOK_SECRET_VITAL: TEST_SECRETS.vital,
       OURA_CLIENT_ID: 'client-id',
       OURA_CLIENT_SECRET: TEST_SECRETS.oura,
+      NGROK_AUTHTOKEN: 'ngrok-token-for-test',
+      PATH: `${fakeBin}${path.delimiter}${process.env.PATH}`,
     };
     const res = await runCli(['doctor', '--json', '--port', String(receiver.receiver.port)], { env });
     expect(res.code, res.stderr).toBe(0);
@@ -49,11 +56,14 @@ describe('wearhook doctor', () => {
     const by = (name: string) => checks.find((c) => c.check === name)!;
     expect(by('database')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/good\.db \(WEARHOOK_DB\) does not exist yet/) });
     expect(fs.existsSync(env.WEARHOOK_DB)).toBe(false);
+    expect(by('config')).toMatchObject({ status: 'ok', detail: expect.stringContaining(`${env.WEARHOOK_CONFIG_DIR} does not exist yet`) });
     expect(by('secret vital')).toMatchObject({ status: 'ok', detail: 'whse**** (WEARHOOK_SECRET_VITAL)' });
     expect(by('secret corsano')).toMatchObject({ status: 'warn', fix: expect.stringContaining('WEARHOOK_SECRET_CORSANO') });
     expect(by('oura app')).toMatchObject({ status: 'ok', detail: 'client id client-id, secret oura****' });
     expect(by(`port ${receiver.receiver.port}`)).toMatchObject({ status: 'ok', detail: 'a wearhook receiver is running there' });
-    expect(by('tunnel cloudflared').status).toBe(findOnPath('cloudflared') ? 'ok' : 'warn');
+    expect(by('tunnel cloudflared')).toMatchObject({ status: 'ok', detail: path.join(fakeBin, 'cloudflared') });
+    expect(by('tunnel ngrok')).toMatchObject({ status: 'ok', detail: '@ngrok/ngrok installed, auth token set' });
+    expect(res.stdout).not.toContain('ngrok-token-for-test');
     expect(checks.every((c) => c.status === 'ok' || c.fix)).toBe(true);
   });
 
@@ -68,7 +78,8 @@ describe('wearhook doctor', () => {
     upsertSubscription(db, { id: 's-soon', callback_url: 'https://x/oura', event_type: 'create', data_type: 'daily_activity', expiration_time: new Date(Date.now() + 3 * day).toISOString() });
     db.close();
     fs.chmodSync(dbFile, 0o644);
-    const env = { WEARHOOK_CONFIG_DIR: configDir, WEARHOOK_DB: dbFile, WEARHOOK_SECRET_STANDARD: 'not a whsec secret', OURA_CLIENT_ID: 'id' };
+    // No cloudflared on this PATH (the CLI runs from process.execPath and needs no PATH).
+    const env = { WEARHOOK_CONFIG_DIR: configDir, WEARHOOK_DB: dbFile, WEARHOOK_SECRET_STANDARD: 'not a whsec secret', OURA_CLIENT_ID: 'id', PATH: path.join(dir, 'empty-bin') };
     const res = await runCli(['doctor', '--port', String(busy.port)], { env });
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/^3 checks failed; see the fixes above\.\n$/);
@@ -80,6 +91,8 @@ describe('wearhook doctor', () => {
     expect(out).toMatch(new RegExp(`^warn +database mode +${dbFile.replace(/[.]/g, '\\.')} is mode 644.*\\n +fix: chmod 600 `, 'm'));
     expect(out).toMatch(new RegExp(`^warn +port ${busy.port} +in use by another program, so wearhook listen cannot take it\\n +fix: stop that program or use listen --port N$`, 'm'));
     expect(out).toMatch(/^warn +oura app +OURA_CLIENT_SECRET not set/m);
+    expect(out).toMatch(/^warn +tunnel cloudflared +cloudflared is not on PATH\n +fix: install cloudflared/m);
+    expect(out).toMatch(/^warn +tunnel ngrok +no auth token\n +fix: export NGROK_AUTHTOKEN=/m);
     expect(out).toMatch(/^ok +database +.*bad\.db \(WEARHOOK_DB\): schema \d+, 0 deliveries$/m);
     expect(fs.statSync(dbFile).mode & 0o777).toBe(0o644); // doctor changes nothing
   });

@@ -107,6 +107,23 @@ describe('forwarding in the receiver', () => {
     expect(target.seen[4]!.at - target.seen[3]!.at).toBeGreaterThanOrEqual(950);
   });
 
+  it('a target that keeps failing is given up at the end of the retry window, and the next delivery goes on', async () => {
+    const target = await app((_n, seen) => (seen.headers['svix-id'] === 'msg_doomed' ? { status: 503 } : { status: 200 }));
+    const t = await startTestReceiver({ targets: [parseForwardTarget(`${target.url}/hook`)], outbox: { retryForMs: 400, retryDelayMs: () => 60 } });
+    receivers.push(t);
+    const doomed = (await send(`${t.receiver.url}/vital`, vital('msg_doomed'))).json().id as number;
+    const next = (await send(`${t.receiver.url}/vital`, vital('msg_next'))).json().id as number;
+    await until(() => target.seen.some((s) => s.headers['svix-id'] === 'msg_next'), 'the next delivery');
+    await t.receiver.idle();
+    const [given] = outboxOfDelivery(t.db, doomed);
+    expect(given).toMatchObject({ status: 'failed', last_code: 503, last_error: expect.stringMatching(/^gave up after \d+ attempts within the retry window: HTTP 503/) });
+    expect(given!.attempts).toBeGreaterThanOrEqual(2);
+    expect(given!.attempt_log.every((a) => a.code === 503)).toBe(true);
+    expect(outboxOfDelivery(t.db, next)).toEqual([expect.objectContaining({ status: 'done', attempts: 1, last_code: 200 })]);
+    // In order: nothing of the next delivery went out before the first was given up.
+    expect(target.seen.map((s) => s.headers['svix-id']).filter((id, i, all) => id !== all[i - 1])).toEqual(['msg_doomed', 'msg_next']);
+  });
+
   it('two targets with filters get exactly their events; a duplicate is not forwarded again', async () => {
     const sleepApp = await app();
     const vitalApp = await app();

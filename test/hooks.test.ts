@@ -8,7 +8,9 @@ import { startListen, type ListenProcess } from './helpers/listen-process.js';
 import { startOuraFake, type OuraFake } from './helpers/oura-fake.js';
 import { seedOuraUser } from './helpers/oura-user.js';
 import { ouraSleepDocument } from './fixtures/documents.js';
-import { send } from './helpers/receiver.js';
+import { parseHookTarget } from '../src/forward/targets.js';
+import { outboxOfDelivery } from '../src/store/outbox.js';
+import { send, startTestReceiver } from './helpers/receiver.js';
 import { standardHeaders, TEST_SECRETS } from './helpers/signing.js';
 
 /**
@@ -107,5 +109,32 @@ describe('listen --exec', () => {
     expect(hung).toEqual([expect.objectContaining({ code: null, error: 'timed out after 1 s (killed)' })]);
     expect(hung[0]!.duration_ms).toBeGreaterThanOrEqual(1_000);
     expect(hung[0]!.duration_ms).toBeLessThan(5_000);
+  });
+});
+
+describe('a failing hook', () => {
+  it('is run again like a forward: exit 3, then success; each run and its output recorded', async () => {
+    const work = tempDir();
+    const flag = path.join(work, 'ran-once');
+    const t = await startTestReceiver({
+      targets: [parseHookTarget(`vital=sh -c 'cat >/dev/null; if [ -e ${flag} ]; then exit 0; fi; touch ${flag}; echo not yet >&2; exit 3'`)],
+      outbox: { retryDelayMs: () => 50 },
+    });
+    try {
+      const body = '{"event_type":"daily.data.sleep.created","user_id":"vu","data":{"id":"vs-r","user_id":"vu","calendar_date":"2026-03-02"}}';
+      const id = (await send(`${t.receiver.url}/vital`, { headers: standardHeaders(TEST_SECRETS.vital, 'msg_retry_hook', body, { brand: 'svix' }), body })).json().id as number;
+      const deadline = Date.now() + 10_000;
+      while (outboxOfDelivery(t.db, id)[0]?.status !== 'done' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      const [hook] = outboxOfDelivery(t.db, id);
+      expect(hook).toMatchObject({ kind: 'hook', status: 'done', attempts: 2, last_code: 0 });
+      expect(hook!.attempt_log.map((a) => [a.code, a.error, a.output?.trim() ?? null])).toEqual([
+        [3, 'exit code 3', 'not yet'],
+        [0, null, null],
+      ]);
+      expect(t.events.filter((e) => e.type === 'hook').map((e) => (e as { status: string }).status)).toEqual(['retrying', 'done']);
+    } finally {
+      await t.close();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 });
