@@ -239,8 +239,9 @@ describe('forwarding in wearhook listen', () => {
 
     const first = await startListen(env, args);
     listeners.push(first);
+    // stderr is a pipe of its own: its lines may come in after the ready line on stdout.
+    await until(() => first.stderr().includes(`forwarding every delivery to ${url}`), 'the forwarding line');
     expect(first.stderr()).toContain(`database ${env.WEARHOOK_DB}`);
-    expect(first.stderr()).toContain(`forwarding every delivery to ${url}`);
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
       ids.push(`msg_${i}`);
