@@ -35,6 +35,15 @@ let ui: ListenProcess;
 let uiConsole: string;
 let browser: Browser;
 let closeBrowser: () => Promise<void>;
+/**
+ * The app `listen --ui` forwards Vital deliveries to: it refuses the first (503), holds the
+ * second attempt until the test lets it answer (204), and takes everything after that.
+ */
+let app: http.Server;
+let appUrl: string;
+const appSeen: string[] = [];
+let letAppAnswer = () => {};
+const appMayAnswer = new Promise<void>((resolve) => (letAppAnswer = resolve));
 
 beforeAll(async () => {
   dir = tempDir('wearhook-ui-');
@@ -66,8 +75,20 @@ beforeAll(async () => {
   }
   db.close();
   fs.mkdirSync(ARTIFACTS, { recursive: true });
+  app = http.createServer((req, res) => {
+    appSeen.push(String(req.headers['svix-id']));
+    req.resume();
+    if (appSeen.length === 1) return void res.writeHead(503).end('warming up');
+    void appMayAnswer.then(() => res.writeHead(204).end());
+  });
+  await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+  appUrl = `http://127.0.0.1:${(app.address() as { port: number }).port}/hook`;
   [listen, ui, { browser, close: closeBrowser }] = await Promise.all([
-    startListen(env, ['--ui', '--ui-port', '0', '--no-browser']),
+    startListen(env, [
+      '--ui', '--ui-port', '0', '--no-browser',
+      '--forward-to', `vital=${appUrl}`, '--retry-base-ms', '100',
+      '--exec', `vital=sh -c 'cat >/dev/null; echo hook saw $WEARHOOK_EVENT'`,
+    ]),
     startNdjsonProcess(['ui', '--port', '0', '--no-browser', '--json'], env, 'ui'),
     launchChromium(),
   ]);
@@ -76,7 +97,10 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  letAppAnswer();
   await Promise.all([closeBrowser?.(), listen?.stop(), ui?.stop()]);
+  app?.closeAllConnections();
+  app?.close();
 });
 
 async function openPage(url: string): Promise<Page> {
@@ -133,6 +157,23 @@ describe('the web console in a real browser', () => {
     expect(body.event_type).toBe('daily.data.sleep.created');
     // The work: the sleep document it carried, now in the store.
     expect(await page.locator('section.work').textContent()).toMatch(/vital sleep .*stored.*version 1 of 1 \(current\)/s);
+
+    // Its forward and hook, run by the listen process and read from the outbox: the app refused
+    // the first attempt and holds the second; the hook ran once the work was done.
+    const forward = page.locator('#outbox tr[data-kind=forward]');
+    const hook = page.locator('#outbox tr[data-kind=hook]');
+    await expect.poll(() => hook.getAttribute('data-status'), { timeout: 10_000 }).toBe('done');
+    expect(await hook.textContent()).toMatch(/sh -c .*\(vital\).*done \(exit 0\) after 1 attempt.*exit 0.*hook saw daily\.data\.sleep\.created/s);
+    await expect.poll(() => appSeen.length, { timeout: 10_000 }).toBe(2);
+    expect(await forward.getAttribute('data-status')).toBe('pending');
+    expect(await forward.textContent()).toMatch(new RegExp(`${appUrl.replace(/[.]/g, '\\.')}.*retrying at .* after 1 attempt.*HTTP 503: warming up.*HTTP 503`, 's'));
+    // The app answers: the open page follows, without a reload.
+    await page.evaluate(() => ((globalThis as unknown as { stayed: boolean }).stayed = true));
+    letAppAnswer();
+    await expect.poll(() => forward.getAttribute('data-status'), { timeout: 15_000 }).toBe('done');
+    expect(await forward.textContent()).toMatch(/delivered \(204\) after 2 attempts/);
+    expect(await forward.locator('ol.attempts li').allTextContents()).toEqual([expect.stringMatching(/ HTTP 503 \(.+\) HTTP 503: warming up$/), expect.stringMatching(/ HTTP 204 \(.+\)$/)]);
+    expect(await page.evaluate(() => (globalThis as unknown as { stayed?: boolean }).stayed)).toBe(true);
     await page.screenshot({ path: path.join(ARTIFACTS, 'delivery.png'), fullPage: true });
     expect(problemsOf(page)).toEqual([]);
     expect(id).toBeGreaterThan(0);

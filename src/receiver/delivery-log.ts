@@ -7,7 +7,7 @@ import type { ForwardRetryResult } from '../forward/retry.js';
 import type { DB } from '../store/db.js';
 import { getDelivery, headerPairs, type DeliveryRow, type HeaderPairs } from '../store/deliveries.js';
 import type { DeliveredVersion } from '../store/document-versions.js';
-import type { OutboxEntry } from '../store/outbox.js';
+import type { OutboxAttempt, OutboxEntry, OutboxKind } from '../store/outbox.js';
 import { deliveriesSince } from '../store/delivery-history.js';
 import { formatLocal, localOffset } from '../time/display.js';
 import { decodeJson } from '../util/json.js';
@@ -76,7 +76,7 @@ export function detail(row: DeliveryRow, documents: DeliveredVersion[] = [], out
 }
 
 /** A forward or hook of a delivery, with every attempt (times as ISO 8601, UTC). */
-function outboxView(o: OutboxEntry) {
+export function outboxView(o: OutboxEntry) {
   return {
     target: o.target,
     filter: o.filter,
@@ -91,12 +91,20 @@ function outboxView(o: OutboxEntry) {
   };
 }
 
-/** How one forward or hook stands, in words. */
-function outboxState(o: ReturnType<typeof outboxView>, kind: 'forward' | 'hook'): string {
+export type OutboxView = ReturnType<typeof outboxView>;
+
+/** How one forward or hook stands, in words (`events show`, the console's delivery page). */
+export function outboxState(o: OutboxView, kind: OutboxKind): string {
   const tries = `${o.attempts} attempt${o.attempts === 1 ? '' : 's'}`;
   if (o.status === 'done') return kind === 'forward' ? `delivered (${o.last_code}) after ${tries}` : `done (exit 0) after ${tries}`;
   if (o.status === 'failed') return `failed after ${tries}`;
   return o.attempts === 0 ? 'pending' : `retrying at ${formatLocal(o.next_attempt_at!)} after ${tries}`;
+}
+
+/** What one attempt got: the HTTP status of a forward, the exit code of a hook. */
+export function attemptAnswer(kind: OutboxKind, a: Pick<OutboxAttempt, 'code'>): string {
+  if (kind === 'forward') return a.code === null ? 'no answer' : `HTTP ${a.code}`;
+  return a.code === null ? 'no exit code' : `exit ${a.code}`;
 }
 
 /** What became of one document version a delivery brought, in words. */
@@ -193,8 +201,7 @@ export function printDetail(output: Output, row: DeliveryRow, documents: Deliver
     for (const o of list) {
       output.result(`  ${safeText(o.target)}${o.filter ? ` (${safeText(o.filter)})` : ''}: ${outboxState(o, kind)}`);
       for (const a of o.attempt_log) {
-        const answer = kind === 'forward' ? (a.code === null ? 'no answer' : `HTTP ${a.code}`) : a.code === null ? 'no exit code' : `exit ${a.code}`;
-        output.result(`    ${a.attempt}. ${formatLocal(a.at)}  ${answer} (${a.duration_ms} ms)${a.error ? `  ${safeText(a.error)}` : ''}`);
+        output.result(`    ${a.attempt}. ${formatLocal(a.at)}  ${attemptAnswer(kind, a)} (${a.duration_ms} ms)${a.error ? `  ${safeText(a.error)}` : ''}`);
       }
     }
   }

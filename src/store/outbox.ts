@@ -216,6 +216,15 @@ export function outboxOfDelivery(db: DB, deliveryId: number): OutboxEntry[] {
   return rows.map((row) => ({ ...row, attempt_log: attempts.all(row.id) as OutboxAttempt[] }));
 }
 
+/** A short fingerprint of how a delivery's forwards and hooks stand: it changes with each attempt (the console's live view). */
+export function outboxStamp(db: DB, deliveryId: number): string {
+  const row = cachedStatement(
+    db,
+    `SELECT COALESCE(group_concat(id || ':' || status || ':' || attempts || ':' || next_attempt_at, ','), '') AS stamp FROM outbox WHERE delivery_id = ?`,
+  ).get(deliveryId) as { stamp: string };
+  return row.stamp;
+}
+
 /** The forwards of a delivery (to `target` only, when given): where, and how they stand. */
 export function forwardsOfDelivery(db: DB, deliveryId: number, target?: string): { id: number; target: string; status: OutboxStatus }[] {
   return db

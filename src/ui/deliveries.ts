@@ -2,7 +2,8 @@ import { PROVIDER_NAMES, type ProviderName, type Work } from '../providers/types
 import { DELIVERY_STATUSES, STATUS_MEANING, getDelivery, headerPairs, type DeliveryRow, type HeaderPairs } from '../store/deliveries.js';
 import { searchDeliveries, type DeliveryListRow, type DeliverySearch } from '../store/console.js';
 import { getDocument } from '../store/documents.js';
-import { describeVersion, redactHeaders } from '../receiver/delivery-log.js';
+import { attemptAnswer, describeVersion, outboxState, outboxView, redactHeaders } from '../receiver/delivery-log.js';
+import { outboxOfDelivery, type OutboxStatus } from '../store/outbox.js';
 import { versionsFromDelivery } from '../store/document-versions.js';
 import { errorMessage } from '../errors.js';
 import type { ConsoleContext } from './context.js';
@@ -206,15 +207,29 @@ ${work.documents.length + work.samples.length + work.deletions.length === 0 ? ht
   return html`<section class="work"><h2>Work done</h2>${items}</section>`;
 }
 
-function forwardsSection(ctx: ConsoleContext, row: DeliveryRow): SafeHtml {
-  const forwards = ctx.live?.forwards(row.id) ?? [];
-  return html`<section class="forwards"><h2>Forwarding</h2>${
-    forwards.length === 0
-      ? html`<p class="empty">No forwarding attempts recorded${ctx.live ? '' : ' (those of a running listen --forward-to show in its own console)'}.</p>`
-      : html`<table><thead><tr><th>to</th><th>answer</th><th>latency</th><th>error</th></tr></thead><tbody>${forwards.map(
-          (f) =>
-            html`<tr><td>${f.url}</td><td>${f.http_status === null ? '' : html`<span class="status ${f.http_status < 300 ? 'processed' : 'failed'}">${f.http_status}</span>`}</td><td>${duration(f.latency_ms)}</td><td class="error">${f.error ?? ''}</td></tr>`,
-        )}</tbody></table>`
+const OUTBOX_BADGE: Record<OutboxStatus, string> = { done: 'processed', pending: 'pending', failed: 'failed' };
+
+/**
+ * The forwards (`listen --forward-to`) and hooks (`--exec`) of this delivery, from the outbox:
+ * whichever process ran them, with every attempt and what it got.
+ */
+function outboxSection(ctx: ConsoleContext, row: DeliveryRow): SafeHtml {
+  const entries = outboxOfDelivery(ctx.db, row.id);
+  return html`<section class="outbox" id="outbox"><h2>Forwards and hooks</h2>${
+    entries.length === 0
+      ? html`<p class="empty">None: no <code>listen --forward-to</code> or <code>--exec</code> target took this delivery.</p>`
+      : html`<table><thead><tr><th>kind</th><th>target</th><th>state</th><th>attempts</th></tr></thead><tbody>${entries.map((entry) => {
+          const o = outboxView(entry);
+          return html`<tr data-kind="${entry.kind}" data-status="${o.status}">
+<td>${entry.kind}</td>
+<td><code>${o.target}</code>${o.filter ? html` <small>(${o.filter})</small>` : ''}</td>
+<td><span class="status ${OUTBOX_BADGE[o.status]}" title="${o.status}">${outboxState(o, entry.kind)}</span>${o.status !== 'done' && o.last_error ? html`<div class="error">${o.last_error}</div>` : ''}</td>
+<td><ol class="attempts">${o.attempt_log.map(
+            (a) =>
+              html`<li><time datetime="${a.at}">${localTime(a.at)}</time> ${attemptAnswer(entry.kind, a)} <small>(${duration(a.duration_ms)})</small>${a.error ? html` <span class="error">${a.error}</span>` : ''}${a.output ? html`<pre class="output">${a.output}</pre>` : ''}</li>`,
+          )}</ol></td>
+</tr>`;
+        })}</tbody></table>`
   }</section>`;
 }
 
@@ -229,7 +244,7 @@ ${row.error ? html`<dt>error</dt><dd class="error">${row.error}</dd>` : ''}
 ${answered === undefined ? '' : html`<dt>answered in</dt><dd>${duration(answered)}</dd>`}
 </dl>
 ${workSection(ctx, row, payload)}
-${forwardsSection(ctx, row)}
+${outboxSection(ctx, row)}
 </div>`;
 }
 

@@ -1,9 +1,10 @@
-import type { ForwardEvent, ReceiverEvent, RejectedEvent } from '../receiver/server.js';
+import type { ReceiverEvent, RejectedEvent } from '../receiver/server.js';
 
 /**
  * What a `listen --ui` run knows that its database does not: how long each answer took, the
- * requests it refused (never stored), what the forwards answered, and the tunnel's health.
- * The receiver feeds it; the console reads it and is told when something changed.
+ * requests it refused (never stored), and the tunnel's health. The receiver feeds it; the
+ * console reads it and is told when something changed (a forward or hook attempt too: those
+ * are in the outbox, and the console shows them from there).
  */
 
 export interface TunnelStatus {
@@ -19,11 +20,9 @@ export type LiveChange = { kind: 'delivery'; id: number } | { kind: 'rejected' }
 /** Bounds: a console left open for days keeps a window, not everything. */
 const KEEP_LATENCIES = 10_000;
 const KEEP_REJECTED = 50;
-const KEEP_FORWARDED = 2_000;
 
 export class LiveFeed {
   private readonly latencies = new Map<number, number>();
-  private readonly forwardsById = new Map<number, ForwardEvent[]>();
   private readonly refused: RejectedEvent[] = [];
   private tunnelStatus: TunnelStatus | undefined;
   private readonly listeners = new Set<(change: LiveChange) => void>();
@@ -38,10 +37,8 @@ export class LiveFeed {
         this.emit({ kind: 'delivery', id: event.id });
         return;
       case 'work':
-        this.emit({ kind: 'delivery', id: event.id });
-        return;
       case 'forward':
-        remember(this.forwardsById, event.id, [...(this.forwardsById.get(event.id) ?? []), event], KEEP_FORWARDED);
+      case 'hook':
         this.emit({ kind: 'delivery', id: event.id });
         return;
       case 'rejected':
@@ -62,10 +59,6 @@ export class LiveFeed {
   /** Milliseconds from the request's arrival to wearhook's answer, for deliveries this run received. */
   latency(id: number): number | undefined {
     return this.latencies.get(id);
-  }
-
-  forwards(id: number): readonly ForwardEvent[] {
-    return this.forwardsById.get(id) ?? [];
   }
 
   rejected(): readonly RejectedEvent[] {

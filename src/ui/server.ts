@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import type { Settings } from '../config/settings.js';
 import { openDatabase } from '../store/db.js';
 import { getDelivery } from '../store/deliveries.js';
+import { outboxStamp } from '../store/outbox.js';
 import { searchDeliveries, type DeliverySearch } from '../store/console.js';
 import { buildProviders, providerConfigFromSettings } from '../providers/registry.js';
 import { RuntimeError, UsageError, errorMessage } from '../errors.js';
@@ -75,6 +76,8 @@ interface StreamClient {
   view: 'list' | 'detail' | 'tunnel';
   search: DeliverySearch;
   id?: number;
+  /** The detail view: how the delivery's forwards and hooks stood when last sent. */
+  outbox?: string;
 }
 
 export async function startConsole(options: ConsoleOptions): Promise<ConsoleServer> {
@@ -99,20 +102,28 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     client.res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   };
 
+  const sendDetail = (client: StreamClient, stamp: string) => {
+    client.outbox = stamp;
+    const row = getDelivery(db, client.id!);
+    if (row) send(client, 'detail', { id: row.id, html: deliveryLive(ctx, row).text });
+  };
+
   /** Tell every open page about deliveries that appeared or changed. */
   const broadcast = (ids: number[]) => {
     for (const client of clients) {
       try {
         if (client.view === 'list') {
+          if (ids.length === 0) continue;
           const { beforeId: _older, ...filters } = client.search;
           const matching = new Map(searchDeliveries(db, { ...filters, ids }).map((row) => [row.id, row]));
           for (const id of ids) {
             const row = matching.get(id);
             send(client, 'delivery', { id, row: row ? deliveryRow(ctx, row).text : null });
           }
-        } else if (client.view === 'detail' && client.id !== undefined && ids.includes(client.id)) {
-          const row = getDelivery(db, client.id);
-          if (row) send(client, 'detail', { id: row.id, html: deliveryLive(ctx, row).text });
+        } else if (client.view === 'detail' && client.id !== undefined) {
+          // The delivery changed, or one of its forwards or hooks (written by whichever process runs them).
+          const stamp = outboxStamp(db, client.id);
+          if (ids.includes(client.id) || stamp !== client.outbox) sendDetail(client, stamp);
         }
       } catch (err) {
         send(client, 'problem', { message: errorMessage(err) });
@@ -205,6 +216,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     res.write('retry: 1000\n\n');
     const client: StreamClient = { res, view, search: searchFrom(params), ...(view === 'detail' ? { id } : {}) };
     clients.add(client);
+    // What changed between the page's rendering and this stream is not lost: the page gets its state now.
+    if (view === 'detail') sendDetail(client, outboxStamp(db, id));
     req.on('close', () => clients.delete(client));
   }
 

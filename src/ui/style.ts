@@ -52,6 +52,8 @@ dd { margin: 0; }
 .replay-result { margin-top: .6rem; }
 .replay-result pre { max-height: 12rem; }
 section.rejected { margin-top: 2rem; }
+.outbox ol.attempts { margin: 0; padding-left: 1.4rem; }
+.outbox pre.output { margin: .2rem 0; padding: .3rem .6rem; max-height: 8rem; }
 .headers th { width: 16rem; font-weight: 500; color: #3b4456; background: #fafbfc; }
 /* participants */
 .heatmap { border-collapse: separate; border-spacing: 2px; width: auto; border: 0; background: none; }

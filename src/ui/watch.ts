@@ -3,7 +3,7 @@ import { dataVersion, deliveryStates, newestDeliveryId, openDeliveryIds, type De
 
 /**
  * Tells the console which deliveries appeared or changed, whoever wrote them: a `listen` in
- * this process or another one on the same file. SQLite's `data_version` says cheaply whether
+ * this process or another one on the same file (and that something was committed at all). SQLite's `data_version` says cheaply whether
  * anything was committed since the last look; only then are the new rows and the rows whose
  * work was still open read again.
  */
@@ -55,7 +55,9 @@ export class DeliveryWatcher {
       else this.open.delete(row.id);
       this.lastId = Math.max(this.lastId, row.id);
     }
-    if (changed.length > 0) this.onChange(changed);
+    // Called after every commit seen, with no ids when no delivery changed: a page may show
+    // more than the delivery row (its forwards and hooks), and asks for itself.
+    this.onChange(changed);
   }
 }
 
