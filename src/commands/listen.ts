@@ -90,6 +90,33 @@ Examples:
       if (flags.ui && flags.uiPort !== undefined && flags.uiPort !== 0 && flags.uiPort === flags.port) {
         throw new UsageError(`The console needs a port of its own: ${flags.uiPort} is the receiver's (--port). Pick another --ui-port.`);
       }
+      const { isPostgresUrl } = await import('../store/location.js');
+      if (isPostgresUrl(ctx.dbPath)) {
+        const unsupported = (
+          [
+            ['--forward-to', flags.forwardTo?.length],
+            ['--exec', flags.exec?.length],
+            ['--ui', flags.ui],
+            ['--subscribe', flags.subscribe],
+            ['--reconcile', flags.reconcile],
+            ['--tunnel', flags.tunnel !== undefined && flags.tunnel !== 'none'],
+            ['--public-url', flags.publicUrl],
+          ] as const
+        )
+          .filter(([, given]) => given)
+          .map(([name]) => name);
+        if (unsupported.length > 0) {
+          throw new UsageError(`${unsupported.join(', ')} do not work on PostgreSQL yet; run listen on PostgreSQL without them, or on a SQLite file.`);
+        }
+        const { runListenPostgres } = await import('../receiver/listen-postgres.js');
+        return runListenPostgres(ctx, {
+          port: flags.port,
+          host: flags.host,
+          events: flags.events,
+          verificationToken: flags.verificationToken,
+          json: flags.json ?? false,
+        });
+      }
       const { parseForwardTarget, parseHookTarget } = await import('../forward/targets.js');
       const targets = [...(flags.forwardTo ?? []).map(parseForwardTarget), ...(flags.exec ?? []).map(parseHookTarget)];
       const reconcilePlan = planReconcile(flags);

@@ -70,6 +70,14 @@ export function untilStopSignal(onForce: (signal: NodeJS.Signals) => void = () =
   });
 }
 
+/** Why the receiver could not start, in one sentence. */
+export function startFailure(options: Pick<ListenOptions, 'host' | 'port'>, err: unknown): RuntimeError {
+  if ((err as { code?: string }).code === 'EADDRINUSE') {
+    return new RuntimeError(`Port ${options.port} on ${options.host} is already in use; stop the other program or pick another --port (0 picks a free one).`);
+  }
+  return new RuntimeError(`The receiver could not start on ${options.host}:${options.port}: ${errorMessage(err)}`);
+}
+
 /**
  * `wearhook listen`: run the receiver until SIGINT/SIGTERM, then stop accepting, finish the
  * requests in flight, let running work finish (what does not is resumed next time), close the store.
@@ -119,11 +127,7 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
     });
   } catch (err) {
     ctx.close();
-    const code = (err as { code?: string }).code;
-    if (code === 'EADDRINUSE') {
-      throw new RuntimeError(`Port ${options.port} on ${options.host} is already in use; stop the other program or pick another --port (0 picks a free one).`);
-    }
-    throw new RuntimeError(`The receiver could not start on ${options.host}:${options.port}: ${errorMessage(err)}`);
+    throw startFailure(options, err);
   }
 
   const stopped = untilStopSignal((signal) => {

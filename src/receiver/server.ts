@@ -1,7 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DB } from '../store/db.js';
-import { insertDelivery, type DeliveryStatus, type HeaderPairs } from '../store/deliveries.js';
+import { insertDelivery, insertDeliveryOp, type DeliveryInput, type DeliveryStatus, type HeaderPairs } from '../store/deliveries.js';
+import type { Store } from '../store/store.js';
+import { postgresWorkStore } from './work-store.js';
 import { Dispatcher, type DispatcherOptions, type ForwardEvent, type HookEvent } from '../forward/dispatcher.js';
 import type { OutboxTargetSpec } from '../forward/targets.js';
 import { knownVerificationTokenHashes } from '../store/subscriptions.js';
@@ -71,7 +73,9 @@ export interface ReceiverStats {
 }
 
 export interface ReceiverOptions {
-  db: DB;
+  /** The SQLite database; or, instead, a PostgreSQL `store` (forwarding, hooks and stored subscriptions' tokens are SQLite-only for now). */
+  db?: DB;
+  store?: Store;
   host?: string;
   port?: number;
   providers: ReadonlyMap<ProviderName, Provider>;
@@ -188,8 +192,16 @@ function parseTarget(target: string): { path: string; query: URLSearchParams } |
  * to SQLite, and only then acknowledged; everything else (normalising, Oura fetches,
  * forwarding) happens after the answer. What clients may cost it is bounded (limits.ts).
  */
+const NO_OUTBOX: Pick<Dispatcher, 'kick' | 'beginStop' | 'stop' | 'idle'> = {
+  kick: () => undefined,
+  beginStop: () => undefined,
+  stop: () => Promise.resolve(),
+  idle: () => Promise.resolve(),
+};
+
 export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {
-  const { db, providers } = options;
+  const { db, store, providers } = options;
+  if (!db && !store) throw new Error('startReceiver needs a db or a store');
   const clock = options.clock ?? Date.now;
   let silenced = false;
   const emit = (event: ReceiverEvent) => {
@@ -201,10 +213,11 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const budget = new BodyBudget(limits.bodyBudgetBytes);
   const stopping = new AbortController();
   let closing = false;
-  const commits = new GroupCommit(db);
+  const commits = db ? new GroupCommit(db) : undefined;
 
   // Before anything is accepted: a new target's cursor starts after what is already stored.
-  const outbox = new Dispatcher({
+  // On PostgreSQL there is no outbox yet: nothing to forward or run.
+  const outbox: Pick<Dispatcher, 'kick' | 'beginStop' | 'stop' | 'idle'> = !db || !commits ? NO_OUTBOX : new Dispatcher({
     db,
     commits,
     providers,
@@ -224,8 +237,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   });
 
   const queue = new WorkQueue({
-    db,
-    commits,
+    ...(db ? { db, commits } : { store: postgresWorkStore(store!) }),
     providers,
     fetchOuraDocument: options.fetchOuraDocument,
     ...options.work,
@@ -239,7 +251,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
 
   const acceptedTokens = (): string[] => {
     // Subscriptions wearhook created, and those being created now (Oura's challenge arrives mid-create).
-    const hashes = knownVerificationTokenHashes(db);
+    const hashes = db ? knownVerificationTokenHashes(db) : [];
     if (options.verificationToken) hashes.push(sha256Hex(options.verificationToken));
     return hashes;
   };
@@ -274,18 +286,18 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       // This process does the work of what it stores, unless its queue is full (then the row waits in the database).
       const claim = queue.wantsMore(read.body.length) ? queue.claim() : undefined;
       try {
-        stored = await commits.run(() =>
-          insertDelivery(db, {
-            provider: provider.name,
-            receivedAt,
-            method,
-            path: req.url ?? '/',
-            headers: rawHeaderPairs(req),
-            body: read.body,
-            ...facts,
-            claim,
-          }),
-        );
+        const delivery: DeliveryInput = {
+          provider: provider.name,
+          receivedAt,
+          method,
+          path: req.url ?? '/',
+          headers: rawHeaderPairs(req),
+          body: read.body,
+          ...facts,
+          claim,
+        };
+        // PostgreSQL: the promise resolves once COMMIT has returned, so the answer still follows the commit.
+        stored = db && commits ? await commits.run(() => insertDelivery(db, delivery)) : await store!.run(insertDeliveryOp, delivery);
       } catch (err) {
         // Not durable, so not acknowledged: the sender will retry.
         answer(503, { error: 'the delivery could not be stored; retry later' });

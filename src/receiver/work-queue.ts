@@ -1,24 +1,24 @@
 import type { DB } from '../store/db.js';
 import {
-  claimDueDeliveries,
   DELIVERY_WORK,
   headerPairs,
-  markFailed,
-  markProcessed,
-  nextDueAt,
-  parkDelivery,
-  scheduleRetry,
+  markFailedOp,
+  markProcessedOp,
+  parkDeliveryOp,
+  scheduleRetryOp,
   type DeliveryRow,
   type DeliveryStatus,
 } from '../store/deliveries.js';
-import { ClaimLostError, DEFAULT_LEASE_MS, newClaimOwner, releaseClaims, releaseClaimsOfGoneOwners, renewClaims } from '../store/claims.js';
-import { markDocumentDeleted, storeDocument, type DocumentInput, type Provenance } from '../store/documents.js';
-import { attributeSamplesToSleepDays, upsertSamples } from '../store/samples.js';
+import { ClaimLostError, DEFAULT_LEASE_MS, newClaimOwner, releaseClaimsOp, renewClaimsOp } from '../store/claims.js';
+import { markDocumentDeletedOp, storeDocumentOp, type DocumentInput, type Provenance } from '../store/documents.js';
+import { attributeSamplesToSleepDaysOp, upsertSamplesOp } from '../store/samples.js';
+import type { Op } from '../store/sql.js';
 import { ouraDocumentInput } from '../providers/oura/documents.js';
 import type { DeliveryContext, Provider, ProviderName, Work } from '../providers/types.js';
 import { errorMessage } from '../errors.js';
 import { decodeJson } from '../util/json.js';
 import { GroupCommit } from './group-commit.js';
+import { sqliteWorkStore, type Claimed, type WorkStore } from './work-store.js';
 
 /**
  * Fetch one Oura document with the user's token. `null` means Oura answered 404 (it happens
@@ -52,7 +52,10 @@ export interface WorkEvent {
 }
 
 export interface WorkQueueOptions {
-  db: DB;
+  /** The SQLite database, unless `store` is given. */
+  db?: DB;
+  /** Where the queue keeps its state (default: `db` through `commits`); work-store.ts. */
+  store?: WorkStore;
   /** Where the work's writes are committed; the receiver shares its own, so derived rows ride on the deliveries' commits. */
   commits?: GroupCommit;
   providers: ReadonlyMap<ProviderName, Provider>;
@@ -160,10 +163,14 @@ export class WorkQueue {
   private readonly maxHeldBytes: number;
   /** Bytes of the bodies of held and running jobs. */
   private heldBytes = 0;
-  private readonly commits: GroupCommit;
+  private readonly store: WorkStore;
+  /** A look at the database is under way (PostgreSQL answers later). */
+  private claiming = false;
 
   constructor(private readonly options: WorkQueueOptions) {
-    this.commits = options.commits ?? new GroupCommit(options.db);
+    if (options.store) this.store = options.store;
+    else if (options.db) this.store = sqliteWorkStore(options.db, options.commits ?? new GroupCommit(options.db));
+    else throw new Error('WorkQueue needs a db or a store');
     this.concurrency = options.concurrency ?? 4;
     this.maxAttempts = options.maxAttempts ?? 8;
     this.retryDelayMs = options.retryDelayMs ?? defaultRetryDelayMs;
@@ -250,7 +257,7 @@ export class WorkQueue {
     this.stuck.clear();
     this.heldBytes = 0;
     try {
-      await this.commits.run(() => releaseClaims(this.options.db, DELIVERY_WORK, this.owner), { durable: false });
+      await this.store.write(() => releaseClaimsOp(DELIVERY_WORK, this.owner));
     } catch (err) {
       // They lapse by themselves after a lease.
       this.options.onError?.(err);
@@ -267,29 +274,52 @@ export class WorkQueue {
   }
 
   private pump(): void {
-    const { db } = this.options;
     const now = Date.now();
     for (const [id, { job, until }] of this.stuck) {
       if (until > now) continue;
       this.stuck.delete(id);
       this.held.push(job);
     }
-    let dueNow = false;
-    if (now >= this.scanAt && !this.draining) {
+    if (now >= this.scanAt && !this.draining && !this.claiming) {
       // Rows are claimed a few at a time (a body may be 1 MiB), and only while what is held leaves room for them.
       const room = Math.min(this.maxHeld - this.held.length - this.busy.size, this.heldBytes <= this.maxHeldBytes / 2 ? SCAN_ROWS : 0);
       if (room > 0) {
-        releaseClaimsOfGoneOwners(db, DELIVERY_WORK);
-        const rows = claimDueDeliveries(db, this.owner, room, { now, leaseMs: this.leaseMs });
-        for (const row of rows) this.hold(this.prepare(jobOfRow(row)));
-        // A full claim may have left more: look again as soon as there is room.
-        dueNow = rows.length === room;
-        this.scanAt = dueNow ? 0 : Math.min(nextDueAt(db, now) ?? Infinity, now + SCAN_INTERVAL_MS);
+        const claimed = this.store.claim(this.owner, room, now, this.leaseMs);
+        if (!(claimed instanceof Promise)) return this.afterPump(now, this.took(claimed, room, now));
+        this.claiming = true;
+        claimed.then(
+          (result) => {
+            this.claiming = false;
+            // Stopped meanwhile: the claims are released with the others.
+            if (this.abandoned) return;
+            this.afterPump(Date.now(), this.took(result, room, now));
+          },
+          (err: unknown) => {
+            this.claiming = false;
+            this.options.onError?.(err);
+            this.scanAt = Date.now() + STUCK_RETRY_MS;
+            this.afterPump(Date.now(), false);
+          },
+        );
+        return;
       }
     }
+    this.afterPump(now, false);
+  }
+
+  /** Hold the rows a look at the database claimed; whether it may have left more that are due now. */
+  private took(claimed: Claimed, room: number, now: number): boolean {
+    for (const row of claimed.rows) this.hold(this.prepare(jobOfRow(row)));
+    // A full claim may have left more: look again as soon as there is room.
+    const dueNow = claimed.rows.length === room;
+    this.scanAt = dueNow ? 0 : Math.min(claimed.nextDueAt ?? Infinity, now + SCAN_INTERVAL_MS);
+    return dueNow;
+  }
+
+  private afterPump(now: number, dueNow: boolean): void {
     this.startHeld();
     this.keepClaims();
-    if (this.busy.size === 0 && !this.held.some((job) => this.mayStart(job)) && !dueNow) {
+    if (this.busy.size === 0 && !this.claiming && !this.held.some((job) => this.mayStart(job)) && !dueNow) {
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
     this.armScanTimer(now);
@@ -336,8 +366,8 @@ export class WorkQueue {
     const holding = this.busy.size + this.held.length + this.stuck.size > 0;
     if (holding && !this.renewTimer) {
       this.renewTimer = setInterval(() => {
-        this.commits
-          .run(() => renewClaims(this.options.db, DELIVERY_WORK, this.owner, this.leaseMs), { durable: false })
+        this.store
+          .write(() => renewClaimsOp(DELIVERY_WORK, this.owner, this.leaseMs))
           .catch((err: unknown) => this.options.onError?.(err));
       }, Math.max(10, Math.floor(this.leaseMs / 3)));
       this.renewTimer.unref();
@@ -370,11 +400,10 @@ export class WorkQueue {
   }
 
   private async run(job: Prepared): Promise<void> {
-    const { db } = this.options;
     const attempts = job.attempts + 1;
     const { work } = job;
     if (!work) {
-      await this.commits.run(() => markFailed(db, this.owner, job.id, attempts, job.invalid), { durable: false });
+      await this.store.write(() => markFailedOp(this.owner, job.id, attempts, job.invalid));
       this.report(job, 'failed', attempts, { error: job.invalid });
       return;
     }
@@ -382,16 +411,17 @@ export class WorkQueue {
     if (work.kind === 'store') {
       // What the payload carried is the version wearhook obtained when the delivery arrived.
       const provenance: Provenance = { source: 'webhook', retrievedAt: job.receivedAt, deliveryId: job.id };
-      const counts = await this.commits.run(() => {
-        markProcessed(db, this.owner, job.id, attempts);
+      const owner = this.owner;
+      const counts = await this.store.write(function* () {
+        yield* markProcessedOp(owner, job.id, attempts);
         let older = 0;
-        for (const doc of work.documents) if (storeDocument(db, doc, provenance) === 'older') older++;
-        const samples = upsertSamples(db, work.samples, provenance);
+        for (const doc of work.documents) if ((yield* storeDocumentOp(doc, provenance)) === 'older') older++;
+        const samples = yield* upsertSamplesOp(work.samples, provenance);
         let deleted = 0;
-        for (const ref of work.deletions) deleted += markDocumentDeleted(db, ref.provider, ref.type, ref.id) ? 1 : 0;
-        if (work.sleepDaySeries) attributeToSleep(db, work, work.sleepDaySeries);
+        for (const ref of work.deletions) deleted += (yield* markDocumentDeletedOp(ref.provider, ref.type, ref.id)) ? 1 : 0;
+        if (work.sleepDaySeries) yield* attributeToSleep(work, work.sleepDaySeries);
         return { documents: work.documents.length, samples, deleted, older };
-      }, { durable: false });
+      });
       this.report(job, 'processed', attempts, counts);
       return;
     }
@@ -402,7 +432,7 @@ export class WorkQueue {
     } catch (err) {
       if (this.abandoned || this.aborter.signal.aborted) return;
       if (err instanceof AwaitingAuthorization) {
-        await this.commits.run(() => parkDelivery(db, this.owner, job.id, err.message), { durable: false });
+        await this.store.write(() => parkDeliveryOp(this.owner, job.id, err.message));
         this.report(job, 'pending', job.attempts, { error: err.message });
         return;
       }
@@ -420,27 +450,27 @@ export class WorkQueue {
     try {
       input = ouraDocumentInput(work.dataType, work.userId, doc, 'webhook');
     } catch (err) {
-      await this.commits.run(() => markFailed(db, this.owner, job.id, attempts, errorMessage(err)), { durable: false });
+      await this.store.write(() => markFailedOp(this.owner, job.id, attempts, errorMessage(err)));
       this.report(job, 'failed', attempts, { error: errorMessage(err) });
       return;
     }
-    const older = await this.commits.run(() => {
-      markProcessed(db, this.owner, job.id, attempts);
-      return storeDocument(db, input, { source: 'webhook', retrievedAt: fetchedAt, deliveryId: job.id }) === 'older' ? 1 : 0;
-    }, { durable: false });
+    const owner = this.owner;
+    const older = await this.store.write(function* () {
+      yield* markProcessedOp(owner, job.id, attempts);
+      return (yield* storeDocumentOp(input, { source: 'webhook', retrievedAt: fetchedAt, deliveryId: job.id })) === 'older' ? 1 : 0;
+    });
     this.report(job, 'processed', attempts, { documents: 1, older });
   }
 
   private async retryOrFail(job: Prepared, attempts: number, error: string): Promise<void> {
-    const { db } = this.options;
     if (attempts >= this.maxAttempts) {
       const message = `gave up after ${attempts} attempts: ${error}`;
-      await this.commits.run(() => markFailed(db, this.owner, job.id, attempts, message), { durable: false });
+      await this.store.write(() => markFailedOp(this.owner, job.id, attempts, message));
       this.report(job, 'failed', attempts, { error: message });
       return;
     }
     const next = new Date(Date.now() + this.retryDelayMs(attempts));
-    await this.commits.run(() => scheduleRetry(db, this.owner, job.id, attempts, next, error), { durable: false });
+    await this.store.write(() => scheduleRetryOp(this.owner, job.id, attempts, next, error));
     this.scanAt = Math.min(this.scanAt, next.getTime());
     this.report(job, 'pending', attempts, { error, next_attempt_at: next.toISOString() });
   }
@@ -502,7 +532,7 @@ function jobOfRow(row: DeliveryRow): WorkJob {
 }
 
 /** The time windows a store step touched, per user: its samples' span and its sleeps' periods. */
-function attributeToSleep(db: DB, work: Extract<Work, { kind: 'store' }>, seriesTypes: readonly string[]): void {
+function* attributeToSleep(work: Extract<Work, { kind: 'store' }>, seriesTypes: readonly string[]): Op<void> {
   const windows: { provider: string; userId: string; fromMs: number; toMs: number }[] = [];
   for (const doc of work.documents) {
     const from = Date.parse(doc.startTime ?? '');
@@ -519,5 +549,5 @@ function attributeToSleep(db: DB, work: Extract<Work, { kind: 'store' }>, series
     span.toMs = Math.max(span.toMs, at);
     spans.set(key, span);
   }
-  for (const window of [...windows, ...spans.values()]) attributeSamplesToSleepDays(db, { ...window, seriesTypes });
+  for (const window of [...windows, ...spans.values()]) yield* attributeSamplesToSleepDaysOp({ ...window, seriesTypes });
 }

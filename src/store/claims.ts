@@ -2,6 +2,8 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { DB } from './db.js';
 import { cachedStatement } from './statements.js';
+import { all, dialect, run, type Op } from './sql.js';
+import { runSqlite } from './sqlite-run.js';
 
 /**
  * Work claims: each piece of post-acknowledgement work (normalising a delivery, an Oura
@@ -10,7 +12,7 @@ import { cachedStatement } from './statements.js';
  *
  * A work table carries two columns, `claim_owner` (who holds the row) and `claim_until` (epoch
  * milliseconds when the claim lapses unless renewed). A claim is taken atomically (one UPDATE
- * under SQLite's write lock; PostgreSQL will use `FOR UPDATE SKIP LOCKED`), renewed while the
+ * under SQLite's write lock; on PostgreSQL `FOR UPDATE SKIP LOCKED`, claimDueOp), renewed while the
  * work runs, and dropped in the same transaction that records the work's outcome, which only
  * succeeds while the claim is still held (a fence: work whose claim lapsed and was taken by
  * another process is rolled back rather than recorded twice).
@@ -114,27 +116,60 @@ function sortLike<Row extends Record<string, unknown>>(rows: Row[], key: string,
   });
 }
 
+/**
+ * The same claim as one store operation, for either engine. On PostgreSQL the due rows are
+ * locked with `FOR UPDATE SKIP LOCKED`: two receivers claiming at once each take other rows
+ * instead of waiting for each other (SQLite's single writer already serialises them).
+ */
+export function* claimDueOp<Row extends Record<string, unknown>>(t: WorkTable, options: ClaimDueOptions): Op<Row[]> {
+  const now = options.now ?? Date.now();
+  const until = now + (options.leaseMs ?? DEFAULT_LEASE_MS);
+  const params = { ...options.params, now, owner: options.owner, until, limit: options.limit };
+  const due = `(${options.due}) AND ${UNCLAIMED_SQL}`;
+  const skipLocked = (yield* dialect()) === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+  const rows = yield* all<Row>(
+    `UPDATE ${t.table} SET claim_owner = @owner, claim_until = @until
+     WHERE ${t.key} IN (SELECT ${t.key} FROM ${t.table} WHERE ${due} ORDER BY ${options.order} LIMIT @limit${skipLocked})
+     RETURNING *`,
+    params,
+  );
+  return sortLike(rows, t.key, options.order);
+}
+
 /** Extend every claim `owner` holds in `t`; returns how many it holds. */
 export function renewClaims(db: DB, t: WorkTable, owner: string, leaseMs = DEFAULT_LEASE_MS, now = Date.now()): number {
-  return cachedStatement(db, `UPDATE ${t.table} SET claim_until = ? WHERE claim_owner = ?`).run(now + leaseMs, owner).changes;
+  return runSqlite(db, renewClaimsOp(t, owner, leaseMs, now));
+}
+
+export function* renewClaimsOp(t: WorkTable, owner: string, leaseMs = DEFAULT_LEASE_MS, now = Date.now()): Op<number> {
+  return (yield* run(`UPDATE ${t.table} SET claim_until = ? WHERE claim_owner = ?`, [now + leaseMs, owner])).changes;
 }
 
 /** Give up claims of `owner`: those on `keys`, or all of them. The rows stay as they are, free for anyone. */
 export function releaseClaims(db: DB, t: WorkTable, owner: string, keys?: readonly number[]): number {
+  return runSqlite(db, releaseClaimsOp(t, owner, keys));
+}
+
+export function* releaseClaimsOp(t: WorkTable, owner: string, keys?: readonly number[]): Op<number> {
   if (keys) {
-    const release = cachedStatement(db, `UPDATE ${t.table} SET claim_owner = NULL, claim_until = NULL WHERE ${t.key} = ? AND claim_owner = ?`);
     let released = 0;
-    for (const key of keys) released += release.run(key, owner).changes;
+    for (const key of keys) {
+      released += (yield* run(`UPDATE ${t.table} SET claim_owner = NULL, claim_until = NULL WHERE ${t.key} = ? AND claim_owner = ?`, [key, owner])).changes;
+    }
     return released;
   }
-  return cachedStatement(db, `UPDATE ${t.table} SET claim_owner = NULL, claim_until = NULL WHERE claim_owner = ?`).run(owner).changes;
+  return (yield* run(`UPDATE ${t.table} SET claim_owner = NULL, claim_until = NULL WHERE claim_owner = ?`, [owner])).changes;
 }
 
 /** Free the claims of processes of this machine that no longer exist (a crash); returns how many rows. */
 export function releaseClaimsOfGoneOwners(db: DB, t: WorkTable, isGone: (owner: string) => boolean = ownerIsGone): number {
-  const owners = cachedStatement(db, `SELECT DISTINCT claim_owner AS owner FROM ${t.table} WHERE claim_owner IS NOT NULL`).all() as { owner: string }[];
+  return runSqlite(db, releaseClaimsOfGoneOwnersOp(t, isGone));
+}
+
+export function* releaseClaimsOfGoneOwnersOp(t: WorkTable, isGone: (owner: string) => boolean = ownerIsGone): Op<number> {
+  const owners = yield* all<{ owner: string }>(`SELECT DISTINCT claim_owner AS owner FROM ${t.table} WHERE claim_owner IS NOT NULL`);
   let released = 0;
-  for (const { owner } of owners) if (isGone(owner)) released += releaseClaims(db, t, owner);
+  for (const { owner } of owners) if (isGone(owner)) released += yield* releaseClaimsOp(t, owner);
   return released;
 }
 
@@ -150,6 +185,10 @@ export class ClaimLostError extends Error {
  * the work's outcome: call it first, and let its ClaimLostError undo the rest.
  */
 export function finishClaim(db: DB, t: WorkTable, owner: string, key: number): void {
-  const changes = cachedStatement(db, `UPDATE ${t.table} SET claim_owner = NULL, claim_until = NULL WHERE ${t.key} = ? AND claim_owner = ?`).run(key, owner).changes;
+  runSqlite(db, finishClaimOp(t, owner, key));
+}
+
+export function* finishClaimOp(t: WorkTable, owner: string, key: number): Op<void> {
+  const { changes } = yield* run(`UPDATE ${t.table} SET claim_owner = NULL, claim_until = NULL WHERE ${t.key} = ? AND claim_owner = ?`, [key, owner]);
   if (changes === 0) throw new ClaimLostError(t, key);
 }

@@ -1,6 +1,8 @@
 import type { DB } from './db.js';
 import { cachedStatement } from './statements.js';
-import { claimDue, finishClaim, type WorkTable } from './claims.js';
+import { claimDueOp, finishClaimOp, type WorkTable } from './claims.js';
+import { get, run, type Op } from './sql.js';
+import { runSqlite, transactSqlite } from './sqlite-run.js';
 
 /**
  * The delivery log. A row is written, committed, and only then acknowledged; it is also the
@@ -63,14 +65,21 @@ export function headerPairs(row: Pick<DeliveryRow, 'headers'>): HeaderPairs {
  * is already stored is not stored again: the first one's id comes back with `duplicate`.
  */
 export function insertDelivery(db: DB, d: DeliveryInput): { id: number; duplicate: boolean } {
-  const insert = cachedStatement(
-    db,
+  // Within the receiver's group commit it is already inside a transaction: one statement needs no savepoint of its own.
+  return transactSqlite(db, insertDeliveryOp, d);
+}
+
+/**
+ * insertDelivery as a store operation. On PostgreSQL a second receiver inserting the same key
+ * at the same time waits for the first one's commit, then finds its row: stored once either way.
+ */
+export function* insertDeliveryOp(d: DeliveryInput): Op<{ id: number; duplicate: boolean }> {
+  const inserted = yield* get<{ id: number }>(
     `INSERT INTO deliveries (provider, received_at, method, path, headers, body, verified, dedupe_key, event_type, user_id, status, next_attempt_at, claim_owner, claim_until)
      VALUES (@provider, @receivedAt, @method, @path, @headers, @body, 1, @dedupeKey, @eventType, @userId, 'received', @receivedAt, @claimOwner, @claimUntil)
-     ON CONFLICT (dedupe_key) DO NOTHING`,
-  );
-  const store = () => {
-    const result = insert.run({
+     ON CONFLICT (dedupe_key) DO NOTHING
+     RETURNING id`,
+    {
       provider: d.provider,
       receivedAt: d.receivedAt.toISOString(),
       method: d.method,
@@ -82,13 +91,11 @@ export function insertDelivery(db: DB, d: DeliveryInput): { id: number; duplicat
       userId: d.userId,
       claimOwner: d.claim?.owner ?? null,
       claimUntil: d.claim?.until ?? null,
-    });
-    if (result.changes > 0) return { id: Number(result.lastInsertRowid), duplicate: false };
-    const existing = cachedStatement(db, 'SELECT id FROM deliveries WHERE dedupe_key = ?').get(d.dedupeKey) as { id: number };
-    return { id: existing.id, duplicate: true };
-  };
-  // Within the receiver's group commit it is already inside a transaction: one statement needs no savepoint of its own.
-  return db.inTransaction ? store() : db.transaction(store).immediate();
+    },
+  );
+  if (inserted) return { id: Number(inserted.id), duplicate: false };
+  const existing = yield* get<{ id: number }>('SELECT id FROM deliveries WHERE dedupe_key = ?', [d.dedupeKey]);
+  return { id: Number(existing!.id), duplicate: true };
 }
 
 export function getDelivery(db: DB, id: number): DeliveryRow | undefined {
@@ -108,11 +115,21 @@ export const DELIVERY_WORK: WorkTable = { table: 'deliveries', key: 'id' };
  */
 export function claimDueDeliveries(db: DB, owner: string, limit: number, options: { now?: number; leaseMs?: number } = {}): DeliveryRow[] {
   const now = options.now ?? Date.now();
+  // Look before taking the write lock: most passes find nothing, and two receivers would otherwise queue on each other.
+  const any = cachedStatement(db, `SELECT 1 FROM deliveries WHERE status = ? AND next_attempt_at <= ? AND (claim_owner IS NULL OR claim_until <= ?) LIMIT 1`);
+  const nowIso = new Date(now).toISOString();
+  if (!OPEN_STATUSES.some((status) => any.get(status, nowIso, now))) return [];
+  return transactSqlite(db, claimDueDeliveriesOp, owner, limit, { ...options, now });
+}
+
+/** claimDueDeliveries as a store operation (PostgreSQL: the due rows are taken with SKIP LOCKED). */
+export function* claimDueDeliveriesOp(owner: string, limit: number, options: { now?: number; leaseMs?: number } = {}): Op<DeliveryRow[]> {
+  const now = options.now ?? Date.now();
   const claimed: DeliveryRow[] = [];
   for (const status of OPEN_STATUSES) {
     if (claimed.length >= limit) break;
     claimed.push(
-      ...claimDue<DeliveryRow & Record<string, unknown>>(db, DELIVERY_WORK, {
+      ...(yield* claimDueOp<DeliveryRow & Record<string, unknown>>(DELIVERY_WORK, {
         owner,
         due: `status = '${status}' AND next_attempt_at <= @nowIso`,
         order: 'next_attempt_at, id',
@@ -120,24 +137,30 @@ export function claimDueDeliveries(db: DB, owner: string, limit: number, options
         params: { nowIso: new Date(now).toISOString() },
         leaseMs: options.leaseMs,
         now,
-      }),
+      })),
     );
   }
   return claimed;
 }
 
+/** nextDueAt as a store operation. */
+export function* nextDueAtOp(now = Date.now()): Op<number | undefined> {
+  const times: number[] = [];
+  for (const status of OPEN_STATUSES) {
+    const row = yield* get<{ at: string }>(
+      `SELECT next_attempt_at AS at FROM deliveries
+       WHERE status = ? AND next_attempt_at IS NOT NULL AND (claim_owner IS NULL OR claim_until <= ?)
+       ORDER BY next_attempt_at LIMIT 1`,
+      [status, now],
+    );
+    if (row?.at) times.push(Date.parse(row.at));
+  }
+  return times.length ? Math.min(...times) : undefined;
+}
+
 /** When the next unclaimed piece of work falls due, if any (epoch ms); work nobody holds that is due now gives `now`. */
 export function nextDueAt(db: DB, now = Date.now()): number | undefined {
-  const statement = cachedStatement(
-    db,
-    `SELECT next_attempt_at AS at FROM deliveries
-     WHERE status = ? AND next_attempt_at IS NOT NULL AND (claim_owner IS NULL OR claim_until <= ?)
-     ORDER BY next_attempt_at LIMIT 1`,
-  );
-  const times = OPEN_STATUSES.map((status) => (statement.get(status, now) as { at: string } | undefined)?.at)
-    .filter((at): at is string => !!at)
-    .map((at) => Date.parse(at));
-  return times.length ? Math.min(...times) : undefined;
+  return runSqlite(db, nextDueAtOp(now));
 }
 
 /**
@@ -145,30 +168,40 @@ export function nextDueAt(db: DB, now = Date.now()): number | undefined {
  * it drops): otherwise ClaimLostError, and the transaction it runs in is undone.
  */
 export function markProcessed(db: DB, owner: string, id: number, attempts: number, now = new Date()): void {
-  finishClaim(db, DELIVERY_WORK, owner, id);
-  cachedStatement(
-    db,
-    `UPDATE deliveries SET status = 'processed', attempts = ?, error = NULL, next_attempt_at = NULL, processed_at = ? WHERE id = ?`,
-  ).run(attempts, now.toISOString(), id);
+  runSqlite(db, markProcessedOp(owner, id, attempts, now));
+}
+
+export function* markProcessedOp(owner: string, id: number, attempts: number, now = new Date()): Op<void> {
+  yield* finishClaimOp(DELIVERY_WORK, owner, id);
+  yield* run(`UPDATE deliveries SET status = 'processed', attempts = ?, error = NULL, next_attempt_at = NULL, processed_at = ? WHERE id = ?`, [
+    attempts,
+    now.toISOString(),
+    id,
+  ]);
 }
 
 /** A failed attempt to be tried again at `nextAttempt`, by whichever process claims it then. */
 export function scheduleRetry(db: DB, owner: string, id: number, attempts: number, nextAttempt: Date, error: string): void {
-  finishClaim(db, DELIVERY_WORK, owner, id);
-  cachedStatement(db, `UPDATE deliveries SET status = 'pending', attempts = ?, next_attempt_at = ?, error = ? WHERE id = ?`).run(
-    attempts,
-    nextAttempt.toISOString(),
-    error,
-    id,
-  );
+  runSqlite(db, scheduleRetryOp(owner, id, attempts, nextAttempt, error));
+}
+
+export function* scheduleRetryOp(owner: string, id: number, attempts: number, nextAttempt: Date, error: string): Op<void> {
+  yield* finishClaimOp(DELIVERY_WORK, owner, id);
+  yield* run(`UPDATE deliveries SET status = 'pending', attempts = ?, next_attempt_at = ?, error = ? WHERE id = ?`, [attempts, nextAttempt.toISOString(), error, id]);
 }
 
 export function markFailed(db: DB, owner: string, id: number, attempts: number, error: string, now = new Date()): void {
-  finishClaim(db, DELIVERY_WORK, owner, id);
-  cachedStatement(
-    db,
-    `UPDATE deliveries SET status = 'failed', attempts = ?, error = ?, next_attempt_at = NULL, processed_at = ? WHERE id = ?`,
-  ).run(attempts, error, now.toISOString(), id);
+  runSqlite(db, markFailedOp(owner, id, attempts, error, now));
+}
+
+export function* markFailedOp(owner: string, id: number, attempts: number, error: string, now = new Date()): Op<void> {
+  yield* finishClaimOp(DELIVERY_WORK, owner, id);
+  yield* run(`UPDATE deliveries SET status = 'failed', attempts = ?, error = ?, next_attempt_at = NULL, processed_at = ? WHERE id = ?`, [
+    attempts,
+    error,
+    now.toISOString(),
+    id,
+  ]);
 }
 
 /**
@@ -176,8 +209,12 @@ export function markFailed(db: DB, owner: string, id: number, attempts: number, 
  * (so nothing claims it), its attempts unchanged, until `wakeDeliveriesOf` makes it due.
  */
 export function parkDelivery(db: DB, owner: string, id: number, reason: string): void {
-  finishClaim(db, DELIVERY_WORK, owner, id);
-  cachedStatement(db, `UPDATE deliveries SET status = 'pending', next_attempt_at = NULL, error = ? WHERE id = ?`).run(reason, id);
+  runSqlite(db, parkDeliveryOp(owner, id, reason));
+}
+
+export function* parkDeliveryOp(owner: string, id: number, reason: string): Op<void> {
+  yield* finishClaimOp(DELIVERY_WORK, owner, id);
+  yield* run(`UPDATE deliveries SET status = 'pending', next_attempt_at = NULL, error = ? WHERE id = ?`, [reason, id]);
 }
 
 /** The user has authorized: their waiting deliveries are due now (any receiver on this database picks them up). Returns how many. */

@@ -1,6 +1,7 @@
 import type { DB } from './db.js';
-import { cachedStatement } from './statements.js';
 import { contentHash } from './migrate-versions.js';
+import { get, lock, run, type Op } from './sql.js';
+import { runSqlite } from './sqlite-run.js';
 
 /**
  * Provider documents (an Oura sleep, a Vital activity day, ...). Every version is kept in
@@ -67,75 +68,86 @@ interface Current {
 
 /** Store one version of a document and make it current when it is the newest. Run it inside a transaction. */
 export function storeDocument(db: DB, doc: DocumentInput, provenance: Provenance): StoreOutcome {
+  return runSqlite(db, storeDocumentOp(doc, provenance));
+}
+
+/**
+ * storeDocument as a store operation. It reads the current version, then decides what to
+ * write: on PostgreSQL it holds the document's lock first, so that two receivers storing
+ * versions of one document at once decide one after the other.
+ */
+export function* storeDocumentOp(doc: DocumentInput, provenance: Provenance): Op<StoreOutcome> {
   const json = JSON.stringify(doc.data);
   const hash = contentHash(json);
   const order = doc.order ?? { rank: 0, atMs: provenance.retrievedAt.getTime() };
   const key = [doc.provider, doc.type, doc.id] as const;
-  const current = cachedStatement(
-    db,
+  yield* lock(`document:${JSON.stringify(key)}`);
+  const current = yield* get<Current>(
     `SELECT d.current_seq, d.deleted, d.superseded_by_run, v.order_rank, v.order_at, v.content_sha256
      FROM documents d LEFT JOIN document_versions v ON v.seq = d.current_seq
      WHERE d.provider = ? AND d.type = ? AND d.id = ?`,
-  ).get(...key) as Current | undefined;
+    key,
+  );
   const retrievedAt = provenance.retrievedAt.toISOString();
-  const insertVersion = (arrivedOlder: boolean): number =>
-    Number(
-      cachedStatement(
-        db,
-        `INSERT INTO document_versions (provider, type, id, user_id, day, start_time, end_time, data, content_sha256, retrieved_at,
-                                        source, delivery_id, sync_run_id, order_rank, order_at, arrived_older)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
+  function* insertVersion(arrivedOlder: boolean): Op<number> {
+    const row = yield* get<{ seq: number }>(
+      `INSERT INTO document_versions (provider, type, id, user_id, day, start_time, end_time, data, content_sha256, retrieved_at,
+                                      source, delivery_id, sync_run_id, order_rank, order_at, arrived_older)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       RETURNING seq`,
+      [
         ...key, doc.userId, doc.day, doc.startTime ?? null, doc.endTime ?? null, json, hash, retrievedAt,
         provenance.source, provenance.deliveryId ?? null, provenance.syncRunId ?? null, order.rank, order.atMs, arrivedOlder ? 1 : 0,
-      ).lastInsertRowid,
+      ],
     );
+    return Number(row!.seq);
+  }
 
   if (!current) {
-    const seq = insertVersion(false);
-    cachedStatement(
-      db,
+    const seq = yield* insertVersion(false);
+    yield* run(
       `INSERT INTO documents (provider, type, id, user_id, day, start_time, end_time, data, updated_at, deleted, source, current_seq, version, retrieved_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 1, ?)`,
-    ).run(...key, doc.userId, doc.day, doc.startTime ?? null, doc.endTime ?? null, json, new Date().toISOString(), provenance.source, seq, retrievedAt);
+      [...key, doc.userId, doc.day, doc.startTime ?? null, doc.endTime ?? null, json, new Date().toISOString(), provenance.source, seq, retrievedAt],
+    );
     return 'new';
   }
 
   const newer =
     current.order_rank === null || order.rank > current.order_rank || (order.rank === current.order_rank && order.atMs >= (current.order_at ?? 0));
   if (!newer) {
-    const known = cachedStatement(
-      db,
+    const known = yield* get(
       `SELECT 1 FROM document_versions WHERE provider = ? AND type = ? AND id = ? AND content_sha256 = ? AND order_rank = ? AND order_at = ?`,
-    ).get(...key, hash, order.rank, order.atMs);
+      [...key, hash, order.rank, order.atMs],
+    );
     if (!known) {
-      insertVersion(true);
-      cachedStatement(db, 'UPDATE documents SET version = version + 1 WHERE provider = ? AND type = ? AND id = ?').run(...key);
+      yield* insertVersion(true);
+      yield* run('UPDATE documents SET version = version + 1 WHERE provider = ? AND type = ? AND id = ?', key);
     }
     return 'older';
   }
 
   if (hash === current.content_sha256) {
     // The provider confirms the current content: it is newest as of this order (a later fetch).
-    cachedStatement(db, 'UPDATE document_versions SET order_rank = ?, order_at = ? WHERE seq = ? AND (order_rank <> ? OR order_at <> ?)').run(
+    yield* run('UPDATE document_versions SET order_rank = ?, order_at = ? WHERE seq = ? AND (order_rank <> ? OR order_at <> ?)', [
       order.rank, order.atMs, current.current_seq, order.rank, order.atMs,
-    );
+    ]);
     if (current.superseded_by_run === null && current.deleted === 0) return 'unchanged';
     // Listed or sent again after a sync no longer found it, or after a delete: it is back.
-    cachedStatement(db, 'UPDATE documents SET superseded_by_run = NULL, superseded_at = NULL, deleted = 0, updated_at = ? WHERE provider = ? AND type = ? AND id = ?').run(
+    yield* run('UPDATE documents SET superseded_by_run = NULL, superseded_at = NULL, deleted = 0, updated_at = ? WHERE provider = ? AND type = ? AND id = ?', [
       new Date().toISOString(), ...key,
-    );
+    ]);
     return current.deleted ? 'updated' : 'unchanged';
   }
 
-  const seq = insertVersion(false);
-  cachedStatement(
-    db,
+  const seq = yield* insertVersion(false);
+  yield* run(
     `UPDATE documents SET user_id = ?, day = ?, start_time = ?, end_time = ?, data = ?, updated_at = ?, deleted = 0, source = ?,
        current_seq = ?, retrieved_at = ?, superseded_by_run = NULL, superseded_at = NULL,
        version = (SELECT COUNT(*) FROM document_versions v WHERE v.provider = documents.provider AND v.type = documents.type AND v.id = documents.id)
      WHERE provider = ? AND type = ? AND id = ?`,
-  ).run(doc.userId, doc.day, doc.startTime ?? null, doc.endTime ?? null, json, new Date().toISOString(), provenance.source, seq, retrievedAt, ...key);
+    [doc.userId, doc.day, doc.startTime ?? null, doc.endTime ?? null, json, new Date().toISOString(), provenance.source, seq, retrievedAt, ...key],
+  );
   return 'updated';
 }
 
@@ -151,9 +163,11 @@ export function upsertDocument(db: DB, doc: DocumentInput, now = new Date()): St
 
 /** A `delete` event: keep the row for the record, hide it from exports. Returns whether a row was marked. */
 export function markDocumentDeleted(db: DB, provider: string, type: string, id: string, now = new Date()): boolean {
-  const result = db
-    .prepare('UPDATE documents SET deleted = 1, updated_at = ? WHERE provider = ? AND type = ? AND id = ?')
-    .run(now.toISOString(), provider, type, id);
+  return runSqlite(db, markDocumentDeletedOp(provider, type, id, now));
+}
+
+export function* markDocumentDeletedOp(provider: string, type: string, id: string, now = new Date()): Op<boolean> {
+  const result = yield* run('UPDATE documents SET deleted = 1, updated_at = ? WHERE provider = ? AND type = ? AND id = ?', [now.toISOString(), provider, type, id]);
   return result.changes > 0;
 }
 

@@ -1,6 +1,7 @@
 import type { DB } from './db.js';
-import { cachedStatement } from './statements.js';
 import { instantOf, readTimestamp } from '../time/instant.js';
+import { epochMsOf, inJsonList, run, sql, type Op } from './sql.js';
+import { runSqlite, transactSqlite } from './sqlite-run.js';
 
 /** One timeseries sample (an Open Wearables RMSSD value, ...). Unique per (provider, user, series, instant). */
 export interface SampleInput {
@@ -35,31 +36,32 @@ export function sampleInstant(timestamp: string): number | null {
 
 /** Upsert many samples in one transaction; a resent chunk replaces, never duplicates. Returns how many rows were written. */
 export function upsertSamples(db: DB, samples: readonly SampleInput[], provenance?: SampleProvenance): number {
-  // The receiver calls this for every delivery, most of which carry no samples: compiling the statement cost more than the rest of their work.
+  // The receiver calls this for every delivery, most of which carry no samples: nothing to run for them.
   if (samples.length === 0) return 0;
-  const stmt = cachedStatement(
-    db,
-    `INSERT INTO samples (provider, user_id, series_type, epoch_ms, timestamp, day, value, unit, source_id, source, retrieved_at, context)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (provider, user_id, series_type, epoch_ms) DO UPDATE SET
-       timestamp = excluded.timestamp, day = excluded.day, value = excluded.value,
-       unit = excluded.unit, source_id = excluded.source_id, source = excluded.source, retrieved_at = excluded.retrieved_at,
-       context = excluded.context`,
-  );
+  // Statements are compiled once per connection (runSqlite). Inside the receiver's group commit the caller's
+  // transaction holds the lock already; otherwise IMMEDIATE: wait for the write lock rather than fail when another process (a second sync, listen) writes.
+  return transactSqlite(db, upsertSamplesOp, samples, provenance);
+}
+
+export function* upsertSamplesOp(samples: readonly SampleInput[], provenance?: SampleProvenance): Op<number> {
   const source = provenance?.source ?? null;
   const retrievedAt = (provenance?.retrievedAt ?? new Date()).toISOString();
-  const write = () => {
-    let written = 0;
-    for (const s of samples) {
-      const epoch = sampleInstant(s.timestamp);
-      if (epoch === null) continue;
-      written += stmt.run(s.provider, s.userId, s.seriesType, epoch, s.timestamp, s.day, s.value, s.unit ?? null, s.sourceId ?? null, source, retrievedAt, s.context ?? null).changes;
-    }
-    return written;
-  };
-  // Inside the receiver's group commit the caller's transaction holds the lock already. Otherwise IMMEDIATE:
-  // wait for the write lock rather than fail when another process (a second sync, listen) writes.
-  return db.inTransaction ? write() : db.transaction(write).immediate();
+  let written = 0;
+  for (const s of samples) {
+    const epoch = sampleInstant(s.timestamp);
+    if (epoch === null) continue;
+    const result = yield* run(
+      `INSERT INTO samples (provider, user_id, series_type, epoch_ms, timestamp, day, value, unit, source_id, source, retrieved_at, context)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (provider, user_id, series_type, epoch_ms) DO UPDATE SET
+         timestamp = excluded.timestamp, day = excluded.day, value = excluded.value,
+         unit = excluded.unit, source_id = excluded.source_id, source = excluded.source, retrieved_at = excluded.retrieved_at,
+         context = excluded.context`,
+      [s.provider, s.userId, s.seriesType, epoch, s.timestamp, s.day, s.value, s.unit ?? null, s.sourceId ?? null, source, retrievedAt, s.context ?? null],
+    );
+    written += result.changes;
+  }
+  return written;
 }
 
 /** Stored values (and contexts) of one series between two instants (inclusive), by epoch ms; lets `sync` tell new from unchanged. */
@@ -100,9 +102,27 @@ export function attributeSamplesToSleepDays(
   db: DB,
   target: { provider: string; userId: string; seriesTypes: readonly string[]; fromMs: number; toMs: number },
 ): number {
+  return runSqlite(db, attributeSamplesToSleepDaysOp(target));
+}
+
+/** The sleep a sample was taken in, in either dialect (SLEEP_OF_SAMPLE). */
+const SLEEP_OF_SAMPLE_SQL = sql`FROM documents d
+  WHERE d.provider = s.provider AND d.type = 'sleep' AND d.user_id = s.user_id AND d.deleted = 0 AND d.superseded_by_run IS NULL
+    AND d.day IS NOT NULL
+    AND s.epoch_ms >= ${epochMsOf('d.start_time')} AND s.epoch_ms <= ${epochMsOf('d.end_time')}
+  ORDER BY d.start_time LIMIT 1`;
+
+export function* attributeSamplesToSleepDaysOp(target: {
+  provider: string;
+  userId: string;
+  seriesTypes: readonly string[];
+  fromMs: number;
+  toMs: number;
+}): Op<number> {
   if (target.seriesTypes.length === 0) return 0;
-  const series = target.seriesTypes.map(() => '?').join(', ');
-  return db
-    .prepare(`${ATTRIBUTE_SAMPLES_SQL} WHERE s.provider = ? AND s.user_id = ? AND s.series_type IN (${series}) AND s.epoch_ms BETWEEN ? AND ?`)
-    .run(target.provider, target.userId, ...target.seriesTypes, target.fromMs, target.toMs).changes;
+  const statement = sql`UPDATE samples AS s SET
+    day = COALESCE((SELECT d.day ${SLEEP_OF_SAMPLE_SQL}), substr(s.timestamp, 1, 10)),
+    sleep_id = (SELECT d.id ${SLEEP_OF_SAMPLE_SQL})
+    WHERE s.provider = ? AND s.user_id = ? AND ${inJsonList('s.series_type', '?')} AND s.epoch_ms BETWEEN ? AND ?`;
+  return (yield* run(statement, [target.provider, target.userId, JSON.stringify(target.seriesTypes), target.fromMs, target.toMs])).changes;
 }

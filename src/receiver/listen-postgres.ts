@@ -1,0 +1,57 @@
+import type { CliContext } from '../cli/context.js';
+import { buildProviders, providerConfigFromSettings } from '../providers/registry.js';
+import { storeLocation } from '../store/location.js';
+import { openStore } from '../store/open.js';
+import { parseEventFilter } from './event-filter.js';
+import { LiveLog } from './live-log.js';
+import { STOP_TIMEOUT_MS, startReceiver } from './server.js';
+import { startFailure, untilStopSignal, type ListenOptions } from './listen.js';
+import { AwaitingAuthorization, type FetchOuraDocument } from './work-queue.js';
+
+/** Why an Oura delivery received on PostgreSQL waits (it is stored and acknowledged; its fetch comes with a later wearhook). */
+export const OURA_ON_POSTGRES =
+  'stored; Oura document fetches do not run on PostgreSQL yet, so it waits (pending) for a wearhook that does them';
+
+export const parkOuraOnPostgres: FetchOuraDocument = () => Promise.reject(new AwaitingAuthorization(OURA_ON_POSTGRES));
+
+/**
+ * `wearhook listen --db postgres://...`: the receiver on PostgreSQL. Several such processes,
+ * on one machine or several behind a load balancer, share one database: a delivery is stored
+ * once (its dedupe key is unique), acknowledged after its transaction commits, and its work is
+ * claimed by one process (FOR UPDATE SKIP LOCKED, with a lease that another process takes over
+ * when the holder dies). Forwarding, hooks, subscriptions, reconciliation and the console are
+ * SQLite-only for now; commands/listen.ts refuses them with a PostgreSQL URL.
+ */
+export async function runListenPostgres(ctx: CliContext, options: ListenOptions): Promise<void> {
+  const eventFilter = parseEventFilter(options.events);
+  const providers = buildProviders(providerConfigFromSettings(ctx.settings));
+  const log = new LiveLog(ctx.output, options.json);
+  const location = storeLocation(ctx.dbPath);
+  const store = await openStore(location);
+  let receiver;
+  try {
+    receiver = await startReceiver({
+      store,
+      host: options.host,
+      port: options.port,
+      providers,
+      fetchOuraDocument: parkOuraOnPostgres,
+      verificationToken: options.verificationToken,
+      eventFilter,
+      onEvent: (event) => log.event(event),
+    });
+  } catch (err) {
+    await store.close();
+    throw startFailure(options, err);
+  }
+  const stopped = untilStopSignal((signal) => {
+    ctx.output.log(`${signal} again: stopping at once; unfinished work resumes on the next start`);
+  });
+  ctx.output.log(`database ${location.shown}`);
+  log.ready(receiver.url, { db: location.shown });
+  const signal = await stopped;
+  ctx.output.log(`stopping on ${signal}: finishing the requests in flight (at most ${STOP_TIMEOUT_MS / 1000} s; ${signal} again stops at once)...`);
+  await receiver.close({ timeoutMs: STOP_TIMEOUT_MS });
+  await store.close();
+  log.stopped(receiver.stats);
+}

@@ -1,0 +1,145 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildProviders } from '../../src/providers/registry.js';
+import { startReceiver, type Receiver, type ReceiverEvent } from '../../src/receiver/server.js';
+import { openStore } from '../../src/store/open.js';
+import { storeLocation } from '../../src/store/location.js';
+import type { Store } from '../../src/store/store.js';
+import { insertDeliveryOp, markProcessedOp, DELIVERY_WORK } from '../../src/store/deliveries.js';
+import { ClaimLostError, finishClaimOp } from '../../src/store/claims.js';
+import { OURA_ON_POSTGRES, parkOuraOnPostgres } from '../../src/receiver/listen-postgres.js';
+import { send } from '../helpers/receiver.js';
+import { ouraHeaders, standardHeaders, TEST_SECRETS } from '../helpers/signing.js';
+import { startListen, type ListenProcess } from '../helpers/listen-process.js';
+import { runCli } from '../helpers/cli.js';
+import { adminQuery, newPostgresDatabase, postgresServer } from '../helpers/postgres.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function receiverOn(url: string, events: ReceiverEvent[] = [], work: { leaseMs?: number } = {}): Promise<{ receiver: Receiver; store: Store }> {
+  const store = await openStore(storeLocation(url));
+  const receiver = await startReceiver({
+    store,
+    port: 0,
+    providers: buildProviders({ secrets: TEST_SECRETS }),
+    fetchOuraDocument: parkOuraOnPostgres,
+    onEvent: (event) => events.push(event),
+    work,
+  });
+  cleanups.push(async () => {
+    await receiver.close();
+    await store.close();
+  });
+  return { receiver, store };
+}
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const count = async (url: string, sql: string): Promise<number> => Number((await adminQuery<{ n: string }>(sql, [], url))[0]!.n);
+
+describe('the receiver on PostgreSQL', () => {
+  it('two receivers on one database: each delivery stored once, acknowledged after its commit, its work done once', async () => {
+    const url = await newPostgresDatabase();
+    const a = await receiverOn(url);
+    const b = await receiverOn(url);
+    const sleepBody = (i: number) =>
+      JSON.stringify({ event_type: 'daily.data.sleep.created', user_id: `vu-${i % 3}`, data: { id: `vs-${i}`, user_id: `vu-${i % 3}`, calendar_date: '2026-03-02', total: 20_000 + i } });
+    // Every delivery goes to both receivers at once (a sender's retry through the other one): 40 deliveries, 80 requests.
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const body = sleepBody(i);
+        const headers = standardHeaders(TEST_SECRETS.vital, `msg_${i}`, body, { brand: 'svix' });
+        const [first, second] = await Promise.all([a, b].map((r) => send(`${r.receiver.url}/vital`, { headers, body })));
+        // The acknowledgement follows the commit: the row is there for anyone the moment the answer is.
+        const id = Number(first!.json().id);
+        expect(await count(url, `SELECT count(*) AS n FROM deliveries WHERE id = ${id}`)).toBe(1);
+        return [first!, second!];
+      }),
+    );
+    for (const [first, second] of answers) {
+      expect([first!.status, second!.status]).toEqual([200, 200]);
+      expect(first!.json().id).toBe(second!.json().id);
+      expect([first!.json().duplicate, second!.json().duplicate].filter(Boolean)).toHaveLength(1);
+    }
+    expect(await count(url, 'SELECT count(*) AS n FROM deliveries')).toBe(40);
+
+    // HRV before its sleep, then the sleep: the samples take the sleep's day (the PostgreSQL form of the attribution).
+    const hrv = JSON.stringify({
+      type: 'series.heart_rate_variability_rmssd.created',
+      data: { user_id: 'ou-9', series_type: 'heart_rate_variability_rmssd', samples: [{ timestamp: '2026-03-01T23:45:00-05:00', value: 52, unit: 'ms' }] },
+    });
+    const sleep = JSON.stringify({ type: 'sleep.created', data: { id: 'ows-1', user_id: 'ou-9', start_time: '2026-03-01T23:05:00-05:00', end_time: '2026-03-02T06:47:00-05:00' } });
+    expect((await send(`${a.receiver.url}/open-wearables`, { headers: standardHeaders(TEST_SECRETS['open-wearables'], 'msg_h', hrv), body: hrv })).status).toBe(200);
+    expect((await send(`${b.receiver.url}/open-wearables`, { headers: standardHeaders(TEST_SECRETS['open-wearables'], 'msg_s', sleep), body: sleep })).status).toBe(200);
+
+    // An Oura notification is stored and acknowledged, then waits: fetches are not on PostgreSQL yet.
+    const oura = JSON.stringify({ event_type: 'create', data_type: 'sleep', object_id: 'os-1', user_id: 'ou-1', event_time: '2026-03-02T07:00:00+00:00' });
+    expect((await send(`${a.receiver.url}/oura`, { headers: ouraHeaders(TEST_SECRETS.oura, oura), body: oura })).status).toBe(200);
+
+    await until(async () => (await count(url, "SELECT count(*) AS n FROM deliveries WHERE provider <> 'oura' AND status <> 'processed'")) === 0, 'every delivery processed');
+    // Processed once: one version per document, every claim dropped.
+    expect(await count(url, "SELECT count(*) AS n FROM document_versions WHERE provider = 'vital'")).toBe(40);
+    expect(await count(url, 'SELECT count(*) AS n FROM deliveries WHERE claim_owner IS NOT NULL AND status = \'processed\'')).toBe(0);
+    expect(await count(url, "SELECT count(*) AS n FROM documents WHERE provider = 'vital' AND version = 1")).toBe(40);
+    expect(await adminQuery(`SELECT day, sleep_id FROM samples`, [], url)).toEqual([{ day: '2026-03-02', sleep_id: 'ows-1' }]);
+    await until(async () => (await count(url, "SELECT count(*) AS n FROM deliveries WHERE provider = 'oura' AND status = 'pending'")) === 1, 'the Oura delivery parked');
+    const [parked] = await adminQuery<{ error: string; next_attempt_at: string | null }>(`SELECT error, next_attempt_at FROM deliveries WHERE provider = 'oura'`, [], url);
+    expect(parked).toEqual({ error: OURA_ON_POSTGRES, next_attempt_at: null });
+  });
+
+  it("takes over a dead receiver's work once its lease lapses; the late owner's result is refused", async () => {
+    const url = await newPostgresDatabase();
+    const store = await openStore(storeLocation(url));
+    cleanups.push(() => store.close());
+    const body = JSON.stringify({ event_type: 'daily.data.activity.created', user_id: 'vu-1', data: { id: 'va-1', user_id: 'vu-1', calendar_date: '2026-03-01', steps: 1 } });
+    // Stored by a receiver on another machine that died holding its claim for another 1.5 s.
+    const dead = 'elsewhere/4242/abcdef';
+    const { id } = await store.run(insertDeliveryOp, {
+      provider: 'vital',
+      receivedAt: new Date(),
+      method: 'POST',
+      path: '/vital',
+      headers: [['svix-id', 'msg_dead']],
+      body: Buffer.from(body),
+      dedupeKey: 'vital:msg_dead',
+      eventType: 'daily.data.activity.created',
+      userId: 'vu-1',
+      claim: { owner: dead, until: Date.now() + 1_500 },
+    });
+    const started = Date.now();
+    await receiverOn(url);
+    await until(async () => (await count(url, `SELECT count(*) AS n FROM deliveries WHERE id = ${id} AND status = 'processed'`)) === 1, 'the delivery taken over', 20_000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect(await count(url, "SELECT count(*) AS n FROM document_versions WHERE id = 'va-1'")).toBe(1);
+    // The dead owner comes back with its result: the fence refuses it and nothing is written twice.
+    await expect(store.run(markProcessedOp, dead, id, 1)).rejects.toBeInstanceOf(ClaimLostError);
+    await expect(store.run(finishClaimOp, DELIVERY_WORK, dead, id)).rejects.toBeInstanceOf(ClaimLostError);
+  });
+
+  it('wearhook listen --db postgres:// receives as a process, and refuses what is not on PostgreSQL yet', async () => {
+    const url = await newPostgresDatabase();
+    const { password } = postgresServer();
+    const refused = await runCli(['listen', '--forward-to', 'http://127.0.0.1:9/x', '--db', url]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--forward-to do not work on PostgreSQL yet');
+
+    const listen: ListenProcess = await startListen({ WEARHOOK_DB: url, WEARHOOK_SECRET_VITAL: TEST_SECRETS.vital });
+    cleanups.push(() => listen.stop());
+    expect(listen.stderr()).not.toContain(password);
+    expect(JSON.stringify(listen.lines())).not.toContain(password);
+    const body = JSON.stringify({ event_type: 'daily.data.sleep.created', user_id: 'vu-1', data: { id: 'vs-p', user_id: 'vu-1', calendar_date: '2026-03-02' } });
+    const answer = await send(`${listen.url}/vital`, { headers: standardHeaders(TEST_SECRETS.vital, 'msg_p', body), body });
+    expect(answer.status).toBe(200);
+    await listen.waitForLine((l) => l.type === 'work' && l.status === 'processed', 'the work line');
+    expect(await listen.stop('SIGTERM')).toBe(0);
+    expect(await count(url, "SELECT count(*) AS n FROM documents WHERE id = 'vs-p'")).toBe(1);
+  });
+});
