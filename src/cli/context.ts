@@ -5,7 +5,8 @@ import { Output, type GlobalOptions } from './output.js';
 import { openDatabase, type DB } from '../store/db.js';
 import { dbPathSource, resolveDbPath } from '../config/paths.js';
 import { UsageError } from '../errors.js';
-import { isPostgresUrl, redactDatabaseUrl } from '../store/location.js';
+import { isPostgresUrl, redactDatabaseUrl, storeLocation } from '../store/location.js';
+import type { Store } from '../store/store.js';
 import { Settings } from '../config/settings.js';
 
 /** What every command gets: the global options, its output, the settings, and the store on demand. */
@@ -47,6 +48,17 @@ export class CliContext {
       this.db = openDatabase(file, { onNotice: (text) => this.output.warn(text) });
     }
     return this.db;
+  }
+
+  /**
+   * The store as a Store (store.ts), SQLite or PostgreSQL as `--db` / `WEARHOOK_DB` name it, for
+   * the commands that work on both; close it with `close()` of the Store, then `close()` here.
+   */
+  async openStore(): Promise<Store> {
+    const location = storeLocation(this.dbPath);
+    if (location.kind === 'postgres') return (await import('../store/open.js')).openStore(location);
+    const { SqliteStore } = await import('../store/store.js');
+    return new SqliteStore(this.openDb(), location.shown);
   }
 
   close(): void {

@@ -59,18 +59,21 @@ Examples:
   $ wearhook events list --grep 'o-1234' --json`,
     )
     .action(async (_opts: unknown, cmd: Command) => {
-      const [{ CliContext }, { listDeliveries }, { printList, summary }] = await Promise.all([
+      const [{ CliContext }, { listDeliveriesOp }, { printList, summary }] = await Promise.all([
         import('../cli/context.js'),
         import('../store/delivery-history.js'),
         import('../receiver/delivery-log.js'),
       ]);
       const ctx = CliContext.from(cmd);
       const flags = cmd.optsWithGlobals<SearchFlags>();
+      // SQLite or PostgreSQL.
+      const store = await ctx.openStore();
       try {
-        const rows = listDeliveries(ctx.openDb(), { ...flags, events: flags.event });
+        const rows = await store.read(listDeliveriesOp, { ...flags, events: flags.event });
         if (flags.json) ctx.output.resultJson(rows.map(summary));
         else printList(ctx.output, rows);
       } finally {
+        await store.close();
         ctx.close();
       }
     });

@@ -1,5 +1,7 @@
 import type { DB } from './db.js';
 import type { DeliveryRow } from './deliveries.js';
+import { all, dialect, type Dialect, type Op } from './sql.js';
+import { runSqlite } from './sqlite-run.js';
 
 /** What `events list|tail|replay` search the delivery log by. */
 export interface DeliveryFilter {
@@ -26,7 +28,12 @@ function likeText(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-function where(filter: DeliveryFilter, params: Record<string, unknown>): string[] {
+/** The same glob as a LIKE pattern (PostgreSQL has no GLOB): `*` is `%`, and `%`, `_`, `\\` are literal. */
+function likeGlob(glob: string): string {
+  return glob.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%');
+}
+
+function where(filter: DeliveryFilter, params: Record<string, unknown>, d: Dialect = 'sqlite'): string[] {
   const clauses: string[] = [];
   if (filter.provider) {
     clauses.push('provider = @provider');
@@ -37,15 +44,17 @@ function where(filter: DeliveryFilter, params: Record<string, unknown>): string[
     params.status = filter.status;
   }
   if (filter.events?.length) {
-    clauses.push(`(${filter.events.map((_, i) => `event_type GLOB @event${i}`).join(' OR ')})`);
-    filter.events.forEach((glob, i) => (params[`event${i}`] = sqlGlob(glob)));
+    const match = d === 'postgres' ? (i: number) => `event_type LIKE @event${i} ESCAPE '\\'` : (i: number) => `event_type GLOB @event${i}`;
+    clauses.push(`(${filter.events.map((_, i) => match(i)).join(' OR ')})`);
+    filter.events.forEach((glob, i) => (params[`event${i}`] = d === 'postgres' ? likeGlob(glob) : sqlGlob(glob)));
   }
   if (filter.user !== undefined) {
     clauses.push('user_id = @user');
     params.user = filter.user;
   }
   if (filter.grep) {
-    clauses.push(`CAST(body AS TEXT) LIKE @grep ESCAPE '\\'`);
+    // PostgreSQL: the body's bytes as text whatever they are (escape encoding), matched without case.
+    clauses.push(d === 'postgres' ? `encode(body, 'escape') ILIKE @grep ESCAPE '\\'` : `CAST(body AS TEXT) LIKE @grep ESCAPE '\\'`);
     params.grep = likeText(filter.grep);
   }
   if (filter.throughId !== undefined) {
@@ -65,10 +74,15 @@ function where(filter: DeliveryFilter, params: Record<string, unknown>): string[
 
 /** Newest first. */
 export function listDeliveries(db: DB, filter: DeliveryFilter = {}): DeliveryRow[] {
-  const params: Record<string, unknown> = { limit: filter.limit ?? -1 };
-  const clauses = where(filter, params);
-  const sql = `SELECT * FROM deliveries ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT @limit`;
-  return db.prepare(sql).all(params) as DeliveryRow[];
+  return runSqlite(db, listDeliveriesOp(filter));
+}
+
+export function* listDeliveriesOp(filter: DeliveryFilter = {}): Op<DeliveryRow[]> {
+  const d = yield* dialect();
+  // No limit: -1 to SQLite, NULL (LIMIT ALL) to PostgreSQL.
+  const params: Record<string, unknown> = { limit: filter.limit ?? (d === 'postgres' ? null : -1) };
+  const clauses = where(filter, params, d);
+  return yield* all<DeliveryRow>(`SELECT * FROM deliveries ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT @limit`, params);
 }
 
 /** Oldest first: the order they arrived in, for replay. */

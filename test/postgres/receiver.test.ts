@@ -141,5 +141,10 @@ describe('the receiver on PostgreSQL', () => {
     await listen.waitForLine((l) => l.type === 'work' && l.status === 'processed', 'the work line');
     expect(await listen.stop('SIGTERM')).toBe(0);
     expect(await count(url, "SELECT count(*) AS n FROM documents WHERE id = 'vs-p'")).toBe(1);
+
+    // events list reads the delivery log on PostgreSQL too, with its filters (event glob, body text without case).
+    const listed = await runCli(['events', 'list', '--json', '--event', 'daily.data.*', '--grep', 'VS-P'], { env: { WEARHOOK_DB: url } });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect((JSON.parse(listed.stdout) as { id: number; status: string }[]).map((r) => [r.id, r.status])).toEqual([[answer.json().id, 'processed']]);
   });
 });
