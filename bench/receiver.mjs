@@ -12,6 +12,7 @@ import { Webhook } from 'standardwebhooks';
 import { buildPayload } from '../dist/trigger/payloads.js';
 import { BIN, ROOT, round, tempDir } from './lib.mjs';
 import { BENCH_CLIENT, seedOuraUsers, startOuraLike, wearhookEnv } from './oura-like.mjs';
+import { startPostgresServer } from '../scripts/postgres-server.mjs';
 
 export const VITAL_SECRET = 'whsec_' + Buffer.from('vital signing key for the bench!').toString('base64');
 const OURA_USER = 'bench-oura-user';
@@ -139,11 +140,17 @@ export async function benchReceiver({ log = () => {}, durationS = 3 } = {}) {
     work: 'Oura notifications name a user seeded with a valid token: each acknowledgement is followed by a fetch from a local Oura look-alike (bench/oura-like.mjs) and a store; Vital sleep summaries are normalised into documents',
     oura: [],
     standard_webhooks: [],
+    // The same Vital deliveries with `--db postgres://` (a local PostgreSQL with fsync on, as SQLite's commits are durable).
+    standard_webhooks_postgres: [],
   };
+  let postgres;
   try {
-    for (const [key, provider, route] of [['oura', 'oura', '/oura'], ['standard_webhooks', 'vital', '/vital']]) {
-      const dbFile = path.join(dir, `${provider}.db`);
-      await seedOuraUsers(configDir, dbFile, [OURA_USER]);
+    for (const [key, provider, route] of [['oura', 'oura', '/oura'], ['standard_webhooks', 'vital', '/vital'], ['standard_webhooks_postgres', 'vital', '/vital']]) {
+      let dbFile = path.join(dir, `${provider}.db`);
+      if (key.endsWith('_postgres')) {
+        postgres ??= await startPostgresServer({ fsync: true });
+        dbFile = await postgres.createDatabase(`bench_${Date.now()}`);
+      } else await seedOuraUsers(configDir, dbFile, [OURA_USER]);
       const listener = await startChild(
         [BIN, 'listen', '--port', '0', '--json'],
         wearhookEnv({ WEARHOOK_CONFIG_DIR: configDir, WEARHOOK_DB: dbFile, WEARHOOK_OURA_API_URL: ouraLike.url, WEARHOOK_SECRET_VITAL: VITAL_SECRET }),
@@ -178,13 +185,14 @@ export async function benchReceiver({ log = () => {}, durationS = 3 } = {}) {
           entry.wearhook.work_drain_ms = await drain(listener, after.accepted);
           result[key].push(entry);
         }
-        result[key + '_db_mib'] = round(fs.statSync(dbFile).size / 2 ** 20, 1);
+        if (!key.endsWith('_postgres')) result[key + '_db_mib'] = round(fs.statSync(dbFile).size / 2 ** 20, 1);
       } finally {
         await listener.stop();
       }
     }
     return result;
   } finally {
+    await postgres?.stop();
     await bare.stop();
     await ouraLike.close();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -71,7 +71,7 @@ if (results.startup) {
   rows.push(['start-up', '`wearhook --help` median ms', s.wearhook_help_ms, `node -e 0: ${s.node_e0_ms}`, s.ratio]);
 }
 if (results.receiver) {
-  for (const [name, runs] of [['oura', results.receiver.oura], ['standard webhooks', results.receiver.standard_webhooks]]) {
+  for (const [name, runs] of [['oura', results.receiver.oura], ['standard webhooks', results.receiver.standard_webhooks], ['standard webhooks on PostgreSQL', results.receiver.standard_webhooks_postgres ?? []]]) {
     for (const r of runs) {
       rows.push([`receiver ${name} c=${r.connections}`, 'deliveries/s (p50/p99 ms)', `${r.wearhook.per_s} (${r.wearhook.p50_ms}/${r.wearhook.p99_ms}), work done ${r.wearhook.work_drain_ms} ms after`,
         `bare node:http: ${r.bare.per_s} (${r.bare.p50_ms}/${r.bare.p99_ms})`, r.ratio_per_s]);
