@@ -549,5 +549,8 @@ function* attributeToSleep(work: Extract<Work, { kind: 'store' }>, seriesTypes: 
     span.toMs = Math.max(span.toMs, at);
     spans.set(key, span);
   }
-  for (const window of [...windows, ...spans.values()]) yield* attributeSamplesToSleepDaysOp({ ...window, seriesTypes });
+  // One user after another in a fixed order: two transactions locking several users (attributeSamplesToSleepDaysOp) never wait on each other in a circle.
+  const userOf = (w: { provider: string; userId: string }) => `${w.provider}\u0000${w.userId}`;
+  const byUser = [...windows, ...spans.values()].sort((x, y) => (userOf(x) < userOf(y) ? -1 : userOf(x) > userOf(y) ? 1 : 0));
+  for (const window of byUser) yield* attributeSamplesToSleepDaysOp({ ...window, seriesTypes });
 }

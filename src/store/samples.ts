@@ -1,6 +1,6 @@
 import type { DB } from './db.js';
 import { instantOf, readTimestamp } from '../time/instant.js';
-import { epochMsOf, inJsonList, run, sql, type Op } from './sql.js';
+import { epochMsOf, inJsonList, lock, run, sql, type Op } from './sql.js';
 import { runSqlite, transactSqlite } from './sqlite-run.js';
 
 /** One timeseries sample (an Open Wearables RMSSD value, ...). Unique per (provider, user, series, instant). */
@@ -120,6 +120,11 @@ export function* attributeSamplesToSleepDaysOp(target: {
   toMs: number;
 }): Op<number> {
   if (target.seriesTypes.length === 0) return 0;
+  // On PostgreSQL a sleep and its samples may be stored at once by two receivers, each transaction blind to the
+  // other's rows: whichever attributes second must wait for the first to commit, so that it sees the sleep (or the
+  // samples) and no sample is left outside its sleep. The lock is taken after this transaction's own writes and held
+  // to its end; each statement then reads what committed before it (READ COMMITTED).
+  yield* lock(`sleep-attribution:${JSON.stringify([target.provider, target.userId])}`);
   const statement = sql`UPDATE samples AS s SET
     day = COALESCE((SELECT d.day ${SLEEP_OF_SAMPLE_SQL}), substr(s.timestamp, 1, 10)),
     sleep_id = (SELECT d.id ${SLEEP_OF_SAMPLE_SQL})

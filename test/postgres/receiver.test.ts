@@ -71,14 +71,20 @@ describe('the receiver on PostgreSQL', () => {
     }
     expect(await count(url, 'SELECT count(*) AS n FROM deliveries')).toBe(40);
 
-    // HRV before its sleep, then the sleep: the samples take the sleep's day (the PostgreSQL form of the attribution).
-    const hrv = JSON.stringify({
-      type: 'series.heart_rate_variability_rmssd.created',
-      data: { user_id: 'ou-9', series_type: 'heart_rate_variability_rmssd', samples: [{ timestamp: '2026-03-01T23:45:00-05:00', value: 52, unit: 'ms' }] },
-    });
-    const sleep = JSON.stringify({ type: 'sleep.created', data: { id: 'ows-1', user_id: 'ou-9', start_time: '2026-03-01T23:05:00-05:00', end_time: '2026-03-02T06:47:00-05:00' } });
-    expect((await send(`${a.receiver.url}/open-wearables`, { headers: standardHeaders(TEST_SECRETS['open-wearables'], 'msg_h', hrv), body: hrv })).status).toBe(200);
-    expect((await send(`${b.receiver.url}/open-wearables`, { headers: standardHeaders(TEST_SECRETS['open-wearables'], 'msg_s', sleep), body: sleep })).status).toBe(200);
+    // HRV and its sleep reach different receivers at once, for several users: however their work interleaves, the
+    // samples take the sleep's day (each side's attribution waits for the other's commit instead of missing it).
+    const users = Array.from({ length: 8 }, (_, i) => `ou-${i}`);
+    const hrv = (user: string) =>
+      JSON.stringify({
+        type: 'series.heart_rate_variability_rmssd.created',
+        data: { user_id: user, series_type: 'heart_rate_variability_rmssd', samples: [{ timestamp: '2026-03-01T23:45:00-05:00', value: 52, unit: 'ms' }] },
+      });
+    const sleep = (user: string) =>
+      JSON.stringify({ type: 'sleep.created', data: { id: `ows-${user}`, user_id: user, start_time: '2026-03-01T23:05:00-05:00', end_time: '2026-03-02T06:47:00-05:00' } });
+    const owSend = async (r: Receiver, id: string, body: string) =>
+      (await send(`${r.url}/open-wearables`, { headers: standardHeaders(TEST_SECRETS['open-wearables'], id, body), body })).status;
+    const owStatuses = await Promise.all(users.flatMap((u) => [owSend(a.receiver, `msg_h_${u}`, hrv(u)), owSend(b.receiver, `msg_s_${u}`, sleep(u))]));
+    expect(owStatuses.every((s) => s === 200)).toBe(true);
 
     // An Oura notification is stored and acknowledged, then waits: fetches are not on PostgreSQL yet.
     const oura = JSON.stringify({ event_type: 'create', data_type: 'sleep', object_id: 'os-1', user_id: 'ou-1', event_time: '2026-03-02T07:00:00+00:00' });
@@ -89,7 +95,9 @@ describe('the receiver on PostgreSQL', () => {
     expect(await count(url, "SELECT count(*) AS n FROM document_versions WHERE provider = 'vital'")).toBe(40);
     expect(await count(url, 'SELECT count(*) AS n FROM deliveries WHERE claim_owner IS NOT NULL AND status = \'processed\'')).toBe(0);
     expect(await count(url, "SELECT count(*) AS n FROM documents WHERE provider = 'vital' AND version = 1")).toBe(40);
-    expect(await adminQuery(`SELECT day, sleep_id FROM samples`, [], url)).toEqual([{ day: '2026-03-02', sleep_id: 'ows-1' }]);
+    expect(await adminQuery(`SELECT user_id, day, sleep_id FROM samples ORDER BY user_id`, [], url)).toEqual(
+      users.map((u) => ({ user_id: u, day: '2026-03-02', sleep_id: `ows-${u}` })),
+    );
     await until(async () => (await count(url, "SELECT count(*) AS n FROM deliveries WHERE provider = 'oura' AND status = 'pending'")) === 1, 'the Oura delivery parked');
     const [parked] = await adminQuery<{ error: string; next_attempt_at: string | null }>(`SELECT error, next_attempt_at FROM deliveries WHERE provider = 'oura'`, [], url);
     expect(parked).toEqual({ error: OURA_ON_POSTGRES, next_attempt_at: null });
