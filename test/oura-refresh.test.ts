@@ -9,7 +9,7 @@ import { Settings } from '../src/config/settings.js';
 import { HttpClient } from '../src/net/http-client.js';
 import { getUser } from '../src/store/users.js';
 import { fetchOuraDocument } from '../src/providers/oura/fetch-document.js';
-import { OuraReauthRequiredError, type OuraDeps } from '../src/providers/oura/session.js';
+import { OuraReauthRequiredError, type SqliteOuraDeps } from '../src/providers/oura/session.js';
 
 /** Single-use refresh tokens: refreshed ahead of expiry and on a 401, never spent twice, one refresh at a time. */
 
@@ -39,7 +39,7 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function deps(): OuraDeps {
+function deps(): SqliteOuraDeps {
   db ??= openDatabase(dbPath);
   // No real waiting between retries in these tests.
   return { db, settings: new Settings(), http: new HttpClient({ sleep: async () => undefined }) };

@@ -51,8 +51,9 @@ export function registerAuth(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) => {
       const [{ CliContext }, { listOuraAccounts }] = await Promise.all([import('../cli/context.js'), import('../providers/oura/accounts.js')]);
       const ctx = CliContext.from(cmd);
+      const store = await ctx.openStore();
       try {
-        const accounts = listOuraAccounts(ctx.openDb());
+        const accounts = await listOuraAccounts(store);
         if (ctx.output.json) {
           ctx.output.resultJson(accounts);
           return;
@@ -70,6 +71,7 @@ export function registerAuth(program: Command): void {
           ctx.output.warn(`${a.label ?? a.user_id}: ${a.last_error ?? 'no tokens stored'}; run \`wearhook auth oura${a.label ? ` --label ${a.label}` : ''}\` again.`);
         }
       } finally {
+        await store.close();
         ctx.close();
       }
     });
@@ -85,12 +87,12 @@ export function registerAuth(program: Command): void {
     .action(async (opts: { user?: string; label?: string; all?: boolean }, cmd: Command) => {
       const [{ CliContext }, { logoutOuraUser, selectOuraUsers }] = await Promise.all([import('../cli/context.js'), import('../providers/oura/accounts.js')]);
       const ctx = CliContext.from(cmd);
+      const store = await ctx.openStore();
       try {
-        const db = ctx.openDb();
-        const users = selectOuraUsers(db, opts, false);
+        const users = await selectOuraUsers(store, opts, false);
         const results = [];
         for (const user of users) {
-          const result = await logoutOuraUser({ db, settings: ctx.settings }, user);
+          const result = await logoutOuraUser({ store, settings: ctx.settings }, user);
           results.push(result);
           const who = user.label ? `${user.label} (${user.user_id})` : user.user_id;
           if (result.warning) ctx.output.warn(`${who}: not revoked at Oura (${result.warning}); remove wearhook under the user's Oura account settings if needed.`);
@@ -98,6 +100,7 @@ export function registerAuth(program: Command): void {
         }
         if (ctx.output.json) ctx.output.resultJson(results);
       } finally {
+        await store.close();
         ctx.close();
       }
     });

@@ -13,6 +13,7 @@ interface ListenFlags extends PublicFlags, ReconcileFlags {
   retryFor?: number;
   execTimeout?: number;
   retryBaseMs?: number;
+  ouraFetchRate?: number;
   events?: string;
   verificationToken?: string;
   json?: boolean;
@@ -49,6 +50,7 @@ export function registerListen(program: Command): void {
     .option('--retry-for <duration>', 'how long forwards and hooks are retried (5xx, 429, connection errors, a failing hook)', parseDuration, 3_600_000)
     .option('--exec-timeout <duration>', 'a hook still running after this is killed (and retried)', parseDuration, 30_000)
     .addOption(new Option('--retry-base-ms <ms>', 'the first wait between attempts (tests)').argParser(parsePositiveInt).hideHelp())
+    .addOption(new Option('--oura-fetch-rate <per-second>', 'on PostgreSQL: Oura fetches per second all receivers share (tests)').argParser(parsePositiveInt).hideHelp())
     .option('--events <filter>', 'show, forward and hook only matching events, e.g. oura:sleep.* or vital:daily.data.*')
     .option('--verification-token <token>', 'token to accept in Oura\'s challenge')
     .option('--json', 'NDJSON on stdout')
@@ -115,6 +117,7 @@ Examples:
           events: flags.events,
           verificationToken: flags.verificationToken,
           json: flags.json ?? false,
+          ouraFetchRate: flags.ouraFetchRate,
         });
       }
       const { parseForwardTarget, parseHookTarget } = await import('../forward/targets.js');

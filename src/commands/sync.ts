@@ -30,11 +30,11 @@ export function registerSync(program: Command): void {
         import('../sync/progress.js'),
       ]);
       const ctx = CliContext.from(cmd);
+      // Needed for any refresh along the way: missing ones are a usage error up front, not a failure per user.
+      ouraAppCredentials(ctx.settings);
+      const store = await ctx.openStore();
       try {
-        // Needed for any refresh along the way: missing ones are a usage error up front, not a failure per user.
-        ouraAppCredentials(ctx.settings);
-        const db = ctx.openDb();
-        const users = selectOuraUsers(db, { user: opts.user, label: opts.label }, true);
+        const users = await selectOuraUsers(store, { user: opts.user, label: opts.label }, true);
         const progress = syncProgressBar(ctx.output, users.length * types.length);
         let summary: SyncSummary;
         try {
@@ -46,7 +46,7 @@ export function registerSync(program: Command): void {
               else ctx.output.debug(line);
             },
           });
-          summary = await syncOura({ db, settings: ctx.settings, http }, { from: opts.from, to: opts.to, types, users, onProgress: progress.onProgress });
+          summary = await syncOura({ store, settings: ctx.settings, http }, { from: opts.from, to: opts.to, types, users, onProgress: progress.onProgress });
         } finally {
           progress.stop();
         }
@@ -57,6 +57,7 @@ export function registerSync(program: Command): void {
           throw new RuntimeError(`sync failed for ${summary.failed} of ${summary.users.length} users. ${reasons.join(' ')}`);
         }
       } finally {
+        await store.close();
         ctx.close();
       }
     });

@@ -6,23 +6,24 @@ import { parseEventFilter } from './event-filter.js';
 import { LiveLog } from './live-log.js';
 import { STOP_TIMEOUT_MS, startReceiver } from './server.js';
 import { startFailure, untilStopSignal, type ListenOptions } from './listen.js';
-import { AwaitingAuthorization, type FetchOuraDocument } from './work-queue.js';
+import { ouraDocumentFetcher, SHARED_FETCH_PACE } from './oura-fetch.js';
 
-/** Why an Oura delivery received on PostgreSQL waits (it is stored and acknowledged; its fetch comes with a later wearhook). */
-export const OURA_ON_POSTGRES =
-  'stored; Oura document fetches do not run on PostgreSQL yet, so it waits (pending) for a wearhook that does them';
-
-export const parkOuraOnPostgres: FetchOuraDocument = () => Promise.reject(new AwaitingAuthorization(OURA_ON_POSTGRES));
+/** What `listen` on PostgreSQL takes besides the common options. */
+export interface PostgresListenOptions extends ListenOptions {
+  /** Oura requests per second that every receiver on the database shares for its fetches (default SHARED_FETCH_PACE). */
+  ouraFetchRate?: number;
+}
 
 /**
  * `wearhook listen --db postgres://...`: the receiver on PostgreSQL. Several such processes,
  * on one machine or several behind a load balancer, share one database: a delivery is stored
  * once (its dedupe key is unique), acknowledged after its transaction commits, and its work is
  * claimed by one process (FOR UPDATE SKIP LOCKED, with a lease that another process takes over
- * when the holder dies). Forwarding, hooks, subscriptions, reconciliation and the console are
+ * when the holder dies), and Oura documents are fetched at one pace that all of them share
+ * (oura-fetch.ts, store/paces.ts). Forwarding, hooks, subscriptions, reconciliation and the console are
  * SQLite-only for now; commands/listen.ts refuses them with a PostgreSQL URL.
  */
-export async function runListenPostgres(ctx: CliContext, options: ListenOptions): Promise<void> {
+export async function runListenPostgres(ctx: CliContext, options: PostgresListenOptions): Promise<void> {
   const eventFilter = parseEventFilter(options.events);
   const providers = buildProviders(providerConfigFromSettings(ctx.settings));
   const log = new LiveLog(ctx.output, options.json);
@@ -35,7 +36,10 @@ export async function runListenPostgres(ctx: CliContext, options: ListenOptions)
       host: options.host,
       port: options.port,
       providers,
-      fetchOuraDocument: parkOuraOnPostgres,
+      fetchOuraDocument: ouraDocumentFetcher(store, ctx.settings, {
+        ...SHARED_FETCH_PACE,
+        ...(options.ouraFetchRate ? { perSecond: options.ouraFetchRate, burst: 1 } : {}),
+      }),
       verificationToken: options.verificationToken,
       eventFilter,
       onEvent: (event) => log.event(event),

@@ -279,6 +279,14 @@ export const MIGRATIONS: readonly Migration[] = [
          end_time = COALESCE(end_time, json_extract(data, '$.end_time'))
    WHERE provider = 'oura' AND type IN ('enhanced_tag', 'rest_mode_period') AND day IS NULL AND json_valid(data);
   `,
+  // 13: paces shared by every process on one database (store/paces.ts): the receivers' Oura
+  //    document fetches keep to one rate together, however many `listen` processes there are.
+  `
+  CREATE TABLE paces (
+    name    TEXT PRIMARY KEY,
+    next_at INTEGER NOT NULL               -- epoch ms on the database's clock: when the next request is due at the steady rate
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

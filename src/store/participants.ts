@@ -1,5 +1,7 @@
 import type { DB } from './db.js';
 import { cachedStatement } from './statements.js';
+import { runSqlite } from './sqlite-run.js';
+import { get, type Op } from './sql.js';
 
 /**
  * Participants of a study and the provider accounts that are theirs. The label is the one
@@ -88,8 +90,11 @@ export function unlinkAccount(db: DB, provider: string, userId: string): boolean
 
 /** The participant an account belongs to, if any. */
 export function accountOwner(db: DB, provider: string, userId: string): string | undefined {
-  const row = db.prepare('SELECT label FROM participant_accounts WHERE provider = ? AND user_id = ?').get(provider, userId) as { label: string } | undefined;
-  return row?.label;
+  return runSqlite(db, accountOwnerOp(provider, userId));
+}
+
+export function* accountOwnerOp(provider: string, userId: string): Op<string | undefined> {
+  return (yield* get<{ label: string }>('SELECT label FROM participant_accounts WHERE provider = ? AND user_id = ?', [provider, userId]))?.label;
 }
 
 /** The accounts of some participants (all when `labels` is undefined), by label, provider, user. */

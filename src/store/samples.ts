@@ -1,6 +1,6 @@
 import type { DB } from './db.js';
 import { instantOf, readTimestamp } from '../time/instant.js';
-import { epochMsOf, inJsonList, lock, run, sql, type Op } from './sql.js';
+import { all, epochMsOf, inJsonList, lock, run, sql, type Op } from './sql.js';
 import { runSqlite, transactSqlite } from './sqlite-run.js';
 
 /** One timeseries sample (an Open Wearables RMSSD value, ...). Unique per (provider, user, series, instant). */
@@ -73,12 +73,21 @@ export function sampleValuesBetween(
   fromEpochMs: number,
   toEpochMs: number,
 ): Map<number, { value: number | null; context: string | null }> {
-  const rows = db
-    .prepare(
-      'SELECT epoch_ms, value, context FROM samples WHERE provider = ? AND user_id = ? AND series_type = ? AND epoch_ms BETWEEN ? AND ?',
-    )
-    .all(provider, userId, seriesType, fromEpochMs, toEpochMs) as { epoch_ms: number; value: number | null; context: string | null }[];
-  return new Map(rows.map((r) => [r.epoch_ms, { value: r.value, context: r.context }]));
+  return runSqlite(db, sampleValuesBetweenOp(provider, userId, seriesType, fromEpochMs, toEpochMs));
+}
+
+export function* sampleValuesBetweenOp(
+  provider: string,
+  userId: string,
+  seriesType: string,
+  fromEpochMs: number,
+  toEpochMs: number,
+): Op<Map<number, { value: number | null; context: string | null }>> {
+  const rows = yield* all<{ epoch_ms: number; value: number | null; context: string | null }>(
+    'SELECT epoch_ms, value, context FROM samples WHERE provider = ? AND user_id = ? AND series_type = ? AND epoch_ms BETWEEN ? AND ?',
+    [provider, userId, seriesType, fromEpochMs, toEpochMs],
+  );
+  return new Map(rows.map((r) => [Number(r.epoch_ms), { value: r.value, context: r.context }]));
 }
 
 /** The sleep a sample was taken in: same provider and user, current, not deleted, its period containing the sample. */

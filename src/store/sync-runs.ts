@@ -1,4 +1,6 @@
 import type { DB } from './db.js';
+import { runSqlite } from './sqlite-run.js';
+import { get, inJsonList, run, sql, type Op } from './sql.js';
 
 /**
  * Sync runs: one row per user and run of a polling sync (the `sync` command, the catch-up of
@@ -44,27 +46,39 @@ export interface SyncRunRow {
 }
 
 export function startSyncRun(db: DB, run: SyncRunInput, now = new Date()): { id: number; startedAt: string } {
+  return runSqlite(db, startSyncRunOp(run, now));
+}
+
+export function* startSyncRunOp(run: SyncRunInput, now = new Date()): Op<{ id: number; startedAt: string }> {
   const startedAt = now.toISOString();
-  const id = db
-    .prepare(
-      `INSERT INTO sync_runs (provider, kind, user_id, types, range_from, range_to, started_at, status, frontier_day)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)`,
-    )
-    .run(run.provider, run.kind, run.userId, JSON.stringify(run.types), run.from, run.to, startedAt, run.frontierDay ?? null).lastInsertRowid;
-  return { id: Number(id), startedAt };
+  const row = yield* get<{ id: number }>(
+    `INSERT INTO sync_runs (provider, kind, user_id, types, range_from, range_to, started_at, status, frontier_day)
+     VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?) RETURNING id`,
+    [run.provider, run.kind, run.userId, JSON.stringify(run.types), run.from, run.to, startedAt, run.frontierDay ?? null],
+  );
+  return { id: Number(row!.id), startedAt };
 }
 
 export function recordSyncRunType(db: DB, runId: number, type: string, counts: SyncTypeCounts, outcome: { complete: boolean; error: string | null }): void {
-  db.prepare(
+  runSqlite(db, recordSyncRunTypeOp(runId, type, counts, outcome));
+}
+
+export function* recordSyncRunTypeOp(runId: number, type: string, counts: SyncTypeCounts, outcome: { complete: boolean; error: string | null }): Op<void> {
+  yield* run(
     `INSERT INTO sync_run_types (run_id, type, listed, new, updated, unchanged, older, superseded, complete, error)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (run_id, type) DO UPDATE SET listed = excluded.listed, new = excluded.new, updated = excluded.updated,
        unchanged = excluded.unchanged, older = excluded.older, superseded = excluded.superseded, complete = excluded.complete, error = excluded.error`,
-  ).run(runId, type, counts.listed, counts.new, counts.updated, counts.unchanged, counts.older, counts.superseded, outcome.complete ? 1 : 0, outcome.error);
+    [runId, type, counts.listed, counts.new, counts.updated, counts.unchanged, counts.older, counts.superseded, outcome.complete ? 1 : 0, outcome.error],
+  );
 }
 
 export function finishSyncRun(db: DB, runId: number, error: string | null, now = new Date()): void {
-  db.prepare(`UPDATE sync_runs SET finished_at = ?, status = ?, error = ? WHERE id = ?`).run(now.toISOString(), error ? 'failed' : 'ok', error, runId);
+  runSqlite(db, finishSyncRunOp(runId, error, now));
+}
+
+export function* finishSyncRunOp(runId: number, error: string | null, now = new Date()): Op<void> {
+  yield* run(`UPDATE sync_runs SET finished_at = ?, status = ?, error = ? WHERE id = ?`, [now.toISOString(), error ? 'failed' : 'ok', error, runId]);
 }
 
 export function getSyncRun(db: DB, id: number): SyncRunRow | undefined {
@@ -91,16 +105,17 @@ export interface Supersede {
  * marked superseded by the run, and leave every export. Returns how many were marked.
  */
 export function supersedeUnlisted(db: DB, s: Supersede, now = new Date()): number {
+  return runSqlite(db, supersedeUnlistedOp(s, now));
+}
+
+export function* supersedeUnlistedOp(s: Supersede, now = new Date()): Op<number> {
   const range = s.from !== null && s.to !== null ? 'AND day BETWEEN ? AND ?' : '';
   const params: unknown[] = [s.runId, now.toISOString(), s.provider, s.type, s.userId];
   if (range) params.push(s.from, s.to);
   params.push(s.runStartedAt, JSON.stringify(s.listedIds));
-  return db
-    .prepare(
-      `UPDATE documents SET superseded_by_run = ?, superseded_at = ?
+  const statement = sql`UPDATE documents SET superseded_by_run = ?, superseded_at = ?
        WHERE provider = ? AND type = ? AND user_id = ? AND deleted = 0 AND superseded_by_run IS NULL ${range}
          AND (retrieved_at IS NULL OR retrieved_at < ?)
-         AND id NOT IN (SELECT value FROM json_each(?))`,
-    )
-    .run(...params).changes;
+         AND NOT ${inJsonList('id', '?')}`;
+  return (yield* run(statement, params)).changes;
 }

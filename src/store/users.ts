@@ -1,5 +1,7 @@
 import type { DB } from './db.js';
 import { ensureParticipant, linkAccount } from './participants.js';
+import { runSqlite } from './sqlite-run.js';
+import { all, get, run, type Op } from './sql.js';
 
 /** What the database knows of a user. Tokens are never here: they live in the credential store. */
 export interface UserRow {
@@ -54,43 +56,63 @@ const SELECT_USERS = `SELECT u.provider, u.user_id, pa.label AS label, u.scopes,
     FROM users u LEFT JOIN participant_accounts pa ON pa.provider = u.provider AND pa.user_id = u.user_id`;
 
 export function listUsers(db: DB, provider?: string): UserRow[] {
-  if (provider) {
-    return db.prepare(`${SELECT_USERS} WHERE u.provider = ? ORDER BY u.user_id`).all(provider) as UserRow[];
-  }
-  return db.prepare(`${SELECT_USERS} ORDER BY u.provider, u.user_id`).all() as UserRow[];
+  return runSqlite(db, listUsersOp(provider));
+}
+
+/** Every user (of one provider, when given), by provider and user id. */
+export function* listUsersOp(provider?: string): Op<UserRow[]> {
+  if (provider) return yield* all<UserRow>(`${SELECT_USERS} WHERE u.provider = ? ORDER BY u.user_id`, [provider]);
+  return yield* all<UserRow>(`${SELECT_USERS} ORDER BY u.provider, u.user_id`);
 }
 
 export function getUser(db: DB, provider: string, userId: string): UserRow | undefined {
-  return db.prepare(`${SELECT_USERS} WHERE u.provider = ? AND u.user_id = ?`).get(provider, userId) as UserRow | undefined;
+  return runSqlite(db, getUserOp(provider, userId));
+}
+
+export function* getUserOp(provider: string, userId: string): Op<UserRow | undefined> {
+  return yield* get<UserRow>(`${SELECT_USERS} WHERE u.provider = ? AND u.user_id = ?`, [provider, userId]);
 }
 
 /** The users of one provider whose accounts belong to the participant `label`. */
 export function findUsersByLabel(db: DB, provider: string, label: string): UserRow[] {
-  return db.prepare(`${SELECT_USERS} WHERE u.provider = ? AND pa.label = ? ORDER BY u.user_id`).all(provider, label) as UserRow[];
+  return runSqlite(db, findUsersByLabelOp(provider, label));
 }
 
-export function updateUserTokenState(
-  db: DB,
-  provider: string,
-  userId: string,
-  state: { tokenExpiresAt?: string | null; needsReauth?: boolean; lastError?: string | null },
-  now = new Date(),
-): void {
-  db.prepare(
+export function* findUsersByLabelOp(provider: string, label: string): Op<UserRow[]> {
+  return yield* all<UserRow>(`${SELECT_USERS} WHERE u.provider = ? AND pa.label = ? ORDER BY u.user_id`, [provider, label]);
+}
+
+export interface TokenState {
+  tokenExpiresAt?: string | null;
+  needsReauth?: boolean;
+  lastError?: string | null;
+}
+
+export function updateUserTokenState(db: DB, provider: string, userId: string, state: TokenState, now = new Date()): void {
+  runSqlite(db, updateUserTokenStateOp(provider, userId, state, now));
+}
+
+export function* updateUserTokenStateOp(provider: string, userId: string, state: TokenState, now = new Date()): Op<void> {
+  yield* run(
     `UPDATE users SET
        token_expires_at = COALESCE(@tokenExpiresAt, token_expires_at),
        needs_reauth = @needsReauth, last_error = @lastError, updated_at = @ts
      WHERE provider = @provider AND user_id = @userId`,
-  ).run({
-    provider,
-    userId,
-    tokenExpiresAt: state.tokenExpiresAt ?? null,
-    needsReauth: state.needsReauth ? 1 : 0,
-    lastError: state.lastError ?? null,
-    ts: now.toISOString(),
-  });
+    {
+      provider,
+      userId,
+      tokenExpiresAt: state.tokenExpiresAt ?? null,
+      needsReauth: state.needsReauth ? 1 : 0,
+      lastError: state.lastError ?? null,
+      ts: now.toISOString(),
+    },
+  );
 }
 
 export function deleteUser(db: DB, provider: string, userId: string): boolean {
-  return db.prepare('DELETE FROM users WHERE provider = ? AND user_id = ?').run(provider, userId).changes > 0;
+  return runSqlite(db, deleteUserOp(provider, userId));
+}
+
+export function* deleteUserOp(provider: string, userId: string): Op<boolean> {
+  return (yield* run('DELETE FROM users WHERE provider = ? AND user_id = ?', [provider, userId])).changes > 0;
 }

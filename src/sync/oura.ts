@@ -1,13 +1,15 @@
 import { errorMessage } from '../errors.js';
 import { addDays } from '../util/days.js';
 import { withoutFsync } from '../store/db.js';
-import { storeDocument, type StoreOutcome } from '../store/documents.js';
-import { finishSyncRun, recordSyncRunType, startSyncRun, supersedeUnlisted } from '../store/sync-runs.js';
-import { sampleValuesBetween, upsertSamples, type SampleInput } from '../store/samples.js';
+import { storeDocumentOp, type DocumentInput, type Provenance, type StoreOutcome } from '../store/documents.js';
+import { finishSyncRunOp, recordSyncRunTypeOp, startSyncRunOp, supersedeUnlistedOp } from '../store/sync-runs.js';
+import { sampleValuesBetweenOp, upsertSamplesOp, type SampleInput } from '../store/samples.js';
 import type { UserRow } from '../store/users.js';
+import { SqliteStore, type Store } from '../store/store.js';
+import type { Op, OpFunction } from '../store/sql.js';
 import { OuraApiError, OuraAuthError, type OuraApi, type OuraHeartRate } from '../providers/oura/api.js';
 import { ouraDocumentInput } from '../providers/oura/documents.js';
-import { ouraApiForUser, type OuraDeps } from '../providers/oura/session.js';
+import { ouraApiForUser, storeOf, type OuraDeps } from '../providers/oura/session.js';
 import { DEFAULT_OURA_SYNC_TYPES } from './oura-types.js';
 
 /**
@@ -85,9 +87,17 @@ export interface OuraSyncOptions {
   durable?: boolean;
 }
 
-/** How a sync's writes are committed (see `durable`). */
-function writer(deps: OuraDeps, options: OuraSyncOptions): <T>(write: () => T) => T {
-  return options.durable === false ? (write) => withoutFsync(deps.db, write) : (write) => write();
+/** Runs one transaction of a sync's writes, committed as `durable` says. */
+type Writer = <A extends unknown[], T>(fn: OpFunction<A, T>, ...args: A) => Promise<T>;
+
+/**
+ * How a sync's writes are committed (see `durable`). Each is one transaction; on SQLite an
+ * IMMEDIATE one: the write lock is taken (waiting for other processes) before the first read,
+ * where a transaction that reads first fails with "database is locked" when another process writes meanwhile.
+ */
+function writer(store: Store, options: OuraSyncOptions): Writer {
+  if (options.durable === false && store instanceof SqliteStore) return (fn, ...args) => withoutFsync(store.db, () => store.run(fn, ...args));
+  return (fn, ...args) => store.run(fn, ...args);
 }
 
 /**
@@ -101,9 +111,10 @@ export async function syncOura(deps: OuraDeps, options: OuraSyncOptions): Promis
   const summary: SyncSummary = { from: options.from, to: options.to, types, users: [], totals: {}, failed: 0 };
   for (const type of types) summary.totals[type] = emptyCounts();
 
-  const write = writer(deps, options);
+  const store = storeOf(deps);
+  const write = writer(store, options);
   for (const user of options.users) {
-    const run = write(() => startSyncRun(deps.db, {
+    const run = await write(startSyncRunOp, {
       provider: 'oura',
       kind: options.kind ?? 'sync',
       userId: user.user_id,
@@ -111,7 +122,7 @@ export async function syncOura(deps: OuraDeps, options: OuraSyncOptions): Promis
       from: options.from,
       to: options.to,
       frontierDay: options.frontierDay?.(user) ?? null,
-    }));
+    }, new Date());
     const result: UserSyncResult = { provider: 'oura', user_id: user.user_id, label: user.label, ok: true, error: null, types: [], run_id: run.id };
     summary.users.push(result);
     const api = ouraApiForUser(deps, user);
@@ -123,14 +134,14 @@ export async function syncOura(deps: OuraDeps, options: OuraSyncOptions): Promis
       let fatal = false;
       let listed = 0;
       try {
-        if (type === 'heartrate') listed = await syncHeartRate(deps, api, user, options, counts, onPage);
-        else listed = await syncCollection(deps, api, user, type, options, counts, onPage, run);
+        if (type === 'heartrate') listed = await syncHeartRate(write, api, user, options, counts, onPage);
+        else listed = await syncCollection(write, api, user, type, options, counts, onPage, run);
       } catch (err) {
         counts.error = errorMessage(err);
         fatal = !onlyThisType(err);
       }
       counts.listed = listed;
-      write(() => recordSyncRunType(deps.db, run.id, type, counts, { complete: counts.error === null, error: counts.error }));
+      await write(recordSyncRunTypeOp, run.id, type, counts, { complete: counts.error === null, error: counts.error });
       const total = summary.totals[type]!;
       for (const key of COUNT_KEYS) total[key] += counts[key];
       options.onProgress?.({ kind: 'type-done', user, type, result: counts });
@@ -144,7 +155,7 @@ export async function syncOura(deps: OuraDeps, options: OuraSyncOptions): Promis
       result.error = distinct.length === 1 ? distinct[0]! : errors.map((t) => `${t.type}: ${t.error}`).join(' ');
       summary.failed++;
     }
-    write(() => finishSyncRun(deps.db, run.id, result.error));
+    await write(finishSyncRunOp, run.id, result.error, new Date());
   }
   return summary;
 }
@@ -156,7 +167,7 @@ function emptyCounts(): SyncCounts {
 }
 
 async function syncCollection(
-  deps: OuraDeps,
+  write: Writer,
   api: OuraApi,
   user: UserRow,
   type: string,
@@ -177,39 +188,36 @@ async function syncCollection(
       const day = (doc as { day?: unknown } | null)?.day;
       return typeof day !== 'string' || (day >= options.from && day <= options.to);
     });
-    const store = deps.db.transaction(() => {
-      for (const doc of inRange) {
-        const input = ouraDocumentInput(type, user.user_id, doc, 'sync');
-        listed.push(input.id);
-        count(counts, storeDocument(deps.db, input, provenance));
-      }
-    });
-    // IMMEDIATE: the write lock is taken (waiting for other processes) before the first read; a
-    // transaction that reads first fails with "database is locked" when another process writes meanwhile.
-    writer(deps, options)(() => store.immediate());
+    const inputs = inRange.map((doc) => ouraDocumentInput(type, user.user_id, doc, 'sync'));
+    for (const input of inputs) listed.push(input.id);
+    for (const outcome of await write(storePageOp, inputs, provenance)) count(counts, outcome);
     fetched += inRange.length;
     onPage(fetched);
   }
   // Every page arrived: the listing is complete, and authoritative for the range.
   const undated = UNDATED_TYPES.has(type);
-  const supersede = deps.db.transaction(() =>
-    supersedeUnlisted(deps.db, {
-      runId: run.id,
-      runStartedAt: run.startedAt,
-      provider: 'oura',
-      type,
-      userId: user.user_id,
-      from: undated ? null : options.from,
-      to: undated ? null : options.to,
-      listedIds: listed,
-    }),
-  );
-  counts.superseded += writer(deps, options)(() => supersede.immediate());
+  counts.superseded += await write(supersedeUnlistedOp, {
+    runId: run.id,
+    runStartedAt: run.startedAt,
+    provider: 'oura',
+    type,
+    userId: user.user_id,
+    from: undated ? null : options.from,
+    to: undated ? null : options.to,
+    listedIds: listed,
+  }, new Date());
   return listed.length;
 }
 
+/** One page of documents, each version stored (and made current when newest) in one transaction. */
+function* storePageOp(inputs: readonly DocumentInput[], provenance: Provenance): Op<StoreOutcome[]> {
+  const outcomes: StoreOutcome[] = [];
+  for (const input of inputs) outcomes.push(yield* storeDocumentOp(input, provenance));
+  return outcomes;
+}
+
 async function syncHeartRate(
-  deps: OuraDeps,
+  write: Writer,
   api: OuraApi,
   user: UserRow,
   options: OuraSyncOptions,
@@ -222,7 +230,10 @@ async function syncHeartRate(
     const last = lastCandidate < options.to ? lastCandidate : options.to;
     const pages = api.heartRatePages({ startDatetime: `${first}T00:00:00+00:00`, endDatetime: `${last}T23:59:59+00:00` });
     for await (const page of pages) {
-      writer(deps, options)(() => storeHeartRate(deps, user, page, counts));
+      const found = await write(storeHeartRateOp, user, page);
+      counts.new += found.new;
+      counts.updated += found.updated;
+      counts.unchanged += found.unchanged;
       fetched += page.length;
       onPage(fetched);
     }
@@ -231,14 +242,16 @@ async function syncHeartRate(
 }
 
 /** Heart rate has no document id: one sample row per instant, written only when new or changed. */
-function storeHeartRate(deps: OuraDeps, user: UserRow, page: readonly OuraHeartRate[], counts: SyncCounts): void {
+function* storeHeartRateOp(user: UserRow, page: readonly OuraHeartRate[]): Op<Pick<SyncCounts, 'new' | 'updated' | 'unchanged'>> {
+  // Counted here and added by the caller: PostgreSQL may run this again after a deadlock.
+  const counts = { new: 0, updated: 0, unchanged: 0 };
   const samples = page
     .filter((s) => typeof s?.timestamp === 'string' && !Number.isNaN(Date.parse(s.timestamp)))
     .map((s) => ({ sample: s, epoch: Date.parse(s.timestamp) }));
-  if (samples.length === 0) return;
+  if (samples.length === 0) return counts;
   const lowest = samples.reduce((min, s) => Math.min(min, s.epoch), Infinity);
   const highest = samples.reduce((max, s) => Math.max(max, s.epoch), -Infinity);
-  const existing = sampleValuesBetween(deps.db, 'oura', user.user_id, 'heart_rate', lowest, highest);
+  const existing = yield* sampleValuesBetweenOp('oura', user.user_id, 'heart_rate', lowest, highest);
   const changed: SampleInput[] = [];
   for (const { sample, epoch } of samples) {
     const value = typeof sample.bpm === 'number' ? sample.bpm : null;
@@ -263,7 +276,8 @@ function storeHeartRate(deps: OuraDeps, user: UserRow, page: readonly OuraHeartR
       context,
     });
   }
-  if (changed.length > 0) upsertSamples(deps.db, changed, { source: 'sync', retrievedAt: new Date() });
+  if (changed.length > 0) yield* upsertSamplesOp(changed, { source: 'sync', retrievedAt: new Date() });
+  return counts;
 }
 
 /** Refusals of one data type (a scope not granted, a bad parameter) leave the user's other types worth trying. */

@@ -47,6 +47,8 @@ export interface RecordedRequest {
   /** The form fields of a POST to /oauth/token (secrets included: tests only). */
   form?: Record<string, string>;
   status: number;
+  /** When the request arrived (epoch ms, performance clock of this process). */
+  at: number;
 }
 
 export interface ConsentDecision {
@@ -241,6 +243,7 @@ export class OuraFake {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const at = performance.timeOrigin + performance.now();
     const url = new URL(req.url ?? '/', this.url);
     const method = req.method ?? 'GET';
     const raw = await readBody(req);
@@ -250,6 +253,7 @@ export class OuraFake {
       query: Object.fromEntries(url.searchParams),
       authorization: req.headers.authorization,
       status: 0,
+      at,
     };
     if (url.pathname === '/oauth/token') record.form = Object.fromEntries(new URLSearchParams(raw));
     this.requests.push(record);

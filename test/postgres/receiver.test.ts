@@ -6,7 +6,7 @@ import { storeLocation } from '../../src/store/location.js';
 import type { Store } from '../../src/store/store.js';
 import { insertDeliveryOp, markProcessedOp, DELIVERY_WORK } from '../../src/store/deliveries.js';
 import { ClaimLostError, finishClaimOp } from '../../src/store/claims.js';
-import { OURA_ON_POSTGRES, parkOuraOnPostgres } from '../../src/receiver/listen-postgres.js';
+import { AwaitingAuthorization, type FetchOuraDocument } from '../../src/receiver/work-queue.js';
 import { send } from '../helpers/receiver.js';
 import { ouraHeaders, standardHeaders, TEST_SECRETS } from '../helpers/signing.js';
 import { startListen, type ListenProcess } from '../helpers/listen-process.js';
@@ -14,6 +14,9 @@ import { runCli } from '../helpers/cli.js';
 import { adminQuery, newPostgresDatabase, postgresServer } from '../helpers/postgres.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
+// Oura fetches on PostgreSQL are test/postgres/oura.test.ts's; here an Oura delivery only waits.
+const OURA_WAITS = 'waiting in this test';
+const parkOura: FetchOuraDocument = () => Promise.reject(new AwaitingAuthorization(OURA_WAITS));
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -24,7 +27,7 @@ async function receiverOn(url: string, events: ReceiverEvent[] = [], work: { lea
     store,
     port: 0,
     providers: buildProviders({ secrets: TEST_SECRETS }),
-    fetchOuraDocument: parkOuraOnPostgres,
+    fetchOuraDocument: parkOura,
     onEvent: (event) => events.push(event),
     work,
   });
@@ -86,7 +89,7 @@ describe('the receiver on PostgreSQL', () => {
     const owStatuses = await Promise.all(users.flatMap((u) => [owSend(a.receiver, `msg_h_${u}`, hrv(u)), owSend(b.receiver, `msg_s_${u}`, sleep(u))]));
     expect(owStatuses.every((s) => s === 200)).toBe(true);
 
-    // An Oura notification is stored and acknowledged, then waits: fetches are not on PostgreSQL yet.
+    // An Oura notification is stored and acknowledged, then waits (its fetch cannot succeed yet).
     const oura = JSON.stringify({ event_type: 'create', data_type: 'sleep', object_id: 'os-1', user_id: 'ou-1', event_time: '2026-03-02T07:00:00+00:00' });
     expect((await send(`${a.receiver.url}/oura`, { headers: ouraHeaders(TEST_SECRETS.oura, oura), body: oura })).status).toBe(200);
 
@@ -100,7 +103,7 @@ describe('the receiver on PostgreSQL', () => {
     );
     await until(async () => (await count(url, "SELECT count(*) AS n FROM deliveries WHERE provider = 'oura' AND status = 'pending'")) === 1, 'the Oura delivery parked');
     const [parked] = await adminQuery<{ error: string; next_attempt_at: string | null }>(`SELECT error, next_attempt_at FROM deliveries WHERE provider = 'oura'`, [], url);
-    expect(parked).toEqual({ error: OURA_ON_POSTGRES, next_attempt_at: null });
+    expect(parked).toEqual({ error: OURA_WAITS, next_attempt_at: null });
   });
 
   it("takes over a dead receiver's work once its lease lapses; the late owner's result is refused", async () => {

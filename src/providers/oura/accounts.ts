@@ -1,9 +1,9 @@
 import { RuntimeError, UsageError, errorMessage } from '../../errors.js';
 import { CredentialStore } from '../../credentials/token-store.js';
-import { deleteUser, findUsersByLabel, getUser, listUsers, type UserRow } from '../../store/users.js';
-import type { DB } from '../../store/db.js';
+import { deleteUserOp, findUsersByLabelOp, getUserOp, listUsersOp, type UserRow } from '../../store/users.js';
+import type { Store } from '../../store/store.js';
 import { ouraEndpoints, ouraHttpClient } from './http.js';
-import { OuraUserSession, type OuraDeps } from './session.js';
+import { OuraUserSession, storeOf, type OuraDeps } from './session.js';
 
 /** The authorized Oura users: who they are, whether their grant still works; never their tokens. */
 
@@ -19,9 +19,9 @@ export interface OuraAccount {
   created_at: string;
 }
 
-export function listOuraAccounts(db: DB, credentials = new CredentialStore()): OuraAccount[] {
+export async function listOuraAccounts(store: Store, credentials = new CredentialStore()): Promise<OuraAccount[]> {
   const withTokens = new Set(credentials.list('oura'));
-  return listUsers(db, 'oura').map((u) => ({
+  return (await store.read(listUsersOp, 'oura')).map((u) => ({
     provider: 'oura',
     user_id: u.user_id,
     label: u.label,
@@ -43,22 +43,22 @@ export interface UserSelection {
  * The Oura users a command acts on: `--user ID`, `--label NAME`, or (when `allByDefault`
  * or `--all`) every one. Naming someone unknown, or having nobody, is a run-time failure.
  */
-export function selectOuraUsers(db: DB, selection: UserSelection, allByDefault: boolean): UserRow[] {
+export async function selectOuraUsers(store: Store, selection: UserSelection, allByDefault: boolean): Promise<UserRow[]> {
   const given = [selection.user !== undefined, selection.label !== undefined, selection.all === true].filter(Boolean).length;
   if (given > 1) throw new UsageError('Give only one of --user, --label and --all.');
   if (selection.user !== undefined) {
-    const user = getUser(db, 'oura', selection.user);
+    const user = await store.read(getUserOp, 'oura', selection.user);
     if (!user) throw new RuntimeError(`No Oura user ${selection.user} is authorized here; see \`wearhook auth list\`.`);
     return [user];
   }
   if (selection.label !== undefined) {
     // A participant may hold more than one Oura account (a replaced ring): all of them.
-    const users = findUsersByLabel(db, 'oura', selection.label);
+    const users = await store.read(findUsersByLabelOp, 'oura', selection.label);
     if (users.length === 0) throw new RuntimeError(`No Oura user has the label ${selection.label}; see \`wearhook auth list\`.`);
     return users;
   }
   if (!selection.all && !allByDefault) throw new UsageError('Say whose: --user ID, --label NAME or --all.');
-  const users = listUsers(db, 'oura');
+  const users = await store.read(listUsersOp, 'oura');
   if (users.length === 0) throw new RuntimeError('No Oura user is authorized yet; run `wearhook auth oura` first.');
   return users;
 }
@@ -96,6 +96,6 @@ export async function logoutOuraUser(deps: OuraDeps, user: UserRow): Promise<Log
     warning = 'no working tokens to revoke';
   }
   await credentials.withUserLock('oura', user.user_id, () => credentials.remove('oura', user.user_id));
-  deleteUser(deps.db, 'oura', user.user_id);
+  await storeOf(deps).run(deleteUserOp, 'oura', user.user_id);
   return { provider: 'oura', user_id: user.user_id, label: user.label, revoked, warning };
 }

@@ -1,4 +1,4 @@
-import { ouraApiForUser, requireOuraUser, type OuraDeps } from './session.js';
+import { ouraApiForUser, requireOuraUser, storeOf, type OuraDeps } from './session.js';
 
 /**
  * Fetch one Oura document with its user's token, as a webhook notification asks:
@@ -8,6 +8,6 @@ import { ouraApiForUser, requireOuraUser, type OuraDeps } from './session.js';
  * ./session.ts when the user must run `wearhook auth oura` again.
  */
 export async function fetchOuraDocument(deps: OuraDeps, userId: string, dataType: string, documentId: string, signal?: AbortSignal): Promise<unknown | null> {
-  const user = requireOuraUser(deps.db, userId);
+  const user = await requireOuraUser(storeOf(deps), userId);
   return ouraApiForUser(deps, user).document(dataType, documentId, signal);
 }

@@ -7,7 +7,7 @@ import { wakeDeliveriesOf } from '../../store/deliveries.js';
 import { FixedBearer, OuraApi } from './api.js';
 import { ouraAppCredentials, ouraEndpoints, ouraHttpClient } from './http.js';
 import { authorizeUrl, expiresAt, listenForCallback, newPkce, newState, requestToken } from './oauth.js';
-import type { OuraDeps } from './session.js';
+import type { SqliteOuraDeps } from './session.js';
 
 export interface LoginOptions {
   port: number;
@@ -34,7 +34,7 @@ const APPLICATIONS_PAGE = 'https://cloud.ouraring.com/oauth/applications';
  * `wearhook auth oura`: send the user to Oura's consent page, take the code on the loopback
  * redirect, exchange it, learn the user id from personal_info, and store tokens and user.
  */
-export async function loginOuraUser(deps: OuraDeps, options: LoginOptions): Promise<LoginResult> {
+export async function loginOuraUser(deps: SqliteOuraDeps, options: LoginOptions): Promise<LoginResult> {
   const app = ouraAppCredentials(deps.settings);
   const endpoints = ouraEndpoints(deps.settings);
   const http = deps.http ?? ouraHttpClient();
@@ -105,7 +105,7 @@ export interface AuthorizationGrant {
  * code, learn the user id from personal_info, check the participant, store the tokens under
  * the user's refresh lock, then the user and its participant link.
  */
-export async function completeOuraAuthorization(deps: OuraDeps, grant: AuthorizationGrant): Promise<LoginResult> {
+export async function completeOuraAuthorization(deps: SqliteOuraDeps, grant: AuthorizationGrant): Promise<LoginResult> {
   const app = ouraAppCredentials(deps.settings);
   const endpoints = ouraEndpoints(deps.settings);
   const http = deps.http ?? ouraHttpClient();

@@ -3,14 +3,21 @@ import type { Settings } from '../../config/settings.js';
 import type { HttpClient } from '../../net/http-client.js';
 import { RuntimeError } from '../../errors.js';
 import { CredentialStore, type StoredTokens } from '../../credentials/token-store.js';
-import { getUser, updateUserTokenState, type UserRow } from '../../store/users.js';
+import { getUserOp, updateUserTokenStateOp, type UserRow } from '../../store/users.js';
+import { SqliteStore, type Store } from '../../store/store.js';
+import { lock, type Op } from '../../store/sql.js';
 import { OuraApi, type BearerSource } from './api.js';
 import { ouraAppCredentials, ouraEndpoints, ouraHttpClient } from './http.js';
 import { OuraGrantRejectedError, expiresAt, requestToken } from './oauth.js';
 
-/** What every Oura operation needs; `http` and `credentials` default to the real ones. */
+/**
+ * What every Oura operation needs; `http` and `credentials` default to the real ones. The
+ * users' token state is read and written through `store` (SQLite or PostgreSQL), or `db`
+ * (a SQLite connection) when no store is given.
+ */
 export interface OuraDeps {
-  db: DB;
+  db?: DB;
+  store?: Store;
   settings: Settings;
   http?: HttpClient;
   credentials?: CredentialStore;
@@ -27,6 +34,16 @@ export function reauthCommand(label: string | null | undefined): string {
   return label ? `wearhook auth oura --label ${label}` : 'wearhook auth oura';
 }
 
+/** OuraDeps on a SQLite connection, for the parts not yet written as store operations (login). */
+export type SqliteOuraDeps = OuraDeps & { db: DB };
+
+/** The store of `deps`: its own, or one over its SQLite connection. */
+export function storeOf(deps: Pick<OuraDeps, 'db' | 'store'>): Store {
+  if (deps.store) return deps.store;
+  if (!deps.db) throw new Error('An Oura operation needs a store or a database.');
+  return new SqliteStore(deps.db, deps.db.name);
+}
+
 /** Refreshes in flight in this process, so parallel requests of one user share one refresh. */
 const inFlight = new Map<string, Promise<StoredTokens>>();
 
@@ -38,11 +55,13 @@ export class OuraUserSession implements BearerSource {
   private readonly credentials: CredentialStore;
   private readonly http: HttpClient;
   private readonly now: () => Date;
+  private readonly store: Store;
 
   constructor(
     private readonly deps: OuraDeps,
     readonly user: UserRow,
   ) {
+    this.store = storeOf(deps);
     this.credentials = deps.credentials ?? new CredentialStore();
     this.http = deps.http ?? ouraHttpClient();
     this.now = deps.now ?? (() => new Date());
@@ -70,15 +89,33 @@ export class OuraUserSession implements BearerSource {
     let running = inFlight.get(key);
     if (!running) {
       running = this.credentials
-        .withUserLock('oura', this.user.user_id, () => this.refreshLocked(staleAccessToken))
+        .withUserLock('oura', this.user.user_id, () => this.refreshAcrossStore(staleAccessToken))
         .finally(() => inFlight.delete(key));
       inFlight.set(key, running);
     }
     return running;
   }
 
-  private async refreshLocked(staleAccessToken: string): Promise<StoredTokens> {
+  /**
+   * On PostgreSQL the receivers sharing the database may run on several machines, where the
+   * credential file's lock does not reach: the refresh also holds the user's advisory lock
+   * (a transaction that ends with it), so one process of the whole database refreshes at a
+   * time, and the token state it records is read by the next one after it. SQLite's writer
+   * lock must not be held across a network call: there the file lock is the whole story.
+   */
+  private refreshAcrossStore(staleAccessToken: string): Promise<StoredTokens> {
+    if (this.store.dialect !== 'postgres') return this.refreshLocked(staleAccessToken, this.store);
+    return this.store.transaction(async (tx) => {
+      await tx.run(lockRefreshOp, this.user.user_id);
+      return this.refreshLocked(staleAccessToken, tx);
+    });
+  }
+
+  private async refreshLocked(staleAccessToken: string, store: Pick<Store, 'run'>): Promise<StoredTokens> {
     // Another process (or an earlier refresh) may have replaced the pair while we waited.
+    const row = await store.run(getUserOp, 'oura', this.user.user_id);
+    if (!row) throw this.reauthError('it was logged out meanwhile');
+    if (row.needs_reauth) throw this.reauthError(row.last_error ?? 'its authorization stopped working');
     const current = this.stored();
     const fresh = Date.parse(current.expires_at) - this.now().getTime() > REFRESH_AHEAD_MS;
     if (current.access_token !== staleAccessToken && fresh) return current;
@@ -93,8 +130,16 @@ export class OuraUserSession implements BearerSource {
       // A lock lost to a stale-lock takeover could let another process spend it first: use theirs.
       const after = this.credentials.get('oura', this.user.user_id);
       if (after && after.refresh_token !== current.refresh_token) return after;
+      if (row.token_expires_at !== null && row.token_expires_at > current.expires_at) {
+        // A process with a credential file of its own (another machine) refreshed after this
+        // file's pair was saved: the grant works there; only this file is behind. Marking the
+        // user for re-authorization would stop every receiver.
+        throw new RuntimeError(
+          `Oura refused the refresh token in ${this.credentials.file} for user ${this.user.user_id}: another wearhook on this database refreshed it with a credential file of its own. Give every wearhook that shares the database one configuration folder (WEARHOOK_CONFIG_DIR).`,
+        );
+      }
       const reason = `Oura refused its refresh token: ${err.reason}`;
-      updateUserTokenState(this.deps.db, 'oura', this.user.user_id, { needsReauth: true, lastError: reason });
+      await store.run(updateUserTokenStateOp, 'oura', this.user.user_id, { needsReauth: true, lastError: reason }, new Date());
       throw this.reauthError(reason);
     }
     const now = this.now();
@@ -107,7 +152,7 @@ export class OuraUserSession implements BearerSource {
     };
     // Saved before anyone uses it: the old refresh token is spent, this pair is the only way back in.
     await this.credentials.save('oura', this.user.user_id, next);
-    updateUserTokenState(this.deps.db, 'oura', this.user.user_id, { tokenExpiresAt: next.expires_at, needsReauth: false, lastError: null });
+    await store.run(updateUserTokenStateOp, 'oura', this.user.user_id, { tokenExpiresAt: next.expires_at, needsReauth: false, lastError: null }, new Date());
     return next;
   }
 
@@ -128,9 +173,14 @@ export function ouraApiForUser(deps: OuraDeps, user: UserRow): OuraApi {
   });
 }
 
+/** Hold the refresh lock of one Oura user until the transaction ends (PostgreSQL; SQLite's writer lock already excludes). */
+function* lockRefreshOp(userId: string): Op<void> {
+  yield* lock(`oura-refresh:${userId}`);
+}
+
 /** The stored Oura user with this id, or a clear error. */
-export function requireOuraUser(db: DB, userId: string): UserRow {
-  const user = getUser(db, 'oura', userId);
+export async function requireOuraUser(store: Store, userId: string): Promise<UserRow> {
+  const user = await store.read(getUserOp, 'oura', userId);
   if (!user) throw new OuraUserUnknownError(`No Oura user ${userId} is authorized here; run \`wearhook auth oura\` for them first.`);
   return user;
 }

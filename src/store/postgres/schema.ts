@@ -286,4 +286,11 @@ UPDATE document_versions SET day = data::jsonb->>'start_day', start_time = COALE
        end_time = COALESCE(end_time, data::jsonb->>'end_time')
  WHERE provider = 'oura' AND type IN ('enhanced_tag', 'rest_mode_period') AND day IS NULL;
 `,
+  // 13: paces shared by every process on one database (see ../migrations.ts).
+  13: `
+CREATE TABLE paces (
+  name    TEXT COLLATE "C" PRIMARY KEY,
+  next_at BIGINT NOT NULL
+);
+`,
 };

@@ -1,0 +1,149 @@
+import { createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { startListen, type ListenProcess } from '../helpers/listen-process.js';
+import { startOuraFake, type OuraFake } from '../helpers/oura-fake.js';
+import { seedOuraUser, storedOuraTokens } from '../helpers/oura-user.js';
+import { ouraSleepDocument as sleepDoc } from '../fixtures/documents.js';
+import { openStore } from '../../src/store/open.js';
+import { storeLocation } from '../../src/store/location.js';
+import { all } from '../../src/store/sql.js';
+import { adminQuery, newPostgresDatabase } from '../helpers/postgres.js';
+
+/** Oura on PostgreSQL: fetches by several receivers at one shared pace, `sync`, `auth list|logout`. */
+
+let fake: OuraFake;
+let dir: string;
+let configDir: string;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeEach(async () => {
+  fake = await startOuraFake({ pageSize: 2 });
+  dir = tempDir();
+  configDir = path.join(dir, 'config');
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await fake.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function listen(env: Record<string, string>, args: string[]): Promise<ListenProcess> {
+  const l = await startListen(env, args);
+  cleanups.push(() => l.stop('SIGKILL'));
+  return l;
+}
+
+async function notify(url: string, fields: { data_type: string; object_id: string; user_id: string }): Promise<number> {
+  const body = JSON.stringify({ event_type: 'create', event_time: '2026-03-02T07:45:00+00:00', ...fields });
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const signature = createHmac('sha256', fake.clientSecret).update(timestamp + body).digest('hex').toUpperCase();
+  const res = await request(`${url}/oura`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-oura-timestamp': timestamp, 'x-oura-signature': signature }, body });
+  await res.body.dump();
+  return res.statusCode;
+}
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const DAYS = ['2026-03-01', '2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05', '2026-03-06'];
+
+describe('Oura on PostgreSQL', () => {
+  it('two receivers fetch the notified documents at one pace they share, the expired token refreshed once', async () => {
+    const url = await newPostgresDatabase();
+    const tokens = await seedOuraUser(fake, { configDir, dbPath: url, userId: 'ou-1', accessTokenExpired: true });
+    fake.addDocuments('ou-1', 'daily_readiness', DAYS.map((day, i) => ({ id: `dr-${i}`, day, score: 80 + i, contributors: {} })));
+    // A slow refresh widens the window in which the two receivers could both spend the refresh token.
+    fake.refreshDelayMs = 300;
+    const env = { ...fake.env(), WEARHOOK_CONFIG_DIR: configDir, WEARHOOK_DB: url };
+    // 5 requests a second for both together, without bursts: one every 200 ms, whichever receiver sends it.
+    const [a, b] = await Promise.all([listen(env, ['--oura-fetch-rate', '5']), listen(env, ['--oura-fetch-rate', '5'])]);
+    const started = fake.requests.length;
+    const statuses = await Promise.all(DAYS.map((_, i) => notify((i % 2 === 0 ? a : b).url, { data_type: 'daily_readiness', object_id: `dr-${i}`, user_id: 'ou-1' })));
+    expect(statuses).toEqual(DAYS.map(() => 200));
+
+    const processed = async () => Number((await adminQuery<{ n: string }>("SELECT count(*) AS n FROM deliveries WHERE status = 'processed'", [], url))[0]!.n);
+    await until(async () => (await processed()) === DAYS.length, 'every delivery fetched');
+    const stored = await adminQuery<{ id: string; user_id: string; day: string; source: string }>('SELECT id, user_id, day, source FROM documents ORDER BY id', [], url);
+    expect(stored).toEqual(DAYS.map((day, i) => ({ id: `dr-${i}`, user_id: 'ou-1', day, source: 'webhook' })));
+    // Both receivers fetched (the work went where it arrived), so the pace was shared, not merely one process's.
+    const byProcess = new Set([...a.lines(), ...b.lines()].filter((l) => l.type === 'work' && l.status === 'processed').map((l) => (a.lines().includes(l) ? 'a' : 'b')));
+    expect(byProcess).toEqual(new Set(['a', 'b']));
+
+    // One refresh for both processes: the refresh token was spent once and the new pair works.
+    expect(fake.refreshTokensPresented).toEqual([tokens.refresh_token]);
+    expect(fake.requestsTo('/oauth/token').map((r) => r.status)).toEqual([200]);
+    const after = storedOuraTokens(configDir, 'ou-1')!;
+    expect(after.refresh_token).not.toBe(tokens.refresh_token);
+    expect((await adminQuery<{ needs_reauth: number; token_expires_at: string }>('SELECT needs_reauth, token_expires_at FROM users', [], url))[0]).toEqual({
+      needs_reauth: 0,
+      token_expires_at: after.expires_at,
+    });
+
+    // Every request to Oura (the refresh and the fetches), from either process, kept 200 ms apart (some slack for the wire).
+    const times = fake.requests.slice(started).map((r) => r.at).sort((x, y) => x - y);
+    expect(times.length).toBeGreaterThanOrEqual(DAYS.length + 1);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(Math.min(...gaps)).toBeGreaterThan(150);
+  });
+
+  it('sync stores the same rows as on SQLite; auth list and logout work on PostgreSQL', async () => {
+    const url = await newPostgresDatabase();
+    const file = path.join(dir, 'wearhook.db');
+    for (const db of [file, url]) await seedOuraUser(fake, { configDir: path.join(configDir, db === file ? 'sqlite' : 'pg'), dbPath: db, userId: 'u1' });
+    fake.addDocuments('u1', 'sleep', DAYS.map((day, i) => sleepDoc(`sleep-${i}`, day)));
+    fake.addDocuments('u1', 'daily_readiness', DAYS.map((day, i) => ({ id: `dr-${i}`, day, score: 80 + i, contributors: {} })));
+    fake.users.get('u1')!.heartrate.push(
+      { timestamp: '2026-03-02T01:00:00+00:00', bpm: 55, source: 'sleep' },
+      { timestamp: '2026-03-02T13:00:00+00:00', bpm: 80, source: 'awake' },
+    );
+    const args = ['sync', '--from', '2026-03-02', '--to', '2026-03-04', '--type', 'sleep,daily_readiness,heartrate', '--json'];
+    const envOf = (db: string) => ({ ...fake.env(), WEARHOOK_CONFIG_DIR: path.join(configDir, db === file ? 'sqlite' : 'pg'), WEARHOOK_DB: db });
+    const [onFile, onPostgres] = [await runCli(args, { env: envOf(file) }), await runCli(args, { env: envOf(url) })];
+    expect(onPostgres.code, onPostgres.stderr).toBe(0);
+    expect(onFile.code, onFile.stderr).toBe(0);
+    const withoutRun = (s: string) => JSON.parse(s, (key, value: unknown) => (key === 'run_id' ? undefined : value));
+    expect(withoutRun(onPostgres.stdout)).toEqual(withoutRun(onFile.stdout));
+    expect(withoutRun(onPostgres.stdout).totals.sleep).toEqual({ new: 3, updated: 0, unchanged: 0, older: 0, superseded: 0 });
+
+    const queries = [
+      'SELECT provider, type, id, user_id, day, start_time, end_time, data, version, source, deleted, superseded_by_run FROM documents ORDER BY type, id',
+      'SELECT type, id, content_sha256, source, sync_run_id, order_rank, arrived_older FROM document_versions ORDER BY type, id, seq',
+      'SELECT provider, user_id, series_type, epoch_ms, timestamp, day, value, unit, source, context, sleep_id FROM samples ORDER BY epoch_ms',
+      'SELECT provider, kind, user_id, types, range_from, range_to, status, error FROM sync_runs ORDER BY id',
+      'SELECT run_id, type, listed, new, updated, unchanged, older, superseded, complete, error FROM sync_run_types ORDER BY run_id, type',
+    ];
+    // Read through wearhook's own stores: both give bigints as numbers.
+    const [sqlite, postgres] = [await openStore(storeLocation(file)), await openStore(storeLocation(url))];
+    try {
+      for (const q of queries) expect(await postgres.read(all, q), q).toEqual(await sqlite.read(all, q));
+    } finally {
+      await sqlite.close();
+      await postgres.close();
+    }
+
+    // A document Oura no longer lists is superseded on PostgreSQL as on SQLite.
+    fake.users.get('u1')!.documents.set('sleep', fake.users.get('u1')!.documents.get('sleep')!.filter((d) => d.id !== 'sleep-2'));
+    const again = await runCli([...args.slice(0, -3), '--type', 'sleep', '--json'], { env: envOf(url) });
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).totals.sleep).toEqual({ new: 0, updated: 0, unchanged: 2, older: 0, superseded: 1 });
+
+    const listed = await runCli(['auth', 'list', '--json'], { env: envOf(url) });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout)).toMatchObject([{ provider: 'oura', user_id: 'u1', status: 'ok', scopes: expect.arrayContaining(['daily']) }]);
+    const out = await runCli(['auth', 'logout', '--user', 'u1', '--json'], { env: envOf(url) });
+    expect(out.code, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual([{ provider: 'oura', user_id: 'u1', label: null, revoked: true, warning: null }]);
+    expect(await adminQuery('SELECT user_id FROM users', [], url)).toEqual([]);
+    // The data stays.
+    expect(await adminQuery("SELECT count(*)::int AS n FROM documents WHERE type = 'sleep'", [], url)).toEqual([{ n: 3 }]);
+  });
+});
