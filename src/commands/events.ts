@@ -95,14 +95,17 @@ Examples:
       const [{ CliContext }, { tailDeliveries }] = await Promise.all([import('../cli/context.js'), import('../receiver/tail.js')]);
       const ctx = CliContext.from(cmd);
       const flags = cmd.optsWithGlobals<SearchFlags & { follow?: boolean }>();
+      // SQLite or PostgreSQL.
+      const store = await ctx.openStore();
       try {
-        await tailDeliveries(ctx.openDb(), ctx.output, {
+        await tailDeliveries(store, ctx.output, {
           filter: { provider: flags.provider, events: flags.event, user: flags.user, grep: flags.grep },
           limit: flags.limit,
           follow: flags.follow ?? false,
           json: flags.json ?? false,
         });
       } finally {
+        await store.close();
         ctx.close();
       }
     });
@@ -114,7 +117,7 @@ Examples:
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  $ wearhook events show 42')
     .action(async (id: number, _opts: unknown, cmd: Command) => {
-      const [{ CliContext }, { getDelivery }, { versionsFromDelivery }, { outboxOfDelivery }, { detail, printDetail }] = await Promise.all([
+      const [{ CliContext }, { getDeliveryOp }, { versionsFromDeliveryOp }, { outboxOfDeliveryOp }, { detail, printDetail }] = await Promise.all([
         import('../cli/context.js'),
         import('../store/deliveries.js'),
         import('../store/document-versions.js'),
@@ -122,15 +125,17 @@ Examples:
         import('../receiver/delivery-log.js'),
       ]);
       const ctx = CliContext.from(cmd);
+      // SQLite or PostgreSQL.
+      const store = await ctx.openStore();
       try {
-        const db = ctx.openDb();
-        const row = getDelivery(db, id);
+        const row = await store.read(getDeliveryOp, id);
         if (!row) throw new RuntimeError(`There is no delivery #${id}; see \`wearhook events list\`.`);
-        const documents = versionsFromDelivery(db, id);
-        const outbox = outboxOfDelivery(db, id);
+        const documents = await store.read(versionsFromDeliveryOp, id);
+        const outbox = await store.read(outboxOfDeliveryOp, id);
         if (ctx.globals.json) ctx.output.resultJson(detail(row, documents, outbox));
         else printDetail(ctx.output, row, documents, outbox);
       } finally {
+        await store.close();
         ctx.close();
       }
     });
@@ -159,7 +164,7 @@ Examples:
   $ wearhook events replay --since 2h --to http://localhost:3000/webhooks`,
     )
     .action(async (ids: string[], _opts: unknown, cmd: Command) => {
-      const [{ CliContext }, { selectForReplay, replayLine }, { replayRows, isAccepted }, { providerConfigFromSettings }] = await Promise.all([
+      const [{ CliContext }, { selectForReplayOp, replayLine }, { replayRows, isAccepted }, { providerConfigFromSettings }] = await Promise.all([
         import('../cli/context.js'),
         import('../receiver/delivery-log.js'),
         import('../forward/replay.js'),
@@ -177,11 +182,14 @@ Examples:
         }
       });
       let results;
+      // SQLite or PostgreSQL.
+      const store = await ctx.openStore();
       try {
-        const rows = selectForReplay(ctx.openDb(), numbers, flags.since);
+        const rows = await store.read(selectForReplayOp, numbers, flags.since);
         const resign = flags.resign ?? false;
         results = await replayRows(rows, flags.to, { resign, signing: resign ? providerConfigFromSettings(ctx.settings) : undefined });
       } finally {
+        await store.close();
         ctx.close();
       }
       if (flags.json) ctx.output.resultJson(results);
@@ -255,17 +263,21 @@ Example:
   $ wearhook events forward-retry 42`,
     )
     .action(async (id: number, _opts: unknown, cmd: Command) => {
-      const [{ CliContext }, { retryForwards }, { forwardRetryLine }] = await Promise.all([
+      const [{ CliContext }, { retryForwards }, { outboxStoreOf }, { forwardRetryLine }] = await Promise.all([
         import('../cli/context.js'),
         import('../forward/retry.js'),
+        import('../forward/outbox-store.js'),
         import('../receiver/delivery-log.js'),
       ]);
       const ctx = CliContext.from(cmd);
       const flags = cmd.optsWithGlobals<{ to?: string; retryFor: number; json?: boolean }>();
       let results;
+      // SQLite or PostgreSQL.
+      const store = await ctx.openStore();
       try {
-        results = await retryForwards(ctx.openDb(), id, { target: flags.to, retryForMs: flags.retryFor });
+        results = await retryForwards(outboxStoreOf(store), id, { target: flags.to, retryForMs: flags.retryFor });
       } finally {
+        await store.close();
         ctx.close();
       }
       if (flags.json) ctx.output.resultJson(results);

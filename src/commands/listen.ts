@@ -92,12 +92,12 @@ Examples:
       if (flags.ui && flags.uiPort !== undefined && flags.uiPort !== 0 && flags.uiPort === flags.port) {
         throw new UsageError(`The console needs a port of its own: ${flags.uiPort} is the receiver's (--port). Pick another --ui-port.`);
       }
+      const { parseForwardTarget, parseHookTarget } = await import('../forward/targets.js');
+      const targets = [...(flags.forwardTo ?? []).map(parseForwardTarget), ...(flags.exec ?? []).map(parseHookTarget)];
       const { isPostgresUrl } = await import('../store/location.js');
       if (isPostgresUrl(ctx.dbPath)) {
         const unsupported = (
           [
-            ['--forward-to', flags.forwardTo?.length],
-            ['--exec', flags.exec?.length],
             ['--ui', flags.ui],
             ['--subscribe', flags.subscribe],
             ['--reconcile', flags.reconcile],
@@ -114,14 +114,16 @@ Examples:
         return runListenPostgres(ctx, {
           port: flags.port,
           host: flags.host,
+          targets,
+          retryForMs: flags.retryFor,
+          hookTimeoutMs: flags.execTimeout,
+          retryBaseMs: flags.retryBaseMs,
           events: flags.events,
           verificationToken: flags.verificationToken,
           json: flags.json ?? false,
           ouraFetchRate: flags.ouraFetchRate,
         });
       }
-      const { parseForwardTarget, parseHookTarget } = await import('../forward/targets.js');
-      const targets = [...(flags.forwardTo ?? []).map(parseForwardTarget), ...(flags.exec ?? []).map(parseHookTarget)];
       const reconcilePlan = planReconcile(flags);
       const publicPlan = await planPublicSide(ctx, flags);
       await runListen(ctx, {

@@ -3,23 +3,24 @@ import { errorMessage } from '../errors.js';
 import { HttpClient, retryAfterMs, type HttpResponse } from '../net/http-client.js';
 import type { Provider, ProviderName } from '../providers/types.js';
 import type { EventFilter } from '../receiver/event-filter.js';
-import { GroupCommit } from '../receiver/group-commit.js';
-import { ClaimLostError, DEFAULT_LEASE_MS, newClaimOwner, releaseClaims, releaseClaimsOfGoneOwners, renewClaims } from '../store/claims.js';
-import type { DB } from '../store/db.js';
-import { getDelivery, headerPairs, type DeliveryRow } from '../store/deliveries.js';
+import { ClaimLostError, DEFAULT_LEASE_MS, newClaimOwner, releaseClaimsOfGoneOwnersOp, releaseClaimsOp, renewClaimsOp } from '../store/claims.js';
+import { getDeliveryOp, headerPairs, type DeliveryRow } from '../store/deliveries.js';
+import { documentsOfDeliveryOp } from '../store/document-versions.js';
 import {
-  claimDueHooks,
-  claimForwardHead,
-  enqueue,
-  nextOutboxDue,
+  claimDueHooksOp,
+  claimForwardHeadOp,
+  enqueueOp,
+  nextOutboxDueOp,
   OUTBOX_WORK,
-  recordAttempt,
-  registerTarget,
+  recordAttemptOp,
+  registerTargetOp,
   type AttemptOutcome,
   type OutboxRow,
   type OutboxTarget,
 } from '../store/outbox.js';
+import type { Op } from '../store/sql.js';
 import { hookInput } from '../hooks/input.js';
+import type { OutboxStore } from './outbox-store.js';
 import { runHook } from '../hooks/run.js';
 import { endToEndHeaders, headerObject } from './headers.js';
 import { targetKey, type ForwardTarget, type HookTarget, type OutboxTargetSpec } from './targets.js';
@@ -61,9 +62,8 @@ export interface HookEvent {
 export type OutboxEvent = ForwardEvent | HookEvent;
 
 export interface DispatcherOptions {
-  db: DB;
-  /** The receiver's group commit: outcomes ride on its commits. */
-  commits?: GroupCommit;
+  /** Where the outbox is: the SQLite file (outcomes ride on the receiver's group commit) or PostgreSQL. */
+  store: OutboxStore;
   providers: ReadonlyMap<ProviderName, Provider>;
   targets: readonly OutboxTargetSpec[];
   /** `listen --events`: only what it shows is forwarded and hooked (all is stored). */
@@ -112,6 +112,9 @@ interface Target {
   running: number;
 }
 
+/** Up to this many new deliveries per target in one pass (ENQUEUE_BATCH at a time). */
+const ENQUEUE_ROUNDS = 20;
+
 /**
  * The forwards and hooks of a `listen` run, durable: each (delivery, target) is a row of the
  * outbox, claimed by one process at a time, retried with backoff within a bounded window, and
@@ -121,8 +124,8 @@ interface Target {
  */
 export class Dispatcher {
   readonly owner: string;
-  private readonly targets: Target[];
-  private readonly commits: GroupCommit;
+  private targets: Target[] = [];
+  private readonly store: OutboxStore;
   private readonly client: HttpClient;
   private readonly inflight = new Set<Promise<void>>();
   private readonly aborter = new AbortController();
@@ -139,17 +142,23 @@ export class Dispatcher {
 
   constructor(private readonly options: DispatcherOptions) {
     this.owner = options.owner ?? newClaimOwner();
-    this.commits = options.commits ?? new GroupCommit(options.db);
+    this.store = options.store;
     this.client = options.client ?? new HttpClient({ timeoutMs: FORWARD_TIMEOUT_MS, maxRetries: 0 });
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.retryForMs = options.retryForMs ?? DEFAULT_RETRY_FOR_MS;
     this.retryDelayMs = options.retryDelayMs ?? ((attempt) => backoffMs(attempt));
-    // Known before the receiver accepts anything, so that no delivery slips past a new target's cursor.
-    this.targets = options.targets.map((spec) => ({
-      spec,
-      row: registerTarget(options.db, spec.kind, targetKey(spec), spec.filterText),
-      running: 0,
-    }));
+  }
+
+  /** Register the targets: call it before the receiver accepts anything, so that no delivery slips past a new target's cursor. */
+  async open(): Promise<void> {
+    const specs = this.options.targets;
+    if (specs.length === 0) return;
+    const rows = await this.store.write(function* () {
+      const made: OutboxTarget[] = [];
+      for (const spec of specs) made.push(yield* registerTargetOp(spec.kind, targetKey(spec), spec.filterText));
+      return made;
+    });
+    this.targets = specs.map((spec, i) => ({ spec, row: rows[i]!, running: 0 }));
   }
 
   get active(): boolean {
@@ -171,7 +180,7 @@ export class Dispatcher {
       this.pump()
         .catch((err: unknown) => {
           this.options.onError?.(err);
-          this.arm(Date.now());
+          this.arm(Date.now(), []);
         })
         .finally(() => {
           this.pumping = false;
@@ -209,8 +218,9 @@ export class Dispatcher {
     clearInterval(this.renewTimer);
     for (const resolve of this.idleWaiters.splice(0)) resolve();
     if (this.targets.length === 0) return;
+    const owner = this.owner;
     try {
-      await this.commits.run(() => releaseClaims(this.options.db, OUTBOX_WORK, this.owner), { durable: false });
+      await this.store.write(() => releaseClaimsOp(OUTBOX_WORK, owner));
     } catch (err) {
       this.options.onError?.(err); // they lapse by themselves
     }
@@ -218,42 +228,46 @@ export class Dispatcher {
 
   /**
    * One pass: new deliveries become outbox rows, and due rows are claimed, all in one
-   * transaction of the receiver's group commit without an fsync of its own (rows, cursors and
-   * claims can all be rebuilt: a power cut before the next durable commit only means looking
-   * at those deliveries again). Then what was claimed starts.
+   * transaction (on SQLite one of the receiver's group commit without an fsync of its own: rows,
+   * cursors and claims can all be rebuilt, so a power cut before the next durable commit only
+   * means looking at those deliveries again). Then what was claimed starts.
    */
   private async pump(): Promise<void> {
     if (this.stopping) return;
-    const { db } = this.options;
     const now = Date.now();
     const shown = this.options.eventFilter ?? (() => true);
-    const claimed = await this.commits.run(() => {
-      releaseClaimsOfGoneOwners(db, OUTBOX_WORK);
-      for (const target of this.targets) {
+    const { owner, leaseMs, retryForMs, targets } = this;
+    const hookConcurrency = this.options.hookConcurrency ?? 4;
+    // On PostgreSQL the cursors move only up to ids whose inserts have all ended (outbox.ts, deliveryHorizonOp).
+    const upTo = await this.store.horizon();
+    const claimed = await this.store.write(function* (): Op<{ target: Target; row: OutboxRow }[]> {
+      yield* releaseClaimsOfGoneOwnersOp(OUTBOX_WORK);
+      for (const target of targets) {
         const wanted = (d: { provider: string; event_type: string | null; received_at: string }) =>
           shown(d.provider, d.event_type) &&
           target.spec.filter(d.provider, d.event_type) &&
           // A delivery older than the retry window when a target first sees it (a long stop) is past helping.
-          Date.parse(d.received_at) >= now - this.retryForMs;
-        for (let i = 0; i < 20 && enqueue(db, target.row, wanted, { now, retryForMs: this.retryForMs, limit: ENQUEUE_BATCH }) === ENQUEUE_BATCH; i++);
+          Date.parse(d.received_at) >= now - retryForMs;
+        for (let i = 0; i < ENQUEUE_ROUNDS && (yield* enqueueOp(target.row, wanted, { now, retryForMs, limit: ENQUEUE_BATCH, upTo })) === ENQUEUE_BATCH; i++);
       }
       const rows: { target: Target; row: OutboxRow }[] = [];
-      for (const target of this.targets) {
+      for (const target of targets) {
         if (target.spec.kind === 'forward') {
           if (target.running > 0) continue;
-          const row = claimForwardHead(db, this.owner, target.row.id, { now, leaseMs: this.leaseMs });
+          const row = yield* claimForwardHeadOp(owner, target.row.id, { now, leaseMs });
           if (row) rows.push({ target, row });
         } else {
-          const room = (this.options.hookConcurrency ?? 4) - target.running;
+          const room = hookConcurrency - target.running;
           if (room <= 0) continue;
-          for (const row of claimDueHooks(db, this.owner, target.row.id, { now, leaseMs: this.leaseMs, limit: room })) rows.push({ target, row });
+          for (const row of yield* claimDueHooksOp(owner, target.row.id, { now, leaseMs, limit: room })) rows.push({ target, row });
         }
       }
       return rows;
-    }, { durable: false });
+    });
     if (this.stopping) {
       // Claimed just as the stop began: leave them for the next run.
-      if (claimed.length > 0) await this.commits.run(() => releaseClaims(db, OUTBOX_WORK, this.owner, claimed.map((c) => c.row.id)), { durable: false });
+      const ids = claimed.map((c) => c.row.id);
+      if (ids.length > 0) await this.store.write(() => releaseClaimsOp(OUTBOX_WORK, owner, ids));
       return;
     }
     for (const { target, row } of claimed) {
@@ -261,7 +275,12 @@ export class Dispatcher {
     }
     this.keepClaims();
     if (this.inflight.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
-    this.arm(now);
+    const upcoming = await this.store.read(function* () {
+      const times: (number | undefined)[] = [];
+      for (const t of targets) times.push(yield* nextOutboxDueOp(t.row));
+      return times;
+    });
+    this.arm(now, upcoming);
   }
 
   private start(target: Target, row: OutboxRow, work: () => Promise<void>): void {
@@ -278,14 +297,14 @@ export class Dispatcher {
     this.inflight.add(task);
   }
 
-  /** The next look: when a retry falls due, and at least every `pollMs` for other processes' deliveries and finished work. */
-  private arm(now: number): void {
+  /** The next look: when a retry falls due (`upcoming`: each target's next), and at least every `pollMs` for other processes' deliveries and finished work. */
+  private arm(now: number, upcoming: readonly (number | undefined)[]): void {
     clearTimeout(this.timer);
     if (this.stopping) return;
     const poll = this.options.pollMs ?? 1_000;
     // Rows due already but not taken (held by another process, or every slot busy) are looked at again at the next poll.
-    const upcoming = this.targets.map((t) => nextOutboxDue(this.options.db, t.row)).filter((at): at is number => at !== undefined && at > now);
-    const delay = Math.min(poll, ...upcoming.map((at) => at - now));
+    const later = upcoming.filter((at): at is number => at !== undefined && at > now);
+    const delay = Math.min(poll, ...later.map((at) => at - now));
     this.timer = setTimeout(() => this.kick(), delay);
     this.timer.unref();
   }
@@ -293,8 +312,9 @@ export class Dispatcher {
   private keepClaims(): void {
     if (this.inflight.size > 0 && !this.renewTimer) {
       this.renewTimer = setInterval(() => {
-        this.commits
-          .run(() => renewClaims(this.options.db, OUTBOX_WORK, this.owner, this.leaseMs), { durable: false })
+        const { owner, leaseMs } = this;
+        this.store
+          .write(() => renewClaimsOp(OUTBOX_WORK, owner, leaseMs))
           .catch((err: unknown) => this.options.onError?.(err));
       }, Math.max(10, Math.floor(this.leaseMs / 3)));
       this.renewTimer.unref();
@@ -308,9 +328,6 @@ export class Dispatcher {
     return releaseRow(this.sender(), row);
   }
 
-  private delivery(row: OutboxRow): DeliveryRow {
-    return deliveryOf(this.options.db, row);
-  }
 
   private async forward(spec: ForwardTarget, row: OutboxRow): Promise<void> {
     const event = await sendForward(this.sender(), spec.url, row);
@@ -318,14 +335,15 @@ export class Dispatcher {
   }
 
   private sender(): ForwardSender {
-    return { db: this.options.db, commits: this.commits, client: this.client, owner: this.owner, signal: this.aborter.signal, retryForMs: this.retryForMs, retryDelayMs: this.retryDelayMs };
+    return { store: this.store, client: this.client, owner: this.owner, signal: this.aborter.signal, retryForMs: this.retryForMs, retryDelayMs: this.retryDelayMs };
   }
 
   private async hook(spec: HookTarget, row: OutboxRow): Promise<void> {
-    const delivery = this.delivery(row);
+    const delivery = await deliveryOf(this.store, row);
+    const documents = await this.store.read(() => documentsOfDeliveryOp(delivery.id));
     const attempt = row.attempts + 1;
     const startedAt = new Date();
-    const input = hookInput(this.options.db, delivery, this.options.providers);
+    const input = hookInput(delivery, documents, this.options.providers);
     const timeoutMs = this.options.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
     const run = await runHook({ argv: spec.argv, input: input.json, env: input.env, timeoutMs, signal: this.aborter.signal });
     if (this.aborter.signal.aborted) return void (await this.release(row));
@@ -345,7 +363,8 @@ export class Dispatcher {
         outcome = { startedAt, durationMs: run.durationMs, code: run.exitCode, error, summary, output: run.output || null, giveUpAt, ...next };
       }
     }
-    await this.commits.run(() => recordAttempt(this.options.db, this.owner, row, outcome), { durable: false });
+    const owner = this.owner;
+    await this.store.write(() => recordAttemptOp(owner, row, outcome));
     this.emit({
       type: 'hook',
       id: delivery.id,
@@ -369,8 +388,7 @@ export class Dispatcher {
 
 /** What sending one forward needs: the store, the client, whose claim it is, and the retry rules. */
 export interface ForwardSender {
-  db: DB;
-  commits: GroupCommit;
+  store: OutboxStore;
   client: HttpClient;
   owner: string;
   signal: AbortSignal;
@@ -385,11 +403,11 @@ function verdict(retryDelayMs: (attempt: number) => number, attempt: number, fin
 }
 
 function releaseRow(sender: ForwardSender, row: OutboxRow): Promise<unknown> {
-  return sender.commits.run(() => releaseClaims(sender.db, OUTBOX_WORK, sender.owner, [row.id]), { durable: false });
+  return sender.store.write(() => releaseClaimsOp(OUTBOX_WORK, sender.owner, [row.id]));
 }
 
-function deliveryOf(db: DB, row: OutboxRow): DeliveryRow {
-  const delivery = getDelivery(db, row.delivery_id);
+async function deliveryOf(store: OutboxStore, row: OutboxRow): Promise<DeliveryRow> {
+  const delivery = await store.read(() => getDeliveryOp(row.delivery_id));
   if (!delivery) throw new Error(`delivery #${row.delivery_id} is not in the database`);
   return delivery;
 }
@@ -401,7 +419,7 @@ function deliveryOf(db: DB, row: OutboxRow): DeliveryRow {
  * row is left pending and free for the next run).
  */
 export async function sendForward(sender: ForwardSender, url: string, row: OutboxRow): Promise<ForwardEvent | undefined> {
-  const delivery = deliveryOf(sender.db, row);
+  const delivery = await deliveryOf(sender.store, row);
   const attempt = row.attempts + 1;
   const startedAt = new Date();
   const t0 = performance.now();
@@ -443,7 +461,7 @@ export async function sendForward(sender: ForwardSender, url: string, row: Outbo
       outcome = { startedAt, durationMs, code: status, error, summary, ...next };
     }
   }
-  await sender.commits.run(() => recordAttempt(sender.db, sender.owner, row, outcome), { durable: false });
+  await sender.store.write(() => recordAttemptOp(sender.owner, row, outcome));
   return {
     type: 'forward',
     id: delivery.id,

@@ -1,7 +1,6 @@
 import type { Provider, ProviderName } from '../providers/types.js';
-import type { DB } from '../store/db.js';
 import { headerPairs, type DeliveryRow } from '../store/deliveries.js';
-import { documentsOfDelivery } from '../store/document-versions.js';
+import type { DeliveredDocument } from '../store/document-versions.js';
 import { decodeJson } from '../util/json.js';
 
 /**
@@ -21,7 +20,8 @@ export interface HookInput {
   env: Record<string, string>;
 }
 
-export function hookInput(db: DB, row: DeliveryRow, providers: ReadonlyMap<ProviderName, Provider>): HookInput {
+/** The input of a hook for a delivery and the documents it brought (documentsOfDeliveryOp). */
+export function hookInput(row: DeliveryRow, documents: readonly DeliveredDocument[], providers: ReadonlyMap<ProviderName, Provider>): HookInput {
   let payload: unknown = null;
   let samples: unknown[] = [];
   let deleted: unknown[] = [];
@@ -49,7 +49,7 @@ export function hookInput(db: DB, row: DeliveryRow, providers: ReadonlyMap<Provi
     error: row.error,
   };
   return {
-    json: JSON.stringify({ delivery, payload, documents: documentsOfDelivery(db, row.id), samples, deleted }),
+    json: JSON.stringify({ delivery, payload, documents, samples, deleted }),
     env: {
       WEARHOOK_EVENT: row.event_type ?? '',
       WEARHOOK_PROVIDER: row.provider,

@@ -4,11 +4,11 @@ import { redact } from '../config/settings.js';
 import { RuntimeError } from '../errors.js';
 import type { ReplayResult } from '../forward/replay.js';
 import type { ForwardRetryResult } from '../forward/retry.js';
-import type { DB } from '../store/db.js';
-import { getDelivery, headerPairs, type DeliveryRow, type HeaderPairs } from '../store/deliveries.js';
+import { getDeliveryOp, headerPairs, type DeliveryRow, type HeaderPairs } from '../store/deliveries.js';
 import type { DeliveredVersion } from '../store/document-versions.js';
 import type { OutboxAttempt, OutboxEntry, OutboxKind } from '../store/outbox.js';
-import { deliveriesSince } from '../store/delivery-history.js';
+import { deliveriesSinceOp } from '../store/delivery-history.js';
+import type { Op } from '../store/sql.js';
 import { formatLocal, localOffset } from '../time/display.js';
 import { decodeJson } from '../util/json.js';
 
@@ -222,17 +222,19 @@ export function replayLine(r: ReplayResult): string {
 }
 
 /** The deliveries to replay: the ids given (all must exist), or every one received since a time. */
-export function selectForReplay(db: DB, ids: number[], since: Date | undefined): DeliveryRow[] {
+export function* selectForReplayOp(ids: number[], since: Date | undefined): Op<DeliveryRow[]> {
   if (since) {
-    const rows = deliveriesSince(db, since);
+    const rows = yield* deliveriesSinceOp(since);
     if (rows.length === 0) throw new RuntimeError(`No deliveries were received since ${formatLocal(since)}; nothing to replay.`);
     return rows;
   }
-  return ids.map((id) => {
-    const row = getDelivery(db, id);
+  const rows: DeliveryRow[] = [];
+  for (const id of ids) {
+    const row = yield* getDeliveryOp(id);
     if (!row) throw new RuntimeError(`There is no delivery #${id}; see \`wearhook events list\`.`);
-    return row;
-  });
+    rows.push(row);
+  }
+  return rows;
 }
 
 /** One line per forward of `events forward-retry`. */

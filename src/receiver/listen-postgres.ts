@@ -5,7 +5,7 @@ import { openStore } from '../store/open.js';
 import { parseEventFilter } from './event-filter.js';
 import { LiveLog } from './live-log.js';
 import { STOP_TIMEOUT_MS, startReceiver } from './server.js';
-import { startFailure, untilStopSignal, type ListenOptions } from './listen.js';
+import { announceTargets, outboxTuning, startFailure, untilStopSignal, type ListenOptions } from './listen.js';
 import { ouraDocumentFetcher, SHARED_FETCH_PACE } from './oura-fetch.js';
 
 /** What `listen` on PostgreSQL takes besides the common options. */
@@ -20,7 +20,8 @@ export interface PostgresListenOptions extends ListenOptions {
  * once (its dedupe key is unique), acknowledged after its transaction commits, and its work is
  * claimed by one process (FOR UPDATE SKIP LOCKED, with a lease that another process takes over
  * when the holder dies), and Oura documents are fetched at one pace that all of them share
- * (oura-fetch.ts, store/paces.ts). Forwarding, hooks, subscriptions, reconciliation and the console are
+ * (oura-fetch.ts, store/paces.ts). Forwards and hooks (the outbox) are claimed the same way,
+ * each sent or run once across the processes. Subscriptions, reconciliation and the console are
  * SQLite-only for now; commands/listen.ts refuses them with a PostgreSQL URL.
  */
 export async function runListenPostgres(ctx: CliContext, options: PostgresListenOptions): Promise<void> {
@@ -41,6 +42,8 @@ export async function runListenPostgres(ctx: CliContext, options: PostgresListen
         ...(options.ouraFetchRate ? { perSecond: options.ouraFetchRate, burst: 1 } : {}),
       }),
       verificationToken: options.verificationToken,
+      targets: options.targets,
+      outbox: outboxTuning(options),
       eventFilter,
       onEvent: (event) => log.event(event),
     });
@@ -53,6 +56,7 @@ export async function runListenPostgres(ctx: CliContext, options: PostgresListen
   });
   ctx.output.log(`database ${location.shown}`);
   log.ready(receiver.url, { db: location.shown });
+  announceTargets(ctx, options.targets);
   const signal = await stopped;
   ctx.output.log(`stopping on ${signal}: finishing the requests in flight (at most ${STOP_TIMEOUT_MS / 1000} s; ${signal} again stops at once)...`);
   await receiver.close({ timeoutMs: STOP_TIMEOUT_MS });

@@ -6,7 +6,7 @@ import { safeText } from '../cli/safe-text.js';
 import { RuntimeError, errorMessage } from '../errors.js';
 import { parseEventFilter } from './event-filter.js';
 import { LiveLog } from './live-log.js';
-import { STOP_TIMEOUT_MS, startReceiver, type Receiver } from './server.js';
+import { STOP_TIMEOUT_MS, startReceiver, type Receiver, type ReceiverOptions } from './server.js';
 import { isLoopbackAddress } from './loopback.js';
 import { ouraDocumentFetcher } from './oura-fetch.js';
 import type { PublicPlan } from '../tunnels/listen-plan.js';
@@ -78,6 +78,23 @@ export function startFailure(options: Pick<ListenOptions, 'host' | 'port'>, err:
   return new RuntimeError(`The receiver could not start on ${options.host}:${options.port}: ${errorMessage(err)}`);
 }
 
+/** The receiver's forward and hook settings from `listen`'s flags. */
+export function outboxTuning(options: Pick<ListenOptions, 'retryForMs' | 'hookTimeoutMs' | 'retryBaseMs'>): ReceiverOptions['outbox'] {
+  return {
+    retryForMs: options.retryForMs,
+    hookTimeoutMs: options.hookTimeoutMs,
+    ...(options.retryBaseMs ? { retryDelayMs: (attempt: number) => backoffMs(attempt, options.retryBaseMs) } : {}),
+  };
+}
+
+/** One line per `--forward-to` and `--exec` at start: what goes where. */
+export function announceTargets(ctx: CliContext, targets: readonly OutboxTargetSpec[] = []): void {
+  for (const target of targets) {
+    const which = target.filterText ? `${target.filterText} deliveries` : 'every delivery';
+    ctx.output.log(target.kind === 'forward' ? `forwarding ${which} to ${redactUrl(target.url)}` : `running \`${safeText(target.command)}\` after the work of ${which}`);
+  }
+}
+
 /**
  * `wearhook listen`: run the receiver until SIGINT/SIGTERM, then stop accepting, finish the
  * requests in flight, let running work finish (what does not is resumed next time), close the store.
@@ -112,11 +129,7 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
       fetchOuraDocument: ouraDocumentFetcher(db, ctx.settings),
       verificationToken: options.verificationToken,
       targets: options.targets,
-      outbox: {
-        retryForMs: options.retryForMs,
-        hookTimeoutMs: options.hookTimeoutMs,
-        ...(options.retryBaseMs ? { retryDelayMs: (attempt: number) => backoffMs(attempt, options.retryBaseMs) } : {}),
-      },
+      outbox: outboxTuning(options),
       eventFilter,
       onEvent: (event) => {
         log.event(event);
@@ -184,10 +197,7 @@ export async function runListen(ctx: CliContext, options: ListenOptions, publicP
         .join(', ')} or use \`wearhook config set\`.`,
     );
   }
-  for (const target of options.targets ?? []) {
-    const which = target.filterText ? `${target.filterText} deliveries` : 'every delivery';
-    ctx.output.log(target.kind === 'forward' ? `forwarding ${which} to ${redactUrl(target.url)}` : `running \`${safeText(target.command)}\` after the work of ${which}`);
-  }
+  announceTargets(ctx, options.targets);
 
   const signal = await stopped;
   ctx.output.log(`stopping on ${signal}: finishing the requests in flight (at most ${STOP_TIMEOUT_MS / 1000} s; ${signal} again stops at once)...`);

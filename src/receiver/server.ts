@@ -5,6 +5,7 @@ import { insertDelivery, insertDeliveryOp, type DeliveryInput, type DeliveryStat
 import type { Store } from '../store/store.js';
 import { postgresWorkStore } from './work-store.js';
 import { Dispatcher, type DispatcherOptions, type ForwardEvent, type HookEvent } from '../forward/dispatcher.js';
+import { postgresOutboxStore, sqliteOutboxStore } from '../forward/outbox-store.js';
 import type { OutboxTargetSpec } from '../forward/targets.js';
 import { knownVerificationTokenHashes } from '../store/subscriptions.js';
 import { InvalidPayload, isProviderName, type Provider, type ProviderName } from '../providers/types.js';
@@ -73,7 +74,7 @@ export interface ReceiverStats {
 }
 
 export interface ReceiverOptions {
-  /** The SQLite database; or, instead, a PostgreSQL `store` (forwarding, hooks and stored subscriptions' tokens are SQLite-only for now). */
+  /** The SQLite database; or, instead, a PostgreSQL `store` (stored subscriptions' tokens are SQLite-only for now). */
   db?: DB;
   store?: Store;
   host?: string;
@@ -192,13 +193,6 @@ function parseTarget(target: string): { path: string; query: URLSearchParams } |
  * to SQLite, and only then acknowledged; everything else (normalising, Oura fetches,
  * forwarding) happens after the answer. What clients may cost it is bounded (limits.ts).
  */
-const NO_OUTBOX: Pick<Dispatcher, 'kick' | 'beginStop' | 'stop' | 'idle'> = {
-  kick: () => undefined,
-  beginStop: () => undefined,
-  stop: () => Promise.resolve(),
-  idle: () => Promise.resolve(),
-};
-
 export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {
   const { db, store, providers } = options;
   if (!db && !store) throw new Error('startReceiver needs a db or a store');
@@ -215,11 +209,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   let closing = false;
   const commits = db ? new GroupCommit(db) : undefined;
 
-  // Before anything is accepted: a new target's cursor starts after what is already stored.
-  // On PostgreSQL there is no outbox yet: nothing to forward or run.
-  const outbox: Pick<Dispatcher, 'kick' | 'beginStop' | 'stop' | 'idle'> = !db || !commits ? NO_OUTBOX : new Dispatcher({
-    db,
-    commits,
+  const outbox = new Dispatcher({
+    store: db && commits ? sqliteOutboxStore(db, commits) : postgresOutboxStore(store!),
     providers,
     targets: options.targets ?? [],
     eventFilter: shown,
@@ -235,6 +226,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     },
     onError: (err) => emit({ type: 'error', message: `forwarding or a hook failed unexpectedly: ${errorMessage(err)}` }),
   });
+  // Before anything is accepted: a new target's cursor starts after what is already stored.
+  await outbox.open();
 
   const queue = new WorkQueue({
     ...(db ? { db, commits } : { store: postgresWorkStore(store!) }),

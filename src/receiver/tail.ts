@@ -1,6 +1,7 @@
 import type { Output } from '../cli/output.js';
-import type { DB } from '../store/db.js';
-import { deliveriesAfter, lastDeliveryId, listDeliveries, type DeliveryFilter } from '../store/delivery-history.js';
+import { deliveryHorizonOp } from '../store/deliveries.js';
+import { deliveriesAfterOp, listDeliveriesOp, type DeliveryFilter } from '../store/delivery-history.js';
+import type { Store } from '../store/store.js';
 import { deliveryTable, summary } from './delivery-log.js';
 
 export interface TailOptions {
@@ -32,10 +33,18 @@ function untilSignal(): Promise<void> {
  * `events tail`: the latest deliveries, oldest first; with `follow`, every delivery stored
  * afterwards, by this or any other process (the database is the source: it is read every
  * `intervalMs`, from the highest id printed so far, so nothing committed is skipped).
+ *
+ * On PostgreSQL ids commit out of order, so each look goes only up to the horizon
+ * (deliveryHorizonOp: every lower id committed or undone). Polling by id rather than
+ * LISTEN/NOTIFY: nothing to add to the receiver's commit, nothing missed while a connection is
+ * re-established, and it works through a pooler (PgBouncer's transaction mode has no LISTEN);
+ * a look every 250 ms is one indexed query.
  */
-export async function tailDeliveries(db: DB, output: Output, options: TailOptions): Promise<void> {
-  let seen = lastDeliveryId(db);
-  const latest = options.limit > 0 ? listDeliveries(db, { ...options.filter, throughId: seen, limit: options.limit }).reverse() : [];
+export async function tailDeliveries(store: Store, output: Output, options: TailOptions): Promise<void> {
+  // SQLite reads without a transaction (the highest id is already the horizon there).
+  const horizon = () => (store.dialect === 'postgres' ? store.run(deliveryHorizonOp) : store.read(deliveryHorizonOp));
+  let seen = await horizon();
+  const latest = options.limit > 0 ? (await store.read(listDeliveriesOp, { ...options.filter, throughId: seen, limit: options.limit })).reverse() : [];
   const table = deliveryTable(output, latest, options.follow);
   if (!options.json) {
     if (latest.length > 0 || options.follow) output.result(table.header);
@@ -56,9 +65,9 @@ export async function tailDeliveries(db: DB, output: Output, options: TailOption
   });
   const interval = options.intervalMs ?? 250;
   while (!stopped) {
-    const top = lastDeliveryId(db);
+    const top = await horizon();
     while (seen < top) {
-      const rows = deliveriesAfter(db, seen, { ...options.filter, throughId: top }, 500);
+      const rows = await store.read(deliveriesAfterOp, seen, { ...options.filter, throughId: top }, 500);
       print(rows);
       seen = rows.length === 500 ? rows[rows.length - 1]!.id : top;
     }

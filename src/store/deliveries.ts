@@ -1,7 +1,7 @@
 import type { DB } from './db.js';
 import { cachedStatement } from './statements.js';
 import { claimDueOp, finishClaimOp, type WorkTable } from './claims.js';
-import { get, run, type Op } from './sql.js';
+import { dialect, get, lock, run, type Op } from './sql.js';
 import { runSqlite, transactSqlite } from './sqlite-run.js';
 
 /**
@@ -74,6 +74,8 @@ export function insertDelivery(db: DB, d: DeliveryInput): { id: number; duplicat
  * at the same time waits for the first one's commit, then finds its row: stored once either way.
  */
 export function* insertDeliveryOp(d: DeliveryInput): Op<{ id: number; duplicate: boolean }> {
+  // Before the id is handed out (deliveryHorizonOp).
+  if ((yield* dialect()) === 'postgres') yield* lock(DELIVERY_INSERT_LOCK, { shared: true });
   const inserted = yield* get<{ id: number }>(
     `INSERT INTO deliveries (provider, received_at, method, path, headers, body, verified, dedupe_key, event_type, user_id, status, next_attempt_at, claim_owner, claim_until)
      VALUES (@provider, @receivedAt, @method, @path, @headers, @body, 1, @dedupeKey, @eventType, @userId, 'received', @receivedAt, @claimOwner, @claimUntil)
@@ -99,7 +101,33 @@ export function* insertDeliveryOp(d: DeliveryInput): Op<{ id: number; duplicate:
 }
 
 export function getDelivery(db: DB, id: number): DeliveryRow | undefined {
-  return cachedStatement(db, 'SELECT * FROM deliveries WHERE id = ?').get(id) as DeliveryRow | undefined;
+  return runSqlite(db, getDeliveryOp(id));
+}
+
+export function* getDeliveryOp(id: number): Op<DeliveryRow | undefined> {
+  return yield* get<DeliveryRow>('SELECT * FROM deliveries WHERE id = ?', [id]);
+}
+
+/**
+ * The advisory lock that orders delivery ids against those who read the log by id (the
+ * outbox's cursors, `events tail --follow`). SQLite commits one writer at a time, so its ids
+ * become visible in order. PostgreSQL hands ids out as rows are inserted and shows them as
+ * their transactions commit, in any order: a reader that moved past id 11 would never see id 10
+ * committed a moment later. So on PostgreSQL every insert of a delivery holds this lock shared
+ * (insertDeliveryOp), and deliveryHorizonOp takes it alone for an instant.
+ */
+export const DELIVERY_INSERT_LOCK = 'deliveries:insert';
+
+/**
+ * The highest delivery id below which no delivery can still appear: how far a reader by id may
+ * move. On SQLite simply the highest id. On PostgreSQL run it as a transaction of its own
+ * (Store.run), just before reading: once it holds the lock every id handed out so far is
+ * committed or undone; it waits for the inserts under way (milliseconds) and holds new ones
+ * back only that long.
+ */
+export function* deliveryHorizonOp(): Op<number> {
+  if ((yield* dialect()) === 'postgres') yield* lock(DELIVERY_INSERT_LOCK);
+  return Number((yield* get<{ id: number }>('SELECT COALESCE(MAX(id), 0) AS id FROM deliveries'))!.id);
 }
 
 /** Statuses of the work still to do: `received`, and `pending` retries. */

@@ -1,7 +1,5 @@
-import type { DB } from './db.js';
 import type { DeliveryRow } from './deliveries.js';
 import { all, dialect, type Dialect, type Op } from './sql.js';
-import { runSqlite } from './sqlite-run.js';
 
 /** What `events list|tail|replay` search the delivery log by. */
 export interface DeliveryFilter {
@@ -73,10 +71,6 @@ function where(filter: DeliveryFilter, params: Record<string, unknown>, d: Diale
 }
 
 /** Newest first. */
-export function listDeliveries(db: DB, filter: DeliveryFilter = {}): DeliveryRow[] {
-  return runSqlite(db, listDeliveriesOp(filter));
-}
-
 export function* listDeliveriesOp(filter: DeliveryFilter = {}): Op<DeliveryRow[]> {
   const d = yield* dialect();
   // No limit: -1 to SQLite, NULL (LIMIT ALL) to PostgreSQL.
@@ -86,18 +80,14 @@ export function* listDeliveriesOp(filter: DeliveryFilter = {}): Op<DeliveryRow[]
 }
 
 /** Oldest first: the order they arrived in, for replay. */
-export function deliveriesSince(db: DB, since: Date): DeliveryRow[] {
-  return db.prepare('SELECT * FROM deliveries WHERE received_at >= ? ORDER BY received_at, id').all(since.toISOString()) as DeliveryRow[];
+export function* deliveriesSinceOp(since: Date): Op<DeliveryRow[]> {
+  return yield* all<DeliveryRow>('SELECT * FROM deliveries WHERE received_at >= ? ORDER BY received_at, id', [since.toISOString()]);
 }
 
 /** Deliveries stored after `afterId` that match, oldest first, at most `limit`: what `events tail --follow` prints next. */
-export function deliveriesAfter(db: DB, afterId: number, filter: DeliveryFilter, limit: number): DeliveryRow[] {
+export function* deliveriesAfterOp(afterId: number, filter: DeliveryFilter, limit: number): Op<DeliveryRow[]> {
+  const d = yield* dialect();
   const params: Record<string, unknown> = { afterId, limit };
-  const clauses = ['id > @afterId', ...where(filter, params)];
-  return db.prepare(`SELECT * FROM deliveries WHERE ${clauses.join(' AND ')} ORDER BY id LIMIT @limit`).all(params) as DeliveryRow[];
-}
-
-/** The highest delivery id stored (0 when none): where following starts. */
-export function lastDeliveryId(db: DB): number {
-  return (db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM deliveries').get() as { id: number }).id;
+  const clauses = ['id > @afterId', ...where(filter, params, d)];
+  return yield* all<DeliveryRow>(`SELECT * FROM deliveries WHERE ${clauses.join(' AND ')} ORDER BY id LIMIT @limit`, params);
 }

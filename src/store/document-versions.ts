@@ -1,4 +1,6 @@
 import type { DB } from './db.js';
+import { all, type Op } from './sql.js';
+import { runSqlite } from './sqlite-run.js';
 
 /** Reading the versions of documents: `history`, and what `events show` says a delivery stored. */
 
@@ -50,17 +52,20 @@ export interface DeliveredVersion {
 
 /** The document versions a delivery brought, and where each stands now. */
 export function versionsFromDelivery(db: DB, deliveryId: number): DeliveredVersion[] {
-  const rows = db
-    .prepare(
-      `SELECT v.provider, v.type, v.id, v.arrived_older, d.version AS versions, d.current_seq = v.seq AS current,
-              (SELECT COUNT(*) FROM document_versions w
-                WHERE w.provider = v.provider AND w.type = v.type AND w.id = v.id
-                  AND (w.order_rank, w.order_at, w.seq) <= (v.order_rank, v.order_at, v.seq)) AS position
-       FROM document_versions v JOIN documents d ON d.provider = v.provider AND d.type = v.type AND d.id = v.id
-       WHERE v.delivery_id = ?
-       ORDER BY v.seq`,
-    )
-    .all(deliveryId) as { provider: string; type: string; id: string; arrived_older: number; versions: number; current: number; position: number }[];
+  return runSqlite(db, versionsFromDeliveryOp(deliveryId));
+}
+
+export function* versionsFromDeliveryOp(deliveryId: number): Op<DeliveredVersion[]> {
+  const rows = yield* all<{ provider: string; type: string; id: string; arrived_older: number; versions: number; current: number; position: number }>(
+    `SELECT v.provider, v.type, v.id, v.arrived_older, d.version AS versions, CASE WHEN d.current_seq = v.seq THEN 1 ELSE 0 END AS current,
+            (SELECT COUNT(*) FROM document_versions w
+              WHERE w.provider = v.provider AND w.type = v.type AND w.id = v.id
+                AND (w.order_rank, w.order_at, w.seq) <= (v.order_rank, v.order_at, v.seq)) AS position
+     FROM document_versions v JOIN documents d ON d.provider = v.provider AND d.type = v.type AND d.id = v.id
+     WHERE v.delivery_id = ?
+     ORDER BY v.seq`,
+    [deliveryId],
+  );
   return rows.map((r) => ({ ...r, current: r.current === 1, arrived_older: r.arrived_older === 1 }));
 }
 
@@ -75,9 +80,10 @@ export interface DeliveredDocument {
 }
 
 /** The documents a delivery brought, in full, as it brought them (a hook's input). */
-export function documentsOfDelivery(db: DB, deliveryId: number): DeliveredDocument[] {
-  const rows = db
-    .prepare('SELECT provider, type, id, user_id, day, data FROM document_versions WHERE delivery_id = ? ORDER BY seq')
-    .all(deliveryId) as (Omit<DeliveredDocument, 'data'> & { data: string })[];
+export function* documentsOfDeliveryOp(deliveryId: number): Op<DeliveredDocument[]> {
+  const rows = yield* all<Omit<DeliveredDocument, 'data'> & { data: string }>(
+    'SELECT provider, type, id, user_id, day, data FROM document_versions WHERE delivery_id = ? ORDER BY seq',
+    [deliveryId],
+  );
   return rows.map((row) => ({ ...row, data: JSON.parse(row.data) as unknown }));
 }

@@ -36,7 +36,7 @@ export type Step =
   | { readonly kind: 'get' | 'all' | 'run'; readonly sql: Sql; readonly params: Params }
   | { readonly kind: 'dialect' }
   /** Serialise the rest of this transaction with any other holding the same key (PostgreSQL; SQLite's writer lock already does). */
-  | { readonly kind: 'lock'; readonly key: string };
+  | { readonly kind: 'lock'; readonly key: string; readonly shared?: boolean };
 
 /** A store operation: run it with a runner (a Store, runSqlite), or compose it into another with `yield*`. */
 export type Op<T> = Generator<Step, T, unknown>;
@@ -68,9 +68,10 @@ export function* dialect(): Op<Dialect> {
  * Hold `key` until this transaction ends: operations that read a row and then decide what to
  * write (a document's current version) take it first, so that two processes on PostgreSQL do
  * not both decide from the same reading. On SQLite a writing transaction already excludes every other.
+ * `shared` holders do not exclude each other, only a holder of the plain (exclusive) lock.
  */
-export function* lock(key: string): Op<void> {
-  yield { kind: 'lock', key };
+export function* lock(key: string, options: { shared?: boolean } = {}): Op<void> {
+  yield { kind: 'lock', key, ...(options.shared ? { shared: true } : {}) };
 }
 
 /**

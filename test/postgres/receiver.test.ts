@@ -138,9 +138,9 @@ describe('the receiver on PostgreSQL', () => {
   it('wearhook listen --db postgres:// receives as a process, and refuses what is not on PostgreSQL yet', async () => {
     const url = await newPostgresDatabase();
     const { password } = postgresServer();
-    const refused = await runCli(['listen', '--forward-to', 'http://127.0.0.1:9/x', '--db', url]);
+    const refused = await runCli(['listen', '--ui', '--db', url]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('--forward-to do not work on PostgreSQL yet');
+    expect(refused.stderr).toContain('--ui do not work on PostgreSQL yet');
 
     const listen: ListenProcess = await startListen({ WEARHOOK_DB: url, WEARHOOK_SECRET_VITAL: TEST_SECRETS.vital });
     cleanups.push(() => listen.stop());

@@ -60,7 +60,7 @@ async function answer(client: pg.ClientBase, step: Step): Promise<unknown> {
     case 'dialect':
       return 'postgres';
     case 'lock':
-      await client.query(prepared(LOCK_SQL, [step.key]));
+      await client.query(prepared(step.shared ? SHARED_LOCK_SQL : LOCK_SQL, [step.key]));
       return undefined;
     case 'get':
       return (await client.query(prepared(step.sql, step.params))).rows[0];
@@ -72,6 +72,7 @@ async function answer(client: pg.ClientBase, step: Step): Promise<unknown> {
 }
 
 const LOCK_SQL = 'SELECT pg_advisory_xact_lock(hashtextextended(?, 0))';
+const SHARED_LOCK_SQL = 'SELECT pg_advisory_xact_lock_shared(hashtextextended(?, 0))';
 
 interface Translated {
   name: string;
