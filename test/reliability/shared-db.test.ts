@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/cli.js';
-import { startListen, type ListenProcess } from '../helpers/listen-process.js';
+import type { ListenProcess } from '../helpers/listen-process.js';
 import { startOuraFake, type OuraFake } from '../helpers/oura-fake.js';
 import { seedOuraUser } from '../helpers/oura-user.js';
 import { TEST_SECRETS } from '../helpers/signing.js';
-import { integrityCheck, ouraNotification, OURA_USER, post, sleepDocument, storedRows, vitalSleep, waitFor, type Delivery } from './deliveries.js';
+import { integrityCheck, ouraNotification, OURA_USER, processedOnce, sendThroughTwoReceivers, sleepDocument, storedRows, vitalSleep, waitFor, type Delivery } from './deliveries.js';
 import { random, record, SEED } from './report.js';
 
 /**
@@ -44,49 +44,13 @@ describe('two receivers on one database under SIGKILL', () => {
     const deliveries: Delivery[] = Array.from({ length: DELIVERIES }, (_, i) => (i % 2 === 0 ? ouraNotification(`shared-${i}`) : vitalSleep(`msg_shared_${i}`)));
     fake.addDocuments(OURA_USER, 'sleep', deliveries.filter((d) => d.route === '/oura').map((d) => sleepDocument(d.key)));
 
-    const start = async () => {
-      const p = await startListen(env);
-      processes.push(p);
-      return p;
-    };
-    const receivers: (ListenProcess | null)[] = [await start(), await start()];
-    const acknowledged = new Map<string, number>();
-    const counts = { attempts: 0, refused_or_cut: 0, kills: 0 };
-    const queue = [...deliveries];
-
-    const sender = async (n: number) => {
-      for (let turn = n; ; turn++) {
-        const delivery = queue.shift();
-        if (!delivery) return;
-        // Round robin over the receivers that are up, as a load balancer would.
-        const up = receivers.filter((r): r is ListenProcess => r !== null);
-        const target = up[turn % up.length];
-        counts.attempts++;
-        const outcome = target ? await post(target.url, delivery) : { status: null, error: 'none up' };
-        if (outcome.status === 200 && 'id' in outcome) {
-          const first = acknowledged.get(delivery.key);
-          if (first !== undefined) expect(outcome.id).toBe(first);
-          else acknowledged.set(delivery.key, outcome.id!);
-        } else {
-          counts.refused_or_cut++;
-          queue.push(delivery);
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      }
-    };
-    const senders = Promise.all(Array.from({ length: SENDERS }, (_, n) => sender(n)));
-    for (let kill = 0; kill < KILLS && queue.length > 0; kill++) {
-      const which = rng.int(0, 1);
-      const victim = receivers[which]!;
-      const after = acknowledged.size + rng.int(10, 60);
-      await waitFor(() => acknowledged.size >= after || queue.length === 0, `${after} acknowledgements`);
-      receivers[which] = null;
-      victim.child.kill('SIGKILL');
-      expect(await victim.exited).toBe('SIGKILL');
-      counts.kills++;
-      receivers[which] = await start();
-    }
-    await senders;
+    const { acknowledged, counts, receivers } = await sendThroughTwoReceivers(env.WEARHOOK_DB, {
+      env,
+      deliveries,
+      senders: SENDERS,
+      processes,
+      nextKill: (kill, acknowledgedSoFar) => (kill < KILLS ? { which: rng.int(0, 1) as 0 | 1, after: acknowledgedSoFar + rng.int(10, 60) } : undefined),
+    });
     expect(acknowledged.size).toBe(DELIVERIES);
 
     await waitFor(() => storedRows(env.WEARHOOK_DB).every((r) => r.status === 'processed'), 'all work done', 120_000);
@@ -95,16 +59,13 @@ describe('two receivers on one database under SIGKILL', () => {
 
     // Each delivery's work was recorded by one process only: never two "processed" for one delivery,
     // and no process had a result thrown away because another had taken its delivery.
-    const processed = new Map<number, number>();
-    for (const p of processes) for (const line of p.lines()) if (line.type === 'work' && line.status === 'processed') processed.set(line.id as number, (processed.get(line.id as number) ?? 0) + 1);
-    const twice = [...processed].filter(([, n]) => n > 1);
+    const { processed, twice, lost } = processedOnce(processes);
     expect(twice).toEqual([]);
-    const lost = processes.flatMap((p) => p.lines()).filter((l) => l.type === 'error' && /no longer claimed/.test(String(l.message)));
     expect(lost).toEqual([]);
     // A process killed between its commit and its line leaves a delivery without a line; only that.
     expect(processed.size).toBeGreaterThanOrEqual(DELIVERIES - counts.kills * 130);
 
-    await Promise.all(receivers.map((r) => r?.stop('SIGTERM')));
+    await Promise.all(receivers.map((r) => r.stop('SIGTERM')));
     expect(integrityCheck(env.WEARHOOK_DB)).toBe('ok');
     const fetches = new Map<string, number>();
     for (const r of fake.requestsTo('/v2/usercollection/sleep/')) fetches.set(r.path, (fetches.get(r.path) ?? 0) + 1);

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { startListen, type ListenProcess } from '../helpers/listen-process.js';
+import type { ListenProcess } from '../helpers/listen-process.js';
 import { startPostgresServer, type PostgresServer } from '../helpers/postgres-server.js';
 import { TEST_SECRETS } from '../helpers/signing.js';
-import { post, standardEvent, vitalSleep, waitFor, type Delivery } from './deliveries.js';
+import { processedOnce, sendThroughTwoReceivers, standardEvent, vitalSleep, waitFor, type Delivery } from './deliveries.js';
 import { random, record, SEED } from './report.js';
 
 /**
@@ -42,50 +42,18 @@ describe('two receivers on one PostgreSQL database under SIGKILL', () => {
     const env = { WEARHOOK_DB: url, WEARHOOK_SECRET_VITAL: TEST_SECRETS.vital, WEARHOOK_SECRET_STANDARD: TEST_SECRETS.standard };
     const deliveries: Delivery[] = Array.from({ length: DELIVERIES }, (_, i) => (i % 2 === 0 ? vitalSleep(`msg_pg_${i}`) : standardEvent(`msg_pg_${i}`, i)));
 
-    const start = async () => {
-      const p = await startListen(env);
-      processes.push(p);
-      return p;
-    };
-    // Both start on an empty database at once: the schema is created once, under the advisory lock.
-    const receivers: (ListenProcess | null)[] = await Promise.all([start(), start()]);
-    const acknowledged = new Map<string, number>();
-    const counts = { attempts: 0, refused_or_cut: 0, kills: 0 };
-    const queue = [...deliveries];
-
-    const sender = async (n: number) => {
-      for (let turn = n; ; turn++) {
-        const delivery = queue.shift();
-        if (!delivery) return;
-        const up = receivers.filter((r): r is ListenProcess => r !== null);
-        const target = up[turn % up.length];
-        counts.attempts++;
-        const outcome = target ? await post(target.url, delivery) : { status: null, error: 'none up' };
-        if (outcome.status === 200 && 'id' in outcome) {
-          const first = acknowledged.get(delivery.key);
-          if (first !== undefined) expect(outcome.id).toBe(first);
-          else acknowledged.set(delivery.key, outcome.id!);
-        } else {
-          counts.refused_or_cut++;
-          queue.push(delivery);
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      }
-    };
-    const senders = Promise.all(Array.from({ length: SENDERS }, (_, n) => sender(n)));
-    // The same receiver is killed twice, at random points of the run.
-    const which = rng.int(0, 1);
-    for (let kill = 0; kill < KILLS; kill++) {
-      const after = Math.floor((DELIVERIES * (kill + 1)) / (KILLS + 1)) + rng.int(-100, 100);
-      await waitFor(() => acknowledged.size >= after || queue.length === 0, `${after} acknowledgements`, 120_000);
-      const victim = receivers[which]!;
-      receivers[which] = null;
-      victim.child.kill('SIGKILL');
-      expect(await victim.exited).toBe('SIGKILL');
-      counts.kills++;
-      receivers[which] = await start();
-    }
-    await senders;
+    // The same receiver is killed twice, at random points of the run. Both start on an empty
+    // database at once: the schema is created once, under the advisory lock.
+    const which = rng.int(0, 1) as 0 | 1;
+    const { acknowledged, counts, receivers } = await sendThroughTwoReceivers(url, {
+      env,
+      deliveries,
+      senders: SENDERS,
+      processes,
+      startTogether: true,
+      killWaitMs: 120_000,
+      nextKill: (kill) => (kill < KILLS ? { which, after: Math.floor((DELIVERIES * (kill + 1)) / (KILLS + 1)) + rng.int(-100, 100) } : undefined),
+    });
     expect(acknowledged.size).toBe(DELIVERIES);
 
     await waitFor(
@@ -103,14 +71,11 @@ describe('two receivers on one PostgreSQL database under SIGKILL', () => {
     expect(Number(versions[0]!.n)).toBe(DELIVERIES / 2);
 
     // Processed exactly once: never two "processed" lines for one delivery, and no result refused for a lost claim.
-    const processed = new Map<number, number>();
-    for (const p of processes) for (const line of p.lines()) if (line.type === 'work' && line.status === 'processed') processed.set(line.id as number, (processed.get(line.id as number) ?? 0) + 1);
-    const twice = [...processed].filter(([, n]) => n > 1);
+    const { processed, twice, lost } = processedOnce(processes);
     expect(twice).toEqual([]);
-    const lost = processes.flatMap((p) => p.lines()).filter((l) => l.type === 'error' && /no longer claimed/.test(String(l.message)));
     expect(lost).toEqual([]);
     expect(processed.size).toBeGreaterThanOrEqual(DELIVERIES - counts.kills * 130);
-    await Promise.all(receivers.map((r) => r?.stop('SIGTERM')));
+    await Promise.all(receivers.map((r) => r.stop('SIGTERM')));
     const claims = await query<{ n: string }>(url, 'SELECT count(*) AS n FROM deliveries WHERE claim_owner IS NOT NULL');
     expect(claims[0]!.n).toBe('0');
 
