@@ -239,7 +239,7 @@ export class Dispatcher {
     const { owner, leaseMs, retryForMs, targets } = this;
     const hookConcurrency = this.options.hookConcurrency ?? 4;
     // On PostgreSQL the cursors move only up to ids whose inserts have all ended (outbox.ts, deliveryHorizonOp).
-    const upTo = await this.store.horizon();
+    const upTo = await this.store.horizon(targets.map((t) => t.row.id));
     const claimed = await this.store.write(function* (): Op<{ target: Target; row: OutboxRow }[]> {
       yield* releaseClaimsOfGoneOwnersOp(OUTBOX_WORK);
       for (const target of targets) {

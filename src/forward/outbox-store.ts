@@ -1,5 +1,5 @@
 import type { DB } from '../store/db.js';
-import { deliveryHorizonOp } from '../store/deliveries.js';
+import { outboxHorizonOp } from '../store/outbox.js';
 import type { Op } from '../store/sql.js';
 import { runSqlite } from '../store/sqlite-run.js';
 import { SqliteStore, type Store } from '../store/store.js';
@@ -18,7 +18,7 @@ export interface OutboxStore {
    * The highest delivery id that enqueueing may move a cursor past (PostgreSQL: every insert
    * of a lower id has ended, deliveryHorizonOp); undefined on SQLite, where ids commit in order.
    */
-  horizon(): Promise<number | undefined>;
+  horizon(targetIds: readonly number[]): Promise<number | undefined>;
 }
 
 export function sqliteOutboxStore(db: DB, commits: GroupCommit = new GroupCommit(db)): OutboxStore {
@@ -40,7 +40,7 @@ export function postgresOutboxStore(store: Store): OutboxStore {
     write: (make) => store.run(make),
     read: (make) => store.read(make),
     // A transaction of its own: the lock it takes holds new deliveries back only for that instant.
-    horizon: () => store.run(deliveryHorizonOp),
+    horizon: (targetIds) => store.run(outboxHorizonOp, targetIds),
   };
 }
 

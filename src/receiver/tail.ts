@@ -42,7 +42,7 @@ function untilSignal(): Promise<void> {
  */
 export async function tailDeliveries(store: Store, output: Output, options: TailOptions): Promise<void> {
   // SQLite reads without a transaction (the highest id is already the horizon there).
-  const horizon = () => (store.dialect === 'postgres' ? store.run(deliveryHorizonOp) : store.read(deliveryHorizonOp));
+  const horizon = (after?: number) => (store.dialect === 'postgres' ? store.run(deliveryHorizonOp, after) : store.read(deliveryHorizonOp, after));
   let seen = await horizon();
   const latest = options.limit > 0 ? (await store.read(listDeliveriesOp, { ...options.filter, throughId: seen, limit: options.limit })).reverse() : [];
   const table = deliveryTable(output, latest, options.follow);
@@ -65,7 +65,7 @@ export async function tailDeliveries(store: Store, output: Output, options: Tail
   });
   const interval = options.intervalMs ?? 250;
   while (!stopped) {
-    const top = await horizon();
+    const top = await horizon(seen);
     while (seen < top) {
       const rows = await store.read(deliveriesAfterOp, seen, { ...options.filter, throughId: top }, 500);
       print(rows);

@@ -123,10 +123,17 @@ export const DELIVERY_INSERT_LOCK = 'deliveries:insert';
  * move. On SQLite simply the highest id. On PostgreSQL run it as a transaction of its own
  * (Store.run), just before reading: once it holds the lock every id handed out so far is
  * committed or undone; it waits for the inserts under way (milliseconds) and holds new ones
- * back only that long.
+ * back only that long. A reader that has read up to `after` and finds nothing newer committed
+ * gets the highest id at once, without the lock (an idle poll holds nobody back).
  */
-export function* deliveryHorizonOp(): Op<number> {
-  if ((yield* dialect()) === 'postgres') yield* lock(DELIVERY_INSERT_LOCK);
+export function* deliveryHorizonOp(after = -1): Op<number> {
+  const newest = yield* newestDeliveryIdOp();
+  if (newest <= after || (yield* dialect()) === 'sqlite') return newest;
+  yield* lock(DELIVERY_INSERT_LOCK);
+  return yield* newestDeliveryIdOp();
+}
+
+function* newestDeliveryIdOp(): Op<number> {
   return Number((yield* get<{ id: number }>('SELECT COALESCE(MAX(id), 0) AS id FROM deliveries'))!.id);
 }
 

@@ -1,6 +1,7 @@
 import type { DB } from './db.js';
 import { claimDueOp, finishClaimOp, type WorkTable } from './claims.js';
-import { all, get, run, type Op } from './sql.js';
+import { deliveryHorizonOp } from './deliveries.js';
+import { all, get, inJsonList, run, sql, type Op } from './sql.js';
 import { runSqlite } from './sqlite-run.js';
 
 /**
@@ -55,6 +56,12 @@ export function* registerTargetOp(kind: OutboxKind, target: string, filter: stri
     [kind, target, filter, now.toISOString()],
   );
   return (yield* get<OutboxTarget>('SELECT id, kind, target, filter, cursor FROM outbox_targets WHERE kind = ? AND target = ?', [kind, target]))!;
+}
+
+/** deliveryHorizonOp for the cursors of `targetIds`: without the lock when no delivery has committed past any of them. */
+export function* outboxHorizonOp(targetIds: readonly number[]): Op<number> {
+  const row = yield* get<{ cursor: number | null }>(sql`SELECT MIN(cursor) AS cursor FROM outbox_targets WHERE ${inJsonList('id', '?', 'bigint')}`, [JSON.stringify(targetIds)]);
+  return yield* deliveryHorizonOp(row?.cursor ?? -1);
 }
 
 /** What enqueueing looks at of a delivery. */
