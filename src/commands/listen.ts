@@ -38,7 +38,7 @@ export function registerListen(program: Command): void {
     .option('--subscribe', 'create Oura subscriptions for the public URL while running (needs OURA_CLIENT_ID/SECRET)')
     .option('--data-type <types>', 'with --subscribe: comma-separated Oura data types (with --reconcile: those to reconcile)', parseList)
     .option('--all', 'with --subscribe: every Oura data type')
-    .option('--keep-subscriptions', 'with --subscribe: leave the subscriptions in place on exit')
+    .option('--keep-subscriptions', 'with --subscribe: leave the subscriptions in place on exit (always on PostgreSQL, where other receivers rely on them)')
     .option('--reconcile', 'poll the authorised Oura users for what no notification brought (on by default with --subscribe)')
     .option('--no-reconcile', 'with --subscribe: no periodic reconciliation')
     .option('--reconcile-interval <duration>', 'how often to reconcile, e.g. 6h, 30m, 2s (default 6h; also once at start)', parseDuration)
@@ -99,10 +99,6 @@ Examples:
         const unsupported = (
           [
             ['--ui', flags.ui],
-            ['--subscribe', flags.subscribe],
-            ['--reconcile', flags.reconcile],
-            ['--tunnel', flags.tunnel !== undefined && flags.tunnel !== 'none'],
-            ['--public-url', flags.publicUrl],
           ] as const
         )
           .filter(([, given]) => given)
@@ -111,6 +107,8 @@ Examples:
           throw new UsageError(`${unsupported.join(', ')} do not work on PostgreSQL yet; run listen on PostgreSQL without them, or on a SQLite file.`);
         }
         const { runListenPostgres } = await import('../receiver/listen-postgres.js');
+        const reconcilePlan = planReconcile(flags);
+        const publicPlan = await planPublicSide(ctx, flags);
         return runListenPostgres(ctx, {
           port: flags.port,
           host: flags.host,
@@ -122,7 +120,7 @@ Examples:
           verificationToken: flags.verificationToken,
           json: flags.json ?? false,
           ouraFetchRate: flags.ouraFetchRate,
-        });
+        }, publicPlan, reconcilePlan);
       }
       const reconcilePlan = planReconcile(flags);
       const publicPlan = await planPublicSide(ctx, flags);

@@ -36,8 +36,8 @@ export function registerSubs(program: Command): void {
       const loaded = await load();
       const { listAndSync, subscriptionsTable } = loaded;
       const ctx = loaded.CliContext.from(cmd);
-      try {
-        const views = await listAndSync(subscriptionDeps(ctx, loaded));
+      await withSubscriptionDeps(ctx, loaded, async (deps) => {
+        const views = await listAndSync(deps);
         if (ctx.output.json) return ctx.output.resultJson(views);
         if (views.length === 0) return ctx.output.log('No subscriptions. Create some with `wearhook subs create --callback-url URL --all`.');
         ctx.output.result(subscriptionsTable(views, ctx.output.color));
@@ -45,9 +45,7 @@ export function registerSubs(program: Command): void {
         const soon = views.filter((v) => v.expiring_soon).length;
         if (expired > 0) ctx.output.warn(`${expired} expired: Oura no longer delivers their events; create them again.`);
         if (soon > 0) ctx.output.warn(`${soon} expire within 7 days: run \`wearhook subs renew --expiring-within 7d\`.`);
-      } finally {
-        ctx.close();
-      }
+      });
     });
 
   subs
@@ -85,8 +83,7 @@ Example:
       for (const t of dataTypes.filter((d) => !isKnownWebhookDataType(d))) {
         ctx.output.warn(`"${t}" is not a data type Oura's API 1.27 documents; passing it on as is (newer versions add data types).`);
       }
-      try {
-        const deps = subscriptionDeps(ctx, loaded);
+      await withSubscriptionDeps(ctx, loaded, async (deps) => {
         const outcomes = await createSubscriptions(deps, {
           callbackUrl: opts.callbackUrl,
           dataTypes,
@@ -106,9 +103,7 @@ Example:
             `${failed.length} of ${outcomes.length} subscriptions were not created (${pairs}); fix the cause above and run the same command again: existing ones are skipped.`,
           );
         }
-      } finally {
-        ctx.close();
-      }
+      });
     });
 
   subs
@@ -134,8 +129,8 @@ Example:
       const given = [ids.length > 0, opts.all === true, opts.expiringWithin !== undefined].filter(Boolean).length;
       if (given !== 1) throw new UsageError('Say which subscriptions to renew: ids, --all, or --expiring-within 7d (one of them).');
       const selection = opts.all ? { all: true as const } : opts.expiringWithin !== undefined ? { expiringWithinMs: opts.expiringWithin } : { ids };
-      try {
-        const outcomes = await renewSubscriptions(subscriptionDeps(ctx, loaded), selection);
+      await withSubscriptionDeps(ctx, loaded, async (deps) => {
+        const outcomes = await renewSubscriptions(deps, selection);
         if (ctx.output.json) ctx.output.resultJson(outcomes.map(renewOutcomeJson));
         if (outcomes.length === 0) {
           ctx.output.log(
@@ -152,9 +147,7 @@ Example:
         if (failed.length > 0) {
           throw new RuntimeError(`${failed.length} of ${outcomes.length} subscriptions were not renewed (${failed.map((o) => o.id).join(', ')}).`);
         }
-      } finally {
-        ctx.close();
-      }
+      });
     });
 
   subs
@@ -184,8 +177,7 @@ Example:
       if (opts.all && !opts.yes && !interactive) {
         throw new UsageError('Refusing to delete every subscription without confirmation: there is no terminal to ask on; add --yes.');
       }
-      try {
-        const deps = subscriptionDeps(ctx, loaded);
+      await withSubscriptionDeps(ctx, loaded, async (deps) => {
         const targets = opts.all ? await selectSubscriptions(deps, { all: true }) : ids;
         if (targets.length === 0) {
           if (ctx.output.json) ctx.output.resultJson([]);
@@ -205,14 +197,29 @@ Example:
         if (failed.length > 0) {
           throw new RuntimeError(`${failed.length} of ${outcomes.length} subscriptions were not deleted (${failed.map((o) => o.id).join(', ')}).`);
         }
-      } finally {
-        ctx.close();
-      }
+      });
     });
 }
 
-/** The application's credentials (a usage error when missing), the one HTTP client, the store. */
-function subscriptionDeps(ctx: CliContext, { ouraHttpClient, OuraSubscriptionsApi }: Loaded): SubscriptionDeps {
+/**
+ * Run `fn` with the application's credentials (a usage error when missing, before the store
+ * is opened), the one HTTP client and the store (SQLite or PostgreSQL), closed at the end.
+ */
+async function withSubscriptionDeps(ctx: CliContext, loaded: Loaded, fn: (deps: SubscriptionDeps) => Promise<void>): Promise<void> {
+  try {
+    const api = subscriptionsApi(ctx, loaded);
+    const store = await ctx.openStore();
+    try {
+      await fn({ api, store });
+    } finally {
+      await store.close();
+    }
+  } finally {
+    ctx.close();
+  }
+}
+
+function subscriptionsApi(ctx: CliContext, { ouraHttpClient, OuraSubscriptionsApi }: Loaded): SubscriptionDeps['api'] {
   const http = ouraHttpClient({
     onRetry: ({ delayMs, reason }) => {
       const line = `${reason}; retrying in ${(delayMs / 1000).toFixed(1)} s`;
@@ -221,5 +228,5 @@ function subscriptionDeps(ctx: CliContext, { ouraHttpClient, OuraSubscriptionsAp
       else ctx.output.debug(line);
     },
   });
-  return { api: OuraSubscriptionsApi.fromSettings(ctx.settings, http), db: ctx.openDb() };
+  return OuraSubscriptionsApi.fromSettings(ctx.settings, http);
 }

@@ -7,6 +7,10 @@ import { LiveLog } from './live-log.js';
 import { STOP_TIMEOUT_MS, startReceiver } from './server.js';
 import { announceTargets, outboxTuning, startFailure, untilStopSignal, type ListenOptions } from './listen.js';
 import { ouraDocumentFetcher, SHARED_FETCH_PACE } from './oura-fetch.js';
+import type { PublicPlan } from '../tunnels/listen-plan.js';
+import type { PublicSide } from '../tunnels/public-side.js';
+import type { ReconcilePlan } from './reconcile-plan.js';
+import type { Reconciler } from '../sync/reconciler.js';
 
 /** What `listen` on PostgreSQL takes besides the common options. */
 export interface PostgresListenOptions extends ListenOptions {
@@ -21,10 +25,12 @@ export interface PostgresListenOptions extends ListenOptions {
  * claimed by one process (FOR UPDATE SKIP LOCKED, with a lease that another process takes over
  * when the holder dies), and Oura documents are fetched at one pace that all of them share
  * (oura-fetch.ts, store/paces.ts). Forwards and hooks (the outbox) are claimed the same way,
- * each sent or run once across the processes. Subscriptions, reconciliation and the console are
- * SQLite-only for now; commands/listen.ts refuses them with a PostgreSQL URL.
+ * each sent or run once across the processes. With a public side, subscriptions are renewed by
+ * one process at a time and kept when one stops; reconciliation runs one pass at a time under
+ * its lease. Remote enrolment and the console are SQLite-only for now; commands/listen.ts
+ * refuses the console with a PostgreSQL URL.
  */
-export async function runListenPostgres(ctx: CliContext, options: PostgresListenOptions): Promise<void> {
+export async function runListenPostgres(ctx: CliContext, options: PostgresListenOptions, publicPlan?: PublicPlan, reconcilePlan?: ReconcilePlan): Promise<void> {
   const eventFilter = parseEventFilter(options.events);
   const providers = buildProviders(providerConfigFromSettings(ctx.settings));
   const log = new LiveLog(ctx.output, options.json);
@@ -46,6 +52,7 @@ export async function runListenPostgres(ctx: CliContext, options: PostgresListen
       outbox: outboxTuning(options),
       eventFilter,
       onEvent: (event) => log.event(event),
+      healthKey: publicPlan?.healthKey,
     });
   } catch (err) {
     await store.close();
@@ -54,12 +61,33 @@ export async function runListenPostgres(ctx: CliContext, options: PostgresListen
   const stopped = untilStopSignal((signal) => {
     ctx.output.log(`${signal} again: stopping at once; unfinished work resumes on the next start`);
   });
-  ctx.output.log(`database ${location.shown}`);
-  log.ready(receiver.url, { db: location.shown });
+  // The public side and reconciliation as on SQLite (listen.ts), their state in the shared store:
+  // one process at a time renews the subscriptions and runs a pass (leases.ts).
+  let publicSide: PublicSide | undefined;
+  let reconciler: Reconciler | undefined;
+  const afterOutage = reconcilePlan?.afterOutage ? () => reconciler?.request('outage') : undefined;
+  try {
+    if (publicPlan) {
+      ctx.output.log(`receiver on ${receiver.url}; opening the public side...`);
+      publicSide = await publicPlan.start({ host: options.host, port: receiver.port }, afterOutage, store);
+    }
+    ctx.output.log(`database ${location.shown}`);
+    log.ready(receiver.url, { db: location.shown, ...(publicSide ? { public_url: publicSide.publicUrl } : {}) });
+    await publicSide?.begin();
+    reconciler = reconcilePlan?.start(ctx, store);
+  } catch (err) {
+    await receiver.close();
+    await publicSide?.stop();
+    await store.close();
+    throw err;
+  }
   announceTargets(ctx, options.targets);
   const signal = await stopped;
   ctx.output.log(`stopping on ${signal}: finishing the requests in flight (at most ${STOP_TIMEOUT_MS / 1000} s; ${signal} again stops at once)...`);
+  const reconciling = reconciler?.stop(STOP_TIMEOUT_MS);
   await receiver.close({ timeoutMs: STOP_TIMEOUT_MS });
+  await reconciling;
+  await publicSide?.stop();
   await store.close();
   log.stopped(receiver.stats);
 }

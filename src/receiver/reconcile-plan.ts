@@ -6,6 +6,7 @@ import { ouraHttpClient } from '../providers/oura/http.js';
 import { OURA_WEBHOOK_DATA_TYPES } from '../providers/oura/data-types.js';
 import { newClaimOwner } from '../store/claims.js';
 import type { DB } from '../store/db.js';
+import type { Store } from '../store/store.js';
 import { DEFAULT_OURA_SYNC_TYPES, OURA_SYNC_TYPES } from '../sync/oura-types.js';
 import { abortableSleep, Reconciler, type ReconcileEvents } from '../sync/reconciler.js';
 
@@ -35,7 +36,8 @@ export interface ReconcilePlan {
   lookBackDays: number;
   /** Passes after each outage of the public side (unless --no-catch-up). */
   afterOutage: boolean;
-  start(ctx: CliContext, db: DB): Reconciler;
+  /** Start the passes on the store (SQLite or PostgreSQL), or on the listen run's SQLite connection. */
+  start(ctx: CliContext, source: DB | Store): Reconciler;
 }
 
 /**
@@ -75,7 +77,8 @@ export function planReconcile(flags: ReconcileFlags): ReconcilePlan | undefined 
     intervalMs,
     lookBackDays,
     afterOutage,
-    start(ctx, db) {
+    start(ctx, source) {
+      const where = 'dialect' in source ? { store: source } : { db: source };
       const abort = new AbortController();
       const sleep = abortableSleep(abort.signal);
       const { output } = ctx;
@@ -88,8 +91,8 @@ export function planReconcile(flags: ReconcileFlags): ReconcilePlan | undefined 
         },
       });
       const reconciler = new Reconciler({
-        db,
-        deps: { db, settings: ctx.settings, http },
+        ...where,
+        deps: { ...where, settings: ctx.settings, http },
         types,
         lookBackDays,
         intervalMs,

@@ -7,7 +7,7 @@ import { postgresWorkStore } from './work-store.js';
 import { Dispatcher, type DispatcherOptions, type ForwardEvent, type HookEvent } from '../forward/dispatcher.js';
 import { postgresOutboxStore, sqliteOutboxStore } from '../forward/outbox-store.js';
 import type { OutboxTargetSpec } from '../forward/targets.js';
-import { knownVerificationTokenHashes } from '../store/subscriptions.js';
+import { knownVerificationTokenHashes, knownVerificationTokenHashesOp } from '../store/subscriptions.js';
 import { InvalidPayload, isProviderName, type Provider, type ProviderName } from '../providers/types.js';
 import { sha256Hex, verificationTokenMatches } from '../providers/oura/webhook.js';
 import { HttpClient } from '../net/http-client.js';
@@ -242,9 +242,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     onError: (err) => emit({ type: 'error', message: `background work failed: ${errorMessage(err)}` }),
   });
 
-  const acceptedTokens = (): string[] => {
+  const acceptedTokens = async (): Promise<string[]> => {
     // Subscriptions wearhook created, and those being created now (Oura's challenge arrives mid-create).
-    const hashes = db ? knownVerificationTokenHashes(db) : [];
+    const hashes = db ? knownVerificationTokenHashes(db) : await store!.read(knownVerificationTokenHashesOp, new Date());
     if (options.verificationToken) hashes.push(sha256Hex(options.verificationToken));
     return hashes;
   };
@@ -328,7 +328,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     }
   }
 
-  function answerChallenge(call: RouteCall): void {
+  async function answerChallenge(call: RouteCall): Promise<void> {
     const { query, answer, receivedAt } = call;
     const challenge = query.get('challenge');
     const token = query.get('verification_token');
@@ -344,7 +344,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     }
     let accepted: string[];
     try {
-      accepted = acceptedTokens();
+      accepted = await acceptedTokens();
     } catch (err) {
       answer(503, { error: 'subscriptions could not be read; retry later' });
       emit({ type: 'error', message: `could not read subscriptions: ${errorMessage(err)}` });

@@ -1,4 +1,6 @@
 import type { DB } from './db.js';
+import { runSqlite } from './sqlite-run.js';
+import { get, inJsonList, run, sql, type Op } from './sql.js';
 
 /**
  * Reconciliation passes of `listen` (issue #17): when each ran, why, who ran it and what it
@@ -32,25 +34,47 @@ export interface PassRow extends PassTotals {
   status: 'running' | 'done' | 'stopped';
 }
 
-export function startPass(db: DB, pass: { provider: string; reason: PassReason; owner: string; types: readonly string[] }, now = new Date()): { id: number; startedAt: string } {
+export function startPass(db: DB, pass: PassInput, now = new Date()): { id: number; startedAt: string } {
+  return runSqlite(db, startPassOp(pass, now));
+}
+
+export interface PassInput {
+  provider: string;
+  reason: PassReason;
+  owner: string;
+  types: readonly string[];
+}
+
+export function* startPassOp(pass: PassInput, now = new Date()): Op<{ id: number; startedAt: string }> {
   const startedAt = now.toISOString();
-  const id = db
-    .prepare(`INSERT INTO reconcile_passes (provider, reason, owner, types, started_at, status) VALUES (?, ?, ?, ?, ?, 'running')`)
-    .run(pass.provider, pass.reason, pass.owner, JSON.stringify(pass.types), startedAt).lastInsertRowid;
-  return { id: Number(id), startedAt };
+  const row = yield* get<{ id: number }>(
+    `INSERT INTO reconcile_passes (provider, reason, owner, types, started_at, status) VALUES (?, ?, ?, ?, ?, 'running') RETURNING id`,
+    [pass.provider, pass.reason, pass.owner, JSON.stringify(pass.types), startedAt],
+  );
+  return { id: Number(row!.id), startedAt };
 }
 
 export function finishPass(db: DB, id: number, status: 'done' | 'stopped', totals: PassTotals, now = new Date()): void {
-  db.prepare(
+  runSqlite(db, finishPassOp(id, status, totals, now));
+}
+
+export function* finishPassOp(id: number, status: 'done' | 'stopped', totals: PassTotals, now = new Date()): Op<void> {
+  yield* run(
     `UPDATE reconcile_passes SET finished_at = ?, status = ?, users = ?, failed = ?, listed = ?, new = ?, updated = ? WHERE id = ?`,
-  ).run(now.toISOString(), status, totals.users, totals.failed, totals.listed, totals.new, totals.updated, id);
+    [now.toISOString(), status, totals.users, totals.failed, totals.listed, totals.new, totals.updated, id],
+  );
 }
 
 /** The latest pass (any process) that ran to its end and started at or after `since` (ISO 8601 UTC). */
 export function donePassSince(db: DB, provider: string, since: string): PassRow | undefined {
-  return db
-    .prepare(`SELECT * FROM reconcile_passes WHERE provider = ? AND started_at >= ? AND status = 'done' ORDER BY started_at DESC LIMIT 1`)
-    .get(provider, since) as PassRow | undefined;
+  return runSqlite(db, donePassSinceOp(provider, since));
+}
+
+export function* donePassSinceOp(provider: string, since: string): Op<PassRow | undefined> {
+  return yield* get<PassRow>(`SELECT * FROM reconcile_passes WHERE provider = ? AND started_at >= ? AND status = 'done' ORDER BY started_at DESC LIMIT 1`, [
+    provider,
+    since,
+  ]);
 }
 
 /** The latest pass that ran to its end, if any. */
@@ -60,11 +84,14 @@ export function lastDonePass(db: DB, provider: string): PassRow | undefined {
 
 /** The latest local day of any stored document of this user among `types` (deleted or superseded ones count: data was there). */
 export function lastDocumentDay(db: DB, provider: string, userId: string, types: readonly string[]): string | null {
+  return runSqlite(db, lastDocumentDayOp(provider, userId, types));
+}
+
+export function* lastDocumentDayOp(provider: string, userId: string, types: readonly string[]): Op<string | null> {
   // One indexed lookup per type (documents_by_user_day is (type, user_id, day)).
-  const statement = db.prepare('SELECT MAX(day) FROM documents WHERE type = ? AND user_id = ? AND provider = ?').pluck();
   let last: string | null = null;
   for (const type of types) {
-    const day = statement.get(type, userId, provider) as string | null;
+    const day = (yield* get<{ day: string | null }>('SELECT MAX(day) AS day FROM documents WHERE type = ? AND user_id = ? AND provider = ?', [type, userId, provider]))?.day ?? null;
     if (day !== null && (last === null || day > last)) last = day;
   }
   return last;
@@ -76,12 +103,14 @@ export function lastDocumentDay(db: DB, provider: string, userId: string, types:
  * `undefined` when no reconciliation of the user ever completed.
  */
 export function previousFrontier(db: DB, provider: string, userId: string): { day: string | null } | undefined {
-  const row = db
-    .prepare(
-      `SELECT frontier_day AS day FROM sync_runs
-       WHERE provider = ? AND user_id = ? AND status = 'ok' AND kind IN (SELECT value FROM json_each(?))
+  return runSqlite(db, previousFrontierOp(provider, userId));
+}
+
+export function* previousFrontierOp(provider: string, userId: string): Op<{ day: string | null } | undefined> {
+  return yield* get<{ day: string | null }>(
+    sql`SELECT frontier_day AS day FROM sync_runs
+       WHERE provider = ? AND user_id = ? AND status = 'ok' AND ${inJsonList('kind', '?')}
        ORDER BY started_at DESC, id DESC LIMIT 1`,
-    )
-    .get(provider, userId, JSON.stringify(RECONCILE_KINDS)) as { day: string | null } | undefined;
-  return row;
+    [provider, userId, JSON.stringify(RECONCILE_KINDS)],
+  );
 }

@@ -1,5 +1,7 @@
 import crypto from 'node:crypto';
 import type { DB } from './db.js';
+import { runSqlite, transactSqlite } from './sqlite-run.js';
+import { all, get, run, sql, type Op } from './sql.js';
 import { sha256Hex, verificationTokenMatches } from '../providers/oura/webhook.js';
 
 /**
@@ -46,15 +48,18 @@ export function newVerificationToken(): string {
  * challenge arrives before its create call returns).
  */
 export function knownVerificationTokenHashes(db: DB, now = new Date()): string[] {
+  return runSqlite(db, knownVerificationTokenHashesOp(now));
+}
+
+export function* knownVerificationTokenHashesOp(now = new Date()): Op<string[]> {
   const cutoff = new Date(now.getTime() - PENDING_TOKEN_TTL_MS).toISOString();
-  const rows = db
-    .prepare(
-      `SELECT verification_token_sha256 AS h FROM subscriptions
-         WHERE provider = 'oura' AND verification_token_sha256 IS NOT NULL
-       UNION ALL
-       SELECT token_sha256 AS h FROM pending_verification_tokens WHERE created_at >= ?`,
-    )
-    .all(cutoff) as { h: string }[];
+  const rows = yield* all<{ h: string }>(
+    `SELECT verification_token_sha256 AS h FROM subscriptions
+       WHERE provider = 'oura' AND verification_token_sha256 IS NOT NULL
+     UNION ALL
+     SELECT token_sha256 AS h FROM pending_verification_tokens WHERE created_at >= ?`,
+    [cutoff],
+  );
   return rows.map((r) => r.h);
 }
 
@@ -67,51 +72,62 @@ export function isKnownVerificationToken(db: DB, token: string, now = new Date()
   return token !== '' && verificationTokenMatches(token, knownVerificationTokenHashes(db, now));
 }
 
+export interface PendingToken {
+  tokenSha256: string;
+  callbackUrl: string;
+  eventType: string;
+  dataType: string;
+}
+
 /** Record the token hash of a subscription about to be created; returns the pending row's id. */
-export function addPendingVerificationToken(
-  db: DB,
-  pending: { tokenSha256: string; callbackUrl: string; eventType: string; dataType: string },
-  now = new Date(),
-): number {
+export function addPendingVerificationToken(db: DB, pending: PendingToken, now = new Date()): number {
+  return transactSqlite(db, addPendingVerificationTokenOp, pending, now);
+}
+
+export function* addPendingVerificationTokenOp(pending: PendingToken, now = new Date()): Op<number> {
   // Rows left behind by a process that died mid-create are swept here.
-  db.prepare('DELETE FROM pending_verification_tokens WHERE created_at < ?').run(
-    new Date(now.getTime() - PENDING_TOKEN_TTL_MS).toISOString(),
+  yield* run('DELETE FROM pending_verification_tokens WHERE created_at < ?', [new Date(now.getTime() - PENDING_TOKEN_TTL_MS).toISOString()]);
+  const row = yield* get<{ id: number }>(
+    `INSERT INTO pending_verification_tokens (token_sha256, callback_url, event_type, data_type, created_at)
+     VALUES (?, ?, ?, ?, ?) RETURNING id`,
+    [pending.tokenSha256, pending.callbackUrl, pending.eventType, pending.dataType, now.toISOString()],
   );
-  return Number(
-    db
-      .prepare(
-        `INSERT INTO pending_verification_tokens (token_sha256, callback_url, event_type, data_type, created_at)
-         VALUES (?, ?, ?, ?, ?)`,
-      )
-      .run(pending.tokenSha256, pending.callbackUrl, pending.eventType, pending.dataType, now.toISOString()).lastInsertRowid,
-  );
+  return Number(row!.id);
 }
 
 export function removePendingVerificationToken(db: DB, pendingId: number): void {
-  db.prepare('DELETE FROM pending_verification_tokens WHERE id = ?').run(pendingId);
+  runSqlite(db, removePendingVerificationTokenOp(pendingId));
 }
 
-/**
- * Insert or update a subscription from Oura's answer. The token hash and the created-by-
- * wearhook mark are only ever added, never cleared by a later sync that cannot know them.
- */
-export function upsertSubscription(
-  db: DB,
-  sub: SubscriptionRecord,
-  options: { tokenSha256?: string; createdByWearhook?: boolean } = {},
-  now = new Date(),
-): void {
-  db.prepare(
-    `INSERT INTO subscriptions (id, provider, callback_url, event_type, data_type, expiration_time,
+export function* removePendingVerificationTokenOp(pendingId: number): Op<void> {
+  yield* run('DELETE FROM pending_verification_tokens WHERE id = ?', [pendingId]);
+}
+
+export interface UpsertOptions {
+  tokenSha256?: string;
+  createdByWearhook?: boolean;
+}
+
+const UPSERT_SUBSCRIPTION = sql`INSERT INTO subscriptions (id, provider, callback_url, event_type, data_type, expiration_time,
                                 verification_token_sha256, created_by_wearhook, created_at, updated_at)
      VALUES (@id, 'oura', @callbackUrl, @eventType, @dataType, @expirationTime, @tokenSha256, @createdByWearhook, @ts, @ts)
      ON CONFLICT (id) DO UPDATE SET
        callback_url = excluded.callback_url, event_type = excluded.event_type, data_type = excluded.data_type,
        expiration_time = excluded.expiration_time,
        verification_token_sha256 = COALESCE(excluded.verification_token_sha256, subscriptions.verification_token_sha256),
-       created_by_wearhook = MAX(excluded.created_by_wearhook, subscriptions.created_by_wearhook),
-       updated_at = excluded.updated_at`,
-  ).run({
+       created_by_wearhook = ${{ sqlite: 'MAX', postgres: 'GREATEST' }}(excluded.created_by_wearhook, subscriptions.created_by_wearhook),
+       updated_at = excluded.updated_at`;
+
+/**
+ * Insert or update a subscription from Oura's answer. The token hash and the created-by-
+ * wearhook mark are only ever added, never cleared by a later sync that cannot know them.
+ */
+export function upsertSubscription(db: DB, sub: SubscriptionRecord, options: UpsertOptions = {}, now = new Date()): void {
+  runSqlite(db, upsertSubscriptionOp(sub, options, now));
+}
+
+export function* upsertSubscriptionOp(sub: SubscriptionRecord, options: UpsertOptions = {}, now = new Date()): Op<void> {
+  yield* run(UPSERT_SUBSCRIPTION, {
     id: sub.id,
     callbackUrl: sub.callback_url,
     eventType: sub.event_type,
@@ -129,35 +145,47 @@ export function upsertSubscription(
  * while the list was on its way is not yet in that list.
  */
 export function syncSubscriptions(db: DB, remote: SubscriptionRecord[], listedAt: Date, now = new Date()): void {
-  db.transaction(() => {
-    for (const sub of remote) upsertSubscription(db, sub, {}, now);
-    const keep = new Set(remote.map((s) => s.id));
-    const stale = db
-      .prepare("SELECT id FROM subscriptions WHERE provider = 'oura' AND updated_at < ?")
-      .all(listedAt.toISOString()) as { id: string }[];
-    const remove = db.prepare('DELETE FROM subscriptions WHERE id = ?');
-    for (const { id } of stale) if (!keep.has(id)) remove.run(id);
-  }).immediate(); // the write lock first: a transaction that reads first fails when another process writes meanwhile
+  // IMMEDIATE: the write lock first: a transaction that reads first fails when another process writes meanwhile.
+  transactSqlite(db, syncSubscriptionsOp, remote, listedAt, now);
+}
+
+export function* syncSubscriptionsOp(remote: readonly SubscriptionRecord[], listedAt: Date, now = new Date()): Op<void> {
+  for (const sub of remote) yield* upsertSubscriptionOp(sub, {}, now);
+  const keep = new Set(remote.map((s) => s.id));
+  const stale = yield* all<{ id: string }>("SELECT id FROM subscriptions WHERE provider = 'oura' AND updated_at < ?", [listedAt.toISOString()]);
+  for (const { id } of stale) if (!keep.has(id)) yield* deleteStoredSubscriptionOp(id);
 }
 
 /** Record a subscription created by wearhook and retire its pending token, in one step. */
 export function saveCreatedSubscription(db: DB, sub: SubscriptionRecord, tokenSha256: string, pendingId: number, now = new Date()): void {
-  db.transaction(() => {
-    upsertSubscription(db, sub, { tokenSha256, createdByWearhook: true }, now);
-    removePendingVerificationToken(db, pendingId);
-  }).immediate();
+  transactSqlite(db, saveCreatedSubscriptionOp, sub, tokenSha256, pendingId, now);
+}
+
+export function* saveCreatedSubscriptionOp(sub: SubscriptionRecord, tokenSha256: string, pendingId: number, now = new Date()): Op<void> {
+  yield* upsertSubscriptionOp(sub, { tokenSha256, createdByWearhook: true }, now);
+  yield* removePendingVerificationTokenOp(pendingId);
 }
 
 export function listStoredSubscriptions(db: DB): SubscriptionRow[] {
-  return db
-    .prepare("SELECT * FROM subscriptions WHERE provider = 'oura' ORDER BY data_type, event_type, id")
-    .all() as SubscriptionRow[];
+  return runSqlite(db, listStoredSubscriptionsOp());
+}
+
+export function* listStoredSubscriptionsOp(): Op<SubscriptionRow[]> {
+  return yield* all<SubscriptionRow>("SELECT * FROM subscriptions WHERE provider = 'oura' ORDER BY data_type, event_type, id");
 }
 
 export function getStoredSubscription(db: DB, id: string): SubscriptionRow | undefined {
-  return db.prepare("SELECT * FROM subscriptions WHERE provider = 'oura' AND id = ?").get(id) as SubscriptionRow | undefined;
+  return runSqlite(db, getStoredSubscriptionOp(id));
+}
+
+export function* getStoredSubscriptionOp(id: string): Op<SubscriptionRow | undefined> {
+  return yield* get<SubscriptionRow>("SELECT * FROM subscriptions WHERE provider = 'oura' AND id = ?", [id]);
 }
 
 export function deleteStoredSubscription(db: DB, id: string): void {
-  db.prepare('DELETE FROM subscriptions WHERE id = ?').run(id);
+  runSqlite(db, deleteStoredSubscriptionOp(id));
+}
+
+export function* deleteStoredSubscriptionOp(id: string): Op<void> {
+  yield* run('DELETE FROM subscriptions WHERE id = ?', [id]);
 }

@@ -1,18 +1,18 @@
-import type { DB } from '../store/db.js';
+import type { Store } from '../store/store.js';
 import { OURA_WEBHOOK_EVENT_TYPES } from '../providers/oura/data-types.js';
 import { OuraApiError } from '../providers/oura/api.js';
 import { NoSuchSubscriptionError, type OuraSubscription, type OuraSubscriptionsApi } from '../providers/oura/subscriptions-api.js';
 import {
-  addPendingVerificationToken,
-  deleteStoredSubscription,
-  getStoredSubscription,
+  addPendingVerificationTokenOp,
+  deleteStoredSubscriptionOp,
+  getStoredSubscriptionOp,
   hashVerificationToken,
-  listStoredSubscriptions,
+  listStoredSubscriptionsOp,
   newVerificationToken,
-  removePendingVerificationToken,
-  saveCreatedSubscription,
-  syncSubscriptions,
-  upsertSubscription,
+  removePendingVerificationTokenOp,
+  saveCreatedSubscriptionOp,
+  syncSubscriptionsOp,
+  upsertSubscriptionOp,
   type SubscriptionRecord,
 } from '../store/subscriptions.js';
 
@@ -23,7 +23,8 @@ import {
 
 export interface SubscriptionDeps {
   api: OuraSubscriptionsApi;
-  db: DB;
+  /** SQLite or PostgreSQL. */
+  store: Store;
   now?: () => Date;
 }
 
@@ -67,9 +68,9 @@ const clock = (deps: SubscriptionDeps) => deps.now?.() ?? new Date();
 export async function listAndSync(deps: SubscriptionDeps): Promise<SubscriptionView[]> {
   const listedAt = clock(deps);
   const remote = await deps.api.list();
-  syncSubscriptions(deps.db, remote, listedAt, clock(deps));
+  await deps.store.run(syncSubscriptionsOp, remote, listedAt, clock(deps));
   const now = clock(deps);
-  return listStoredSubscriptions(deps.db).map((row) => subscriptionView(row, now));
+  return (await deps.store.read(listStoredSubscriptionsOp)).map((row) => subscriptionView(row, now));
 }
 
 export interface CreateRequest {
@@ -137,8 +138,8 @@ async function createOne(
 ): Promise<SubscriptionView> {
   const token = req.verificationToken ?? newVerificationToken();
   const tokenSha256 = hashVerificationToken(token);
-  const pendingId = addPendingVerificationToken(
-    deps.db,
+  const pendingId = await deps.store.run(
+    addPendingVerificationTokenOp,
     { tokenSha256, callbackUrl: req.callbackUrl, eventType: req.eventType, dataType: req.dataType },
     clock(deps),
   );
@@ -146,10 +147,10 @@ async function createOne(
   try {
     sub = await deps.api.create({ callbackUrl: req.callbackUrl, verificationToken: token, eventType: req.eventType, dataType: req.dataType });
   } catch (err) {
-    removePendingVerificationToken(deps.db, pendingId);
+    await deps.store.run(removePendingVerificationTokenOp, pendingId);
     throw err;
   }
-  saveCreatedSubscription(deps.db, sub, tokenSha256, pendingId, clock(deps));
+  await deps.store.run(saveCreatedSubscriptionOp, sub, tokenSha256, pendingId, clock(deps));
   return subscriptionView({ ...sub, created_by_wearhook: true }, clock(deps));
 }
 
@@ -173,10 +174,10 @@ export async function renewSubscriptions(deps: SubscriptionDeps, selection: Sele
   for (const id of ids) {
     try {
       const sub = await deps.api.renew(id);
-      upsertSubscription(deps.db, sub, {}, clock(deps));
-      outcomes.push({ id, status: 'renewed', subscription: subscriptionView(getStoredSubscription(deps.db, sub.id) ?? sub, clock(deps)) });
+      await deps.store.run(upsertSubscriptionOp, sub, {}, clock(deps));
+      outcomes.push({ id, status: 'renewed', subscription: subscriptionView((await deps.store.read(getStoredSubscriptionOp, sub.id)) ?? sub, clock(deps)) });
     } catch (err) {
-      if (err instanceof NoSuchSubscriptionError) deleteStoredSubscription(deps.db, id);
+      if (err instanceof NoSuchSubscriptionError) await deps.store.run(deleteStoredSubscriptionOp, id);
       outcomes.push({ id, status: 'failed', error: asError(err) });
     }
   }
@@ -191,11 +192,11 @@ export async function deleteSubscriptions(deps: SubscriptionDeps, ids: readonly 
   for (const id of unique(ids)) {
     try {
       await deps.api.delete(id);
-      deleteStoredSubscription(deps.db, id);
+      await deps.store.run(deleteStoredSubscriptionOp, id);
       outcomes.push({ id, status: 'deleted' });
     } catch (err) {
       // Oura does not know it: nothing of it should stay in the store either.
-      if (err instanceof NoSuchSubscriptionError) deleteStoredSubscription(deps.db, id);
+      if (err instanceof NoSuchSubscriptionError) await deps.store.run(deleteStoredSubscriptionOp, id);
       outcomes.push({ id, status: 'failed', error: asError(err) });
     }
   }

@@ -26,6 +26,12 @@ export interface SubscriptionOps {
   create(callbackUrl: string, dataTypes: readonly string[]): Promise<CreateResult[]>;
   renew(ids: readonly string[]): Promise<RenewResult[]>;
   delete(ids: readonly string[]): Promise<DeleteResult[]>;
+  /**
+   * Run `task` only when no other process sharing the database runs it at the same time (a
+   * lease); resolve false without running it when another does. Several `listen` processes on
+   * one database then renew each subscription once: whoever comes next lists it renewed.
+   */
+  exclusively?(task: () => Promise<void>): Promise<boolean>;
 }
 
 export interface KeeperLog {
@@ -87,30 +93,36 @@ export class SubscriptionKeeper {
   renewDue(): Promise<void> {
     return this.serially(async () => {
       if (this.held.size === 0) return;
-      const remote = new Map((await this.ops.list()).map((s) => [s.id, s]));
-      const due: string[] = [];
-      for (const id of [...this.held.keys()]) {
-        const sub = remote.get(id);
-        if (!sub) {
-          this.log.warn(`subscription ${id} is gone from Oura (deleted elsewhere or expired); restart with --subscribe to make it again`);
-          this.held.delete(id);
-          this.made.delete(id);
-          continue;
-        }
-        this.held.set(id, sub);
-        const at = sub.expiration_time ? Date.parse(sub.expiration_time) : Number.NaN;
-        if (Number.isNaN(at) || at - this.now() <= RENEW_WITHIN_MS) due.push(id);
-      }
-      if (due.length === 0) return;
-      for (const o of await this.ops.renew(due)) {
-        if (o.status === 'failed') {
-          this.log.warn(`could not renew subscription ${o.id}: ${errorMessage(o.error)}`);
-          continue;
-        }
-        this.held.set(o.id, o.subscription);
-        this.log.info(`renewed subscription ${o.id} (${o.subscription.data_type}/${o.subscription.event_type}) until ${o.subscription.expiration_time}`);
-      }
+      if (this.ops.exclusively) await this.ops.exclusively(() => this.renewHeld());
+      else await this.renewHeld();
     });
+  }
+
+  /** The held subscriptions as Oura lists them now; those due renewed. */
+  private async renewHeld(): Promise<void> {
+    const remote = new Map((await this.ops.list()).map((s) => [s.id, s]));
+    const due: string[] = [];
+    for (const id of [...this.held.keys()]) {
+      const sub = remote.get(id);
+      if (!sub) {
+        this.log.warn(`subscription ${id} is gone from Oura (deleted elsewhere or expired); restart with --subscribe to make it again`);
+        this.held.delete(id);
+        this.made.delete(id);
+        continue;
+      }
+      this.held.set(id, sub);
+      const at = sub.expiration_time ? Date.parse(sub.expiration_time) : Number.NaN;
+      if (Number.isNaN(at) || at - this.now() <= RENEW_WITHIN_MS) due.push(id);
+    }
+    if (due.length === 0) return;
+    for (const o of await this.ops.renew(due)) {
+      if (o.status === 'failed') {
+        this.log.warn(`could not renew subscription ${o.id}: ${errorMessage(o.error)}`);
+        continue;
+      }
+      this.held.set(o.id, o.subscription);
+      this.log.info(`renewed subscription ${o.id} (${o.subscription.data_type}/${o.subscription.event_type}) until ${o.subscription.expiration_time}`);
+    }
   }
 
   /**

@@ -1,6 +1,8 @@
 import type { DB } from '../store/db.js';
-import { lastDocumentDay, previousFrontier, type ReconcileKind } from '../store/reconcile.js';
-import { listUsers, type UserRow } from '../store/users.js';
+import { lastDocumentDayOp, previousFrontierOp, type ReconcileKind } from '../store/reconcile.js';
+import { listUsersOp, type UserRow } from '../store/users.js';
+import { runSqlite } from '../store/sqlite-run.js';
+import type { Op } from '../store/sql.js';
 import { errorMessage } from '../errors.js';
 import type { OuraDeps } from '../providers/oura/session.js';
 import { addDays } from '../util/days.js';
@@ -49,21 +51,34 @@ function utcDay(now: Date): string {
  * back from today in any time zone (a day's margin each side of UTC). Nothing further back
  * than MAX_LOOK_BACK_DAYS.
  */
-export function planRanges(db: DB, users: readonly UserRow[], options: { types: readonly string[]; lookBackDays: number; now?: Date }): ReconcileRange[] {
+export function planRanges(db: DB, users: readonly UserRow[], options: PlanOptions): ReconcileRange[] {
+  return runSqlite(db, planRangesOp(users, options));
+}
+
+export interface PlanOptions {
+  types: readonly string[];
+  lookBackDays: number;
+  now?: Date;
+}
+
+/** planRanges as a store operation: the ranges of every authorised user (`users` undefined) or of those given. */
+export function* planRangesOp(users: readonly UserRow[] | undefined, options: PlanOptions): Op<ReconcileRange[]> {
   const today = utcDay(options.now ?? new Date());
   const windowFrom = addDays(today, -options.lookBackDays);
   const earliest = addDays(today, -MAX_LOOK_BACK_DAYS);
   const to = addDays(today, 1);
   const min = (a: string, b: string) => (a < b ? a : b);
-  return users.map((user) => {
-    const last = lastDocumentDay(db, 'oura', user.user_id, options.types);
+  const ranges: ReconcileRange[] = [];
+  for (const user of users ?? (yield* listUsersOp('oura'))) {
+    const last = yield* lastDocumentDayOp('oura', user.user_id, options.types);
     const authorised = Number.isNaN(Date.parse(user.created_at)) ? today : min(addDays(utcDay(new Date(user.created_at)), -1), today);
     const frontier = last ?? authorised;
-    const checkedUpTo = previousFrontier(db, 'oura', user.user_id)?.day ?? authorised;
+    const checkedUpTo = (yield* previousFrontierOp('oura', user.user_id))?.day ?? authorised;
     const since = min(checkedUpTo, frontier);
     const from = since < windowFrom ? (since < earliest ? earliest : since) : windowFrom;
-    return { user, from, to, frontier, withoutData: last === null, capped: since < earliest };
-  });
+    ranges.push({ user, from, to, frontier, withoutData: last === null, capped: since < earliest });
+  }
+  return ranges;
 }
 
 export interface ReconcileTypeResult {
@@ -110,5 +125,5 @@ export async function reconcileUser(deps: OuraDeps, range: ReconcileRange, types
 
 /** The Oura users a pass reconciles: every authorised one, in a stable order. */
 export function reconcileUsers(db: DB): UserRow[] {
-  return listUsers(db, 'oura');
+  return runSqlite(db, listUsersOp('oura'));
 }

@@ -1,9 +1,10 @@
 import type { DB } from '../store/db.js';
-import { acquireLease, leaseHolder, releaseLease, renewLease } from '../store/leases.js';
-import { donePassSince, finishPass, startPass, type PassReason, type PassTotals, type ReconcileKind } from '../store/reconcile.js';
+import { acquireLeaseOp, leaseHolderOp, releaseLeaseOp, renewLeaseOp } from '../store/leases.js';
+import { donePassSinceOp, finishPassOp, startPassOp, type PassReason, type PassTotals, type ReconcileKind } from '../store/reconcile.js';
+import { SqliteStore, type Store } from '../store/store.js';
 import { errorMessage } from '../errors.js';
 import type { OuraDeps } from '../providers/oura/session.js';
-import { planRanges, reconcileUser, reconcileUsers, type ReconcileRange, type ReconcileUserResult } from './reconcile.js';
+import { planRangesOp, reconcileUser, type ReconcileRange, type ReconcileUserResult } from './reconcile.js';
 
 /**
  * The reconciliation of one `listen` run: a pass at start, one every `intervalMs` (start to
@@ -57,7 +58,9 @@ export interface ReconcileEvents {
 }
 
 export interface ReconcilerOptions {
-  db: DB;
+  /** The store (SQLite or PostgreSQL), or a SQLite connection. */
+  store?: Store;
+  db?: DB;
   /** Oura access; its `http` should be paced well under Oura's limit (pacer.ts). */
   deps: OuraDeps;
   types: readonly string[];
@@ -104,8 +107,10 @@ export class Reconciler {
   private nextAt: Date | null = null;
   private readonly now: () => Date;
   private readonly leaseMs: number;
+  private readonly store: Store;
 
   constructor(private readonly options: ReconcilerOptions) {
+    this.store = options.store ?? new SqliteStore(options.db!, options.db!.name);
     this.now = options.now ?? (() => new Date());
     this.leaseMs = options.leaseMs ?? LEASE_MS;
   }
@@ -167,27 +172,29 @@ export class Reconciler {
     this.waiting = undefined;
     this.running = this.serve(request.reason, request.since)
       .catch((err: unknown) => this.options.events.error(`reconciliation failed: ${errorMessage(err)}`))
+      .then(() => this.schedule())
+      .catch((err: unknown) => this.options.events.error(`could not schedule the next reconciliation: ${errorMessage(err)}`))
       .finally(() => {
         this.running = undefined;
-        this.schedule();
         this.pump();
       });
   }
 
   /** The next periodic pass: one interval after the last pass this database saw start (ours or another process's). */
-  private schedule(): void {
+  private async schedule(): Promise<void> {
     clearTimeout(this.timer);
     const interval = this.options.intervalMs;
     if (interval === null || this.stopping) return;
-    const last = this.latestStart();
+    const last = await this.latestStart();
+    if (this.stopping) return;
     const due = new Date(Math.max(this.now().getTime(), (last?.getTime() ?? this.now().getTime()) + interval));
     this.nextAt = due;
     this.timer = setTimeout(() => this.request('interval'), due.getTime() - this.now().getTime());
   }
 
-  private latestStart(): Date | undefined {
-    const pass = donePassSince(this.options.db, 'oura', '');
-    const holder = leaseHolder(this.options.db, RECONCILE_LEASE, this.now().getTime());
+  private async latestStart(): Promise<Date | undefined> {
+    const pass = await this.store.read(donePassSinceOp, 'oura', '');
+    const holder = await this.store.read(leaseHolderOp, RECONCILE_LEASE, this.now().getTime());
     const times = [pass ? Date.parse(pass.started_at) : NaN, holder && holder.owner !== this.options.owner ? holder.acquired_at : NaN].filter(Number.isFinite);
     return times.length ? new Date(Math.max(...times)) : undefined;
   }
@@ -198,19 +205,20 @@ export class Reconciler {
    * pass that does not answer it.
    */
   private async serve(reason: PassReason, requestedAt: Date): Promise<void> {
-    const { db, owner, intervalMs } = this.options;
+    const { owner, intervalMs } = this.options;
+    const { store } = this;
     const since = reason === 'interval' && intervalMs !== null ? new Date(requestedAt.getTime() - intervalMs) : requestedAt;
     const answeredFrom = since.toISOString();
     for (;;) {
       if (this.stopping) return;
-      const done = donePassSince(db, 'oura', answeredFrom);
+      const done = await store.read(donePassSinceOp, 'oura', answeredFrom);
       if (done && done.owner !== owner) {
         this.options.events.skipped({ reason, why: `a pass by another wearhook listen on this database started at ${done.started_at}`, next_at: this.nextPeriodic(Date.parse(done.started_at)) });
         return;
       }
       const now = this.now().getTime();
-      if (acquireLease(db, RECONCILE_LEASE, owner, this.leaseMs, now)) break;
-      const holder = leaseHolder(db, RECONCILE_LEASE, now);
+      if (await store.run(acquireLeaseOp, RECONCILE_LEASE, owner, this.leaseMs, now)) break;
+      const holder = await store.read(leaseHolderOp, RECONCILE_LEASE, now);
       if (holder && holder.acquired_at >= Date.parse(answeredFrom)) {
         this.options.events.skipped({ reason, why: `another wearhook listen on this database (${holder.owner}) is running a pass`, next_at: this.nextPeriodic(holder.acquired_at) });
         return;
@@ -221,7 +229,7 @@ export class Reconciler {
       await this.pass(reason);
     } finally {
       try {
-        releaseLease(db, RECONCILE_LEASE, owner);
+        await store.run(releaseLeaseOp, RECONCILE_LEASE, owner);
       } catch (err) {
         // It lapses by itself.
         this.options.events.error(`could not release the reconciliation lease: ${errorMessage(err)}`);
@@ -234,21 +242,23 @@ export class Reconciler {
   }
 
   private async pass(reason: PassReason): Promise<void> {
-    const { db, deps, types, owner, events } = this.options;
+    const { deps, types, owner, events } = this.options;
+    const { store } = this;
     const kind: ReconcileKind = reason === 'interval' ? 'reconcile' : 'catch-up';
     const startedAt = this.now();
-    const row = startPass(db, { provider: 'oura', reason, owner, types }, startedAt);
-    const ranges = planRanges(db, reconcileUsers(db), { types, lookBackDays: this.options.lookBackDays, now: startedAt });
+    const row = await store.run(startPassOp, { provider: 'oura', reason, owner, types }, startedAt);
+    const ranges = await store.read(planRangesOp, undefined, { types, lookBackDays: this.options.lookBackDays, now: startedAt });
     const info: PassStarted = { pass_id: row.id, reason, users: ranges.length, types, ranges };
     events.started(info);
     const totals: PassTotals = { users: 0, failed: 0, listed: 0, new: 0, updated: 0 };
     let leaseLost = false;
     const renew = setInterval(() => {
-      try {
-        if (!renewLease(db, RECONCILE_LEASE, owner, this.leaseMs, this.now().getTime())) leaseLost = true;
-      } catch (err) {
-        events.error(`could not renew the reconciliation lease: ${errorMessage(err)}`);
-      }
+      store.run(renewLeaseOp, RECONCILE_LEASE, owner, this.leaseMs, this.now().getTime()).then(
+        (held) => {
+          if (!held) leaseLost = true;
+        },
+        (err: unknown) => events.error(`could not renew the reconciliation lease: ${errorMessage(err)}`),
+      );
     }, Math.max(10, Math.floor(this.leaseMs / 3)));
     renew.unref();
     let status: 'done' | 'stopped' = 'done';
@@ -276,7 +286,7 @@ export class Reconciler {
     } finally {
       clearInterval(renew);
       const finishedAt = this.now();
-      finishPass(db, row.id, status, totals, finishedAt);
+      await store.run(finishPassOp, row.id, status, totals, finishedAt);
       const interval = this.options.intervalMs;
       events.done({
         ...totals,

@@ -1,9 +1,14 @@
+import { createHmac } from 'node:crypto';
 import type { CliContext } from '../cli/context.js';
+import { isPostgresUrl } from '../store/location.js';
 import { HttpClient } from '../net/http-client.js';
 import { UsageError } from '../errors.js';
 import { CALLBACK_VERIFICATION_HELP, CallbackVerificationError, OuraSubscriptionsApi } from '../providers/oura/subscriptions-api.js';
 import { OURA_WEBHOOK_DATA_TYPES, isKnownWebhookDataType } from '../providers/oura/data-types.js';
 import { ouraHttpClient } from '../providers/oura/http.js';
+import { SqliteStore, type Store } from '../store/store.js';
+import { newClaimOwner } from '../store/claims.js';
+import { acquireLeaseOp, releaseLeaseOp } from '../store/leases.js';
 import { createSubscriptions, deleteSubscriptions, listAndSync, renewSubscriptions, type SubscriptionDeps } from '../subscriptions/core.js';
 import { SubscriptionKeeper, type KeeperLog, type SubscriptionOps } from '../subscriptions/keeper.js';
 import { createHealthKey, createHealthProbe } from './health.js';
@@ -29,11 +34,24 @@ export interface PublicFlags {
 export interface PublicPlan {
   /** Given to the receiver so that the health check through the tunnel can tell it is this run. */
   healthKey: Buffer;
-  /** `afterOutage` is called whenever the public URL reaches this run again after it did not. */
-  start(target: LocalTarget, afterOutage?: () => void): Promise<PublicSide>;
+  /**
+   * `afterOutage` is called whenever the public URL reaches this run again after it did not.
+   * The subscriptions are kept in `store` (default: the SQLite database of `--db`).
+   */
+  start(target: LocalTarget, afterOutage?: () => void, store?: Store): Promise<PublicSide>;
 }
 
 const DEFAULT_HEALTH_INTERVAL_S = 30;
+
+/**
+ * The health key of the receivers of one PostgreSQL database: behind one public URL (a load
+ * balancer), a probe sent by one receiver may be answered by another, which must prove it is
+ * a wearhook of the same database. Derived from the database URL (its password included),
+ * which every one of them has (the same WEARHOOK_DB) and nobody else.
+ */
+function sharedHealthKey(databaseUrl: string): Buffer {
+  return createHmac('sha256', databaseUrl).update('wearhook listen health').digest();
+}
 
 /**
  * Check the flags and the settings they need before anything starts, so that a missing
@@ -70,10 +88,10 @@ export async function planPublicSide(ctx: CliContext, flags: PublicFlags): Promi
   }
 
   const subscription = flags.subscribe ? subscriptionPlan(ctx, flags) : undefined;
-  const healthKey = createHealthKey();
+  const healthKey = isPostgresUrl(ctx.dbPath) ? sharedHealthKey(ctx.dbPath) : createHealthKey();
   return {
     healthKey,
-    start: (target, afterOutage) =>
+    start: (target, afterOutage, store) =>
       startPublicSide({
         provider,
         target,
@@ -81,13 +99,27 @@ export async function planPublicSide(ctx: CliContext, flags: PublicFlags): Promi
         healthIntervalMs: (flags.healthInterval ?? DEFAULT_HEALTH_INTERVAL_S) * 1000,
         output: ctx.output,
         subscriptions: subscription && {
-          keeper: subscription.keeper(),
-          keep: flags.keepSubscriptions === true,
+          keeper: subscription.keeper(store),
+          // Several receivers on one PostgreSQL database rely on the same subscriptions: one stopping keeps them.
+          keep: flags.keepSubscriptions === true || store?.dialect === 'postgres',
           renewCheckMs: flags.renewCheck,
         },
         afterOutage,
       }),
   };
+}
+
+/**
+ * The lease under which a `listen` renews the subscriptions: of several processes on one
+ * database, one renews at a time, and the next one lists them renewed. A holder that dies
+ * frees it at once on its own machine, after RENEW_LEASE_MS elsewhere.
+ */
+export const RENEW_LEASE = 'subscriptions:oura';
+const RENEW_LEASE_MS = 5 * 60_000;
+
+function sqliteStoreOf(ctx: CliContext): Store {
+  const db = ctx.openDb();
+  return new SqliteStore(db, db.name);
 }
 
 function subscriptionPlan(ctx: CliContext, flags: PublicFlags) {
@@ -112,8 +144,10 @@ function subscriptionPlan(ctx: CliContext, flags: PublicFlags) {
     },
   };
 
-  const keeper = () => {
-    const deps: SubscriptionDeps = { api, db: ctx.openDb() };
+  const keeper = (given?: Store) => {
+    const store = given ?? sqliteStoreOf(ctx);
+    const deps: SubscriptionDeps = { api, store };
+    const owner = newClaimOwner();
     const ops: SubscriptionOps = {
       list: () => listAndSync(deps),
       create: async (callbackUrl, types) => {
@@ -123,6 +157,15 @@ function subscriptionPlan(ctx: CliContext, flags: PublicFlags) {
       },
       renew: (ids) => renewSubscriptions(deps, { ids }),
       delete: (ids) => deleteSubscriptions(deps, ids),
+      exclusively: async (task) => {
+        if (!(await store.run(acquireLeaseOp, RENEW_LEASE, owner, RENEW_LEASE_MS, Date.now()))) return false;
+        try {
+          await task();
+        } finally {
+          await store.run(releaseLeaseOp, RENEW_LEASE, owner);
+        }
+        return true;
+      },
     };
     return new SubscriptionKeeper(ops, dataTypes, keeperLog);
   };

@@ -39,6 +39,8 @@ export interface FakeOuraSubsOptions {
   clientSecret?: string;
   /** Answer a create with this instead of performing it (e.g. a 500 for one pair). */
   refuseCreate?: (body: Record<string, unknown>) => { status: number; body: unknown } | undefined;
+  /** Answer each renewal after this long (the expiry moves only then): widens the window in which two renewals could overlap. */
+  renewDelayMs?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -119,6 +121,7 @@ export async function startFakeOuraSubs(options: FakeOuraSubsOptions = {}): Prom
     if (renew && req.method === 'PUT') {
       const sub = subscriptions.get(decodeURIComponent(renew[1]!));
       if (!sub) return send(res, 403, { detail: 'Webhook with specified id does not exist.' });
+      if (options.renewDelayMs) await new Promise((resolve) => setTimeout(resolve, options.renewDelayMs));
       sub.expiration_time = expiring(90 * DAY_MS);
       return send(res, 200, sub);
     }

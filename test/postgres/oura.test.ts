@@ -12,6 +12,8 @@ import { openStore } from '../../src/store/open.js';
 import { storeLocation } from '../../src/store/location.js';
 import { all } from '../../src/store/sql.js';
 import { adminQuery, newPostgresDatabase } from '../helpers/postgres.js';
+import { FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, startFakeOuraSubs } from '../helpers/oura-subs-fake.js';
+import { hashVerificationToken } from '../../src/store/subscriptions.js';
 
 /** Oura on PostgreSQL: fetches by several receivers at one shared pace, `sync`, `auth list|logout`. */
 
@@ -145,5 +147,63 @@ describe('Oura on PostgreSQL', () => {
     expect(await adminQuery('SELECT user_id FROM users', [], url)).toEqual([]);
     // The data stays.
     expect(await adminQuery("SELECT count(*)::int AS n FROM documents WHERE type = 'sleep'", [], url)).toEqual([{ n: 3 }]);
+  });
+
+  it('subs on PostgreSQL: the challenge of a new subscription is answered by a listen on the same database; list, renew, delete', async () => {
+    const url = await newPostgresDatabase();
+    const subs = await startFakeOuraSubs();
+    cleanups.push(() => subs.close());
+    const env = { WEARHOOK_CONFIG_DIR: configDir, WEARHOOK_DB: url, OURA_CLIENT_ID: FAKE_CLIENT_ID, OURA_CLIENT_SECRET: FAKE_CLIENT_SECRET, WEARHOOK_OURA_API_URL: subs.url };
+    const l = await listen(env, []);
+    const created = await runCli(['subs', 'create', '--callback-url', `${l.url}/oura`, '--data-type', 'sleep', '--event-type', 'create,update', '--json'], { env });
+    expect(created.code, created.stderr).toBe(0);
+    const outcomes = JSON.parse(created.stdout) as { status: string; id: string }[];
+    expect(outcomes.map((o) => o.status)).toEqual(['created', 'created']);
+    // Oura's challenges reached the receiver, which knew each token by its hash in PostgreSQL.
+    expect(subs.challenges.map((c) => c.passed)).toEqual([true, true]);
+    const rows = await adminQuery<{ id: string; h: string; created_by_wearhook: number }>('SELECT id, verification_token_sha256 AS h, created_by_wearhook FROM subscriptions ORDER BY id', [], url);
+    expect(rows).toEqual(outcomes.map((o) => ({ id: o.id, h: hashVerificationToken(subs.tokens.get(o.id)!), created_by_wearhook: 1 })).sort((a, b) => (a.id < b.id ? -1 : 1)));
+    expect(await adminQuery('SELECT count(*)::int AS n FROM pending_verification_tokens', [], url)).toEqual([{ n: 0 }]);
+
+    // Made elsewhere: list mirrors it into the database; renew and delete keep the database in step.
+    const other = subs.add({ callback_url: 'https://elsewhere.example/oura', event_type: 'delete', data_type: 'sleep', inMs: 3 * 86_400_000 });
+    const listed = await runCli(['subs', 'list', '--json'], { env });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect((JSON.parse(listed.stdout) as { id: string; expiring_soon: boolean }[]).find((v) => v.id === other.id)).toMatchObject({ expiring_soon: true, created_by_wearhook: false });
+    const renewed = await runCli(['subs', 'renew', '--expiring-within', '7d', '--json'], { env });
+    expect(renewed.code, renewed.stderr).toBe(0);
+    expect((JSON.parse(renewed.stdout) as { id: string; status: string }[]).map((o) => [o.id, o.status])).toEqual([[other.id, 'renewed']]);
+    const [stored] = await adminQuery<{ expiration_time: string }>('SELECT expiration_time FROM subscriptions WHERE id = $1', [other.id], url);
+    expect(Date.parse(stored!.expiration_time)).toBeGreaterThan(Date.now() + 80 * 86_400_000);
+    const deleted = await runCli(['subs', 'delete', '--all', '--yes', '--json'], { env });
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(subs.subscriptions.size).toBe(0);
+    expect(await adminQuery('SELECT id FROM subscriptions', [], url)).toEqual([]);
+  });
+
+  it('listen --reconcile on two receivers: passes one at a time under the lease, what no notification brought stored once', async () => {
+    const url = await newPostgresDatabase();
+    await seedOuraUser(fake, { configDir, dbPath: url, userId: 'ou-1' });
+    const today = new Date().toISOString().slice(0, 10);
+    fake.addDocuments('ou-1', 'daily_readiness', [{ id: 'dr-today', day: today, score: 81, contributors: {} }]);
+    const env = { ...fake.env(), WEARHOOK_CONFIG_DIR: configDir, WEARHOOK_DB: url };
+    const args = ['--reconcile', '--data-type', 'daily_readiness', '--reconcile-interval', '1h'];
+    const [a, b] = await Promise.all([listen(env, args), listen(env, args)]);
+    // Each process either ran the start pass or found it served (skipped) by the other.
+    const outcome = (l: ListenProcess) =>
+      l.waitForLine((x) => x.type === 'reconcile-pass' && (x.state === 'done' || x.state === 'skipped'), 'the start pass done or skipped', 60_000);
+    const states = (await Promise.all([outcome(a), outcome(b)])).map((x) => x.state);
+    expect(states).toContain('done');
+    const passes = await adminQuery<{ started_at: string; finished_at: string; status: string; new: number }>(
+      'SELECT started_at, finished_at, status, new FROM reconcile_passes ORDER BY started_at',
+      [],
+      url,
+    );
+    expect(passes.length).toBe(states.filter((x) => x === 'done').length);
+    for (let i = 1; i < passes.length; i++) expect(passes[i]!.started_at >= passes[i - 1]!.finished_at).toBe(true);
+    expect(passes[0]).toMatchObject({ status: 'done', new: 1 });
+    expect(await adminQuery("SELECT id, source FROM document_versions", [], url)).toEqual([{ id: 'dr-today', source: 'sync' }]);
+    expect(await adminQuery("SELECT kind, status FROM sync_runs ORDER BY id", [], url)).toEqual(passes.map(() => ({ kind: 'catch-up', status: 'ok' })));
+    expect(await adminQuery('SELECT count(*)::int AS n FROM leases', [], url)).toEqual([{ n: 0 }]);
   });
 });
