@@ -14,6 +14,11 @@ import { all } from '../../src/store/sql.js';
 import { adminQuery, newPostgresDatabase } from '../helpers/postgres.js';
 import { FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, startFakeOuraSubs } from '../helpers/oura-subs-fake.js';
 import { hashVerificationToken } from '../../src/store/subscriptions.js';
+import { CredentialStore } from '../../src/credentials/token-store.js';
+import { Settings } from '../../src/config/settings.js';
+import { HttpClient } from '../../src/net/http-client.js';
+import { OuraUserSession } from '../../src/providers/oura/session.js';
+import { getUserOp } from '../../src/store/users.js';
 
 /** Oura on PostgreSQL: fetches by several receivers at one shared pace, `sync`, `auth list|logout`. */
 
@@ -97,6 +102,40 @@ describe('Oura on PostgreSQL', () => {
     expect(Math.min(...gaps)).toBeGreaterThan(150);
   });
 
+  it('a refresh is serialised across machines: one with a credential file of its own waits, then neither spends the spent token nor stops the user', async () => {
+    const url = await newPostgresDatabase();
+    // Two machines: each its own connection pool and configuration folder, holding the same pair.
+    const [dirA, dirB] = [path.join(configDir, 'a'), path.join(configDir, 'b')];
+    const tokens = await seedOuraUser(fake, { configDir: dirA, dbPath: url, userId: 'ou-1', accessTokenExpired: true });
+    fs.mkdirSync(dirB, { recursive: true });
+    fs.copyFileSync(path.join(dirA, 'credentials.json'), path.join(dirB, 'credentials.json'));
+    fake.refreshDelayMs = 300;
+    const saved = { ...process.env };
+    Object.assign(process.env, fake.env());
+    try {
+      const machine = async (dir: string) => {
+        process.env.WEARHOOK_CONFIG_DIR = dir;
+        const credentials = new CredentialStore();
+        expect(credentials.get('oura', 'ou-1')?.refresh_token).toBe(tokens.refresh_token); // opens this machine's file now
+        const store = await openStore(storeLocation(url));
+        cleanups.push(() => store.close());
+        const user = (await store.read(getUserOp, 'oura', 'ou-1'))!;
+        return new OuraUserSession({ store, settings: new Settings(), http: new HttpClient({ sleep: async () => undefined }), credentials }, user);
+      };
+      const [a, b] = [await machine(dirA), await machine(dirB)];
+      const outcomes = await Promise.allSettled([a.token(), b.token()]);
+      // One refreshed; the other waited for it, saw it in the database and said why it cannot go on.
+      expect(fake.refreshTokensPresented).toEqual([tokens.refresh_token]);
+      const won = outcomes.find((o) => o.status === 'fulfilled');
+      expect(won && fake.isAccessTokenValid(won.value)).toBe(true);
+      const lost = outcomes.find((o) => o.status === 'rejected');
+      expect(String(lost?.reason)).toMatch(/older than those another wearhook on this database refreshed.*WEARHOOK_CONFIG_DIR/);
+      expect(await adminQuery('SELECT needs_reauth, last_error FROM users', [], url)).toEqual([{ needs_reauth: 0, last_error: null }]);
+    } finally {
+      process.env = saved;
+    }
+  });
+
   it('sync stores the same rows as on SQLite; auth list and logout work on PostgreSQL', async () => {
     const url = await newPostgresDatabase();
     const file = path.join(dir, 'wearhook.db');
@@ -149,7 +188,7 @@ describe('Oura on PostgreSQL', () => {
     expect(await adminQuery("SELECT count(*)::int AS n FROM documents WHERE type = 'sleep'", [], url)).toEqual([{ n: 3 }]);
   });
 
-  it('subs on PostgreSQL: the challenge of a new subscription is answered by a listen on the same database; list, renew, delete', async () => {
+  it('subs on PostgreSQL: the challenge of a new subscription is answered by a listen on the same database; renew and delete follow Oura', async () => {
     const url = await newPostgresDatabase();
     const subs = await startFakeOuraSubs();
     cleanups.push(() => subs.close());
@@ -165,15 +204,13 @@ describe('Oura on PostgreSQL', () => {
     expect(rows).toEqual(outcomes.map((o) => ({ id: o.id, h: hashVerificationToken(subs.tokens.get(o.id)!), created_by_wearhook: 1 })).sort((a, b) => (a.id < b.id ? -1 : 1)));
     expect(await adminQuery('SELECT count(*)::int AS n FROM pending_verification_tokens', [], url)).toEqual([{ n: 0 }]);
 
-    // Made elsewhere: list mirrors it into the database; renew and delete keep the database in step.
+    // Made elsewhere: the list behind renew mirrors it into the database; renew and delete keep the database in step.
     const other = subs.add({ callback_url: 'https://elsewhere.example/oura', event_type: 'delete', data_type: 'sleep', inMs: 3 * 86_400_000 });
-    const listed = await runCli(['subs', 'list', '--json'], { env });
-    expect(listed.code, listed.stderr).toBe(0);
-    expect((JSON.parse(listed.stdout) as { id: string; expiring_soon: boolean }[]).find((v) => v.id === other.id)).toMatchObject({ expiring_soon: true, created_by_wearhook: false });
     const renewed = await runCli(['subs', 'renew', '--expiring-within', '7d', '--json'], { env });
     expect(renewed.code, renewed.stderr).toBe(0);
     expect((JSON.parse(renewed.stdout) as { id: string; status: string }[]).map((o) => [o.id, o.status])).toEqual([[other.id, 'renewed']]);
-    const [stored] = await adminQuery<{ expiration_time: string }>('SELECT expiration_time FROM subscriptions WHERE id = $1', [other.id], url);
+    const [stored] = await adminQuery<{ expiration_time: string; created_by_wearhook: number }>('SELECT expiration_time, created_by_wearhook FROM subscriptions WHERE id = $1', [other.id], url);
+    expect(stored!.created_by_wearhook).toBe(0);
     expect(Date.parse(stored!.expiration_time)).toBeGreaterThan(Date.now() + 80 * 86_400_000);
     const deleted = await runCli(['subs', 'delete', '--all', '--yes', '--json'], { env });
     expect(deleted.code, deleted.stderr).toBe(0);

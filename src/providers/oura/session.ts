@@ -119,6 +119,11 @@ export class OuraUserSession implements BearerSource {
     const current = this.stored();
     const fresh = Date.parse(current.expires_at) - this.now().getTime() > REFRESH_AHEAD_MS;
     if (current.access_token !== staleAccessToken && fresh) return current;
+    // A process with a credential file of its own (another machine on this database) refreshed
+    // after this file's pair was saved: its refresh token is spent. Presenting it again would
+    // fail (and may make Oura revoke the grant), and marking the user for re-authorization
+    // would stop every receiver, where only this file is behind.
+    if (row.token_expires_at !== null && row.token_expires_at > current.expires_at) throw this.behindError();
 
     const endpoints = ouraEndpoints(this.deps.settings);
     const app = ouraAppCredentials(this.deps.settings);
@@ -130,14 +135,6 @@ export class OuraUserSession implements BearerSource {
       // A lock lost to a stale-lock takeover could let another process spend it first: use theirs.
       const after = this.credentials.get('oura', this.user.user_id);
       if (after && after.refresh_token !== current.refresh_token) return after;
-      if (row.token_expires_at !== null && row.token_expires_at > current.expires_at) {
-        // A process with a credential file of its own (another machine) refreshed after this
-        // file's pair was saved: the grant works there; only this file is behind. Marking the
-        // user for re-authorization would stop every receiver.
-        throw new RuntimeError(
-          `Oura refused the refresh token in ${this.credentials.file} for user ${this.user.user_id}: another wearhook on this database refreshed it with a credential file of its own. Give every wearhook that shares the database one configuration folder (WEARHOOK_CONFIG_DIR).`,
-        );
-      }
       const reason = `Oura refused its refresh token: ${err.reason}`;
       await store.run(updateUserTokenStateOp, 'oura', this.user.user_id, { needsReauth: true, lastError: reason }, new Date());
       throw this.reauthError(reason);
@@ -154,6 +151,12 @@ export class OuraUserSession implements BearerSource {
     await this.credentials.save('oura', this.user.user_id, next);
     await store.run(updateUserTokenStateOp, 'oura', this.user.user_id, { tokenExpiresAt: next.expires_at, needsReauth: false, lastError: null }, new Date());
     return next;
+  }
+
+  private behindError(): RuntimeError {
+    return new RuntimeError(
+      `The Oura tokens of user ${this.user.user_id} in ${this.credentials.file} are older than those another wearhook on this database refreshed with a credential file of its own; give every wearhook that shares the database one configuration folder (WEARHOOK_CONFIG_DIR).`,
+    );
   }
 
   private reauthError(reason: string): OuraReauthRequiredError {
