@@ -47,7 +47,7 @@ export interface RecordedRequest {
   /** The form fields of a POST to /oauth/token (secrets included: tests only). */
   form?: Record<string, string>;
   status: number;
-  /** When the request arrived (epoch ms, performance clock of this process). */
+  /** When the request arrived (epoch ms, the system clock). */
   at: number;
 }
 
@@ -243,7 +243,7 @@ export class OuraFake {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const at = performance.timeOrigin + performance.now();
+    const at = Date.now();
     const url = new URL(req.url ?? '/', this.url);
     const method = req.method ?? 'GET';
     const raw = await readBody(req);
