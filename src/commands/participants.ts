@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseDay, parseDuration, parseLabel, parseTimeZone, parseUrl } from '../cli/parse.js';
 import type { CliContext } from '../cli/context.js';
+import type { Store } from '../store/store.js';
 import type { Participant } from '../participants/core.js';
 import { UsageError } from '../errors.js';
 import { alignColumns } from '../cli/columns.js';
@@ -14,11 +15,17 @@ function cleared(value: string | undefined): string | null | undefined {
   return value === '' ? null : value;
 }
 
-async function withContext<T>(cmd: Command, fn: (ctx: CliContext) => Promise<T> | T): Promise<T> {
+/** Run `fn` with the command's context and its store (a SQLite file or PostgreSQL, as `--db` names it). */
+async function withStore<T>(cmd: Command, fn: (ctx: CliContext, store: Store) => Promise<T>): Promise<T> {
   const { CliContext } = await import('../cli/context.js');
   const ctx = CliContext.from(cmd);
   try {
-    return await fn(ctx);
+    const store = await ctx.openStore();
+    try {
+      return await fn(ctx, store);
+    } finally {
+      await store.close();
+    }
   } finally {
     ctx.close();
   }
@@ -39,9 +46,9 @@ export function registerParticipants(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  $ wearhook participants add P001 --tz Europe/Amsterdam --start 2026-03-01 --end 2026-05-31')
     .action(async (label: string, opts: { tz?: string; start?: string; end?: string }, cmd: Command) => {
-      const { addParticipant } = await import('../participants/core.js');
-      await withContext(cmd, (ctx) => {
-        const added = addParticipant(ctx.openDb(), label, opts);
+      const { addParticipantOp } = await import('../participants/core.js');
+      await withStore(cmd, async (ctx, store) => {
+        const added = await store.run(addParticipantOp, label, opts);
         if (ctx.output.json) ctx.output.resultJson(added);
         else ctx.output.result(`Added participant ${describe(added)}.`);
       });
@@ -60,9 +67,9 @@ export function registerParticipants(program: Command): void {
       '\nExamples:\n  $ wearhook participants link P001 vital 9f3c2d1e-0b7a-4c55-8e2f-1a2b3c4d5e6f\n  $ wearhook participants link P001 oura 7a1b2c3d-oura-user',
     )
     .action(async (label: string, provider: string, userId: string, opts: { move?: boolean }, cmd: Command) => {
-      const { linkParticipantAccount } = await import('../participants/core.js');
-      await withContext(cmd, (ctx) => {
-        const result = linkParticipantAccount(ctx.openDb(), { label, provider, userId, move: opts.move });
+      const { linkParticipantAccountOp } = await import('../participants/core.js');
+      await withStore(cmd, async (ctx, store) => {
+        const result = await store.run(linkParticipantAccountOp, { label, provider, userId, move: opts.move });
         if (ctx.output.json) ctx.output.resultJson(result);
         else if (result.unchanged) ctx.output.result(`The ${provider} account ${userId} already belongs to ${label}.`);
         else ctx.output.result(`Linked the ${provider} account ${userId} to ${label}${result.moved_from ? ` (moved from ${result.moved_from})` : ''}.`);
@@ -76,9 +83,9 @@ export function registerParticipants(program: Command): void {
     .argument('<user-id>', 'the provider\'s user id')
     .option('--json', 'machine-readable output')
     .action(async (provider: string, userId: string, _opts: unknown, cmd: Command) => {
-      const { unlinkParticipantAccount } = await import('../participants/core.js');
-      await withContext(cmd, (ctx) => {
-        const result = unlinkParticipantAccount(ctx.openDb(), provider, userId);
+      const { unlinkParticipantAccountOp } = await import('../participants/core.js');
+      await withStore(cmd, async (ctx, store) => {
+        const result = await store.run(unlinkParticipantAccountOp, provider, userId);
         if (ctx.output.json) ctx.output.resultJson(result);
         else ctx.output.result(`Unlinked the ${provider} account ${userId} from ${result.label}.`);
       });
@@ -89,9 +96,9 @@ export function registerParticipants(program: Command): void {
     .description('List participants, their zone, enrolment window and accounts.')
     .option('--json', 'machine-readable output')
     .action(async (_opts: unknown, cmd: Command) => {
-      const { listParticipantViews } = await import('../participants/core.js');
-      await withContext(cmd, (ctx) => {
-        const all = listParticipantViews(ctx.openDb());
+      const { listParticipantViewsOp } = await import('../participants/core.js');
+      await withStore(cmd, async (ctx, store) => {
+        const all = await store.read(listParticipantViewsOp);
         if (ctx.output.json) {
           ctx.output.resultJson(all);
           return;
@@ -122,9 +129,9 @@ export function registerParticipants(program: Command): void {
       if (opts.tz === undefined && opts.start === undefined && opts.end === undefined && opts.rename === undefined) {
         throw new UsageError('Nothing to change: give --tz, --start, --end or --rename.');
       }
-      const { setParticipant } = await import('../participants/core.js');
-      await withContext(cmd, (ctx) => {
-        const changed = setParticipant(ctx.openDb(), label, { tz: cleared(opts.tz), start: cleared(opts.start), end: cleared(opts.end), rename: opts.rename });
+      const { setParticipantOp } = await import('../participants/core.js');
+      await withStore(cmd, async (ctx, store) => {
+        const changed = await store.run(setParticipantOp, label, { tz: cleared(opts.tz), start: cleared(opts.start), end: cleared(opts.end), rename: opts.rename });
         if (ctx.output.json) ctx.output.resultJson(changed);
         else ctx.output.result(`Participant ${describe(changed)}.`);
       });
@@ -148,9 +155,9 @@ Example:
   $ wearhook participants invite P007`,
     )
     .action(async (label: string, opts: { publicUrl?: string; expiresIn: number }, cmd: Command) => {
-      const { createInvite } = await import('../participants/enrolment.js');
-      await withContext(cmd, (ctx) => {
-        const invite = createInvite(ctx.openDb(), { label, publicUrl: opts.publicUrl, ttlMs: opts.expiresIn });
+      const { createInviteOp } = await import('../participants/enrolment.js');
+      await withStore(cmd, async (ctx, store) => {
+        const invite = await store.run(createInviteOp, { label, publicUrl: opts.publicUrl, ttlMs: opts.expiresIn });
         if (ctx.output.json) {
           ctx.output.resultJson(invite);
           return;
@@ -168,9 +175,9 @@ Example:
     .argument('<label>', 'the participant', parseLabel)
     .option('--json', 'machine-readable output')
     .action(async (label: string, _opts: unknown, cmd: Command) => {
-      const { removeParticipant } = await import('../participants/core.js');
-      await withContext(cmd, (ctx) => {
-        const removed = removeParticipant(ctx.openDb(), label);
+      const { removeParticipantOp } = await import('../participants/core.js');
+      await withStore(cmd, async (ctx, store) => {
+        const removed = await store.run(removeParticipantOp, label);
         if (ctx.output.json) ctx.output.resultJson(removed);
         else ctx.output.result(`Removed participant ${label}; the data of ${accountsText(removed) || 'its accounts'} stays in the store, unlabelled.`);
       });

@@ -1,23 +1,26 @@
 import type { DB } from '../store/db.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import {
-  accountOwner,
-  accountsOf,
-  deleteParticipant,
-  getParticipant,
-  insertParticipant,
-  linkAccount,
-  listParticipants,
-  unlinkAccount,
-  updateParticipant,
+  accountOwnerOp,
+  accountsOfOp,
+  deleteParticipantOp,
+  getParticipantOp,
+  insertParticipantOp,
+  linkAccountOp,
+  listParticipantsOp,
+  unlinkAccountOp,
+  updateParticipantOp,
   type ParticipantRow,
 } from '../store/participants.js';
-import { listUsers } from '../store/users.js';
+import { listUsersOp } from '../store/users.js';
+import { lock, type Op } from '../store/sql.js';
+import { runSqlite, transactSqlite } from '../store/sqlite-run.js';
 
 /**
  * Participants of a study: a label, an optional IANA zone and enrolment window, and the
  * provider accounts that are that person's. Independent of the command line (the web
- * console and the enrolment routes use it too).
+ * console and the enrolment routes use it too). Each is a store operation (`...Op`), run by
+ * `participants` on SQLite or PostgreSQL; the `db` forms run it on a SQLite connection.
  */
 
 /** Providers whose accounts a participant can hold: those whose deliveries name a user. */
@@ -50,22 +53,22 @@ export interface ParticipantChanges {
   end?: string | null;
 }
 
-export function addParticipant(db: DB, label: string, fields: ParticipantChanges, now = new Date()): Participant {
+export function* addParticipantOp(label: string, fields: ParticipantChanges, now = new Date()): Op<Participant> {
   checkWindow(fields.start ?? null, fields.end ?? null);
-  if (!insertParticipant(db, label, { tz: fields.tz, startDay: fields.start, endDay: fields.end }, now)) {
+  if (!(yield* insertParticipantOp(label, { tz: fields.tz, startDay: fields.start, endDay: fields.end }, now))) {
     throw new RuntimeError(`Participant ${label} already exists; change it with \`wearhook participants set ${label} ...\`.`);
   }
-  return describeParticipant(db, label);
+  return yield* describeParticipantOp(label);
 }
 
-export function setParticipant(db: DB, label: string, changes: ParticipantChanges & { rename?: string }, now = new Date()): Participant {
-  const current = requireParticipant(db, label);
+export function* setParticipantOp(label: string, changes: ParticipantChanges & { rename?: string }, now = new Date()): Op<Participant> {
+  const current = yield* requireParticipantOp(label);
   checkWindow(changes.start !== undefined ? changes.start : current.start_day, changes.end !== undefined ? changes.end : current.end_day);
-  if (changes.rename !== undefined && changes.rename !== label && getParticipant(db, changes.rename)) {
+  if (changes.rename !== undefined && changes.rename !== label && (yield* getParticipantOp(changes.rename))) {
     throw new RuntimeError(`Participant ${changes.rename} already exists; pick another name for ${label}.`);
   }
-  updateParticipant(db, label, { tz: changes.tz, startDay: changes.start, endDay: changes.end, newLabel: changes.rename }, now);
-  return describeParticipant(db, changes.rename ?? label);
+  yield* updateParticipantOp(label, { tz: changes.tz, startDay: changes.start, endDay: changes.end, newLabel: changes.rename }, now);
+  return yield* describeParticipantOp(changes.rename ?? label);
 }
 
 export interface LinkResult {
@@ -79,23 +82,21 @@ export interface LinkResult {
 }
 
 /** Make an account (provider, user id) this participant's; an account held by another participant moves only with `move`. */
-export function linkParticipantAccount(
-  db: DB,
-  link: { label: string; provider: string; userId: string; move?: boolean },
-  now = new Date(),
-): LinkResult {
+export function* linkParticipantAccountOp(link: { label: string; provider: string; userId: string; move?: boolean }, now = new Date()): Op<LinkResult> {
   if (!(LINKABLE_PROVIDERS as readonly string[]).includes(link.provider)) {
     throw new UsageError(`Unknown provider "${link.provider}"; a participant can hold accounts of ${LINKABLE_PROVIDERS.join(', ')}.`);
   }
   if (link.userId.trim() === '') throw new UsageError('The user id is empty; give the provider\'s user id (as its deliveries name it).');
-  requireParticipant(db, link.label);
-  const owner = accountOwner(db, link.provider, link.userId);
+  yield* requireParticipantOp(link.label);
+  // Two links of one account at once (PostgreSQL): the second decides from what the first wrote.
+  yield* lock(`participant-account:${link.provider}:${link.userId}`);
+  const owner = yield* accountOwnerOp(link.provider, link.userId);
   if (owner !== undefined && owner !== link.label && !link.move) {
     throw new RuntimeError(
       `The ${link.provider} account ${link.userId} belongs to participant ${owner}; add --move to move it to ${link.label}, or \`wearhook participants unlink ${link.provider} ${link.userId}\`.`,
     );
   }
-  if (owner !== link.label) linkAccount(db, { provider: link.provider, userId: link.userId, label: link.label }, now);
+  if (owner !== link.label) yield* linkAccountOp({ provider: link.provider, userId: link.userId, label: link.label }, now);
   return {
     label: link.label,
     provider: link.provider,
@@ -105,36 +106,54 @@ export function linkParticipantAccount(
   };
 }
 
-export function unlinkParticipantAccount(db: DB, provider: string, userId: string): { label: string; provider: string; user_id: string } {
-  const owner = accountOwner(db, provider, userId);
+export function* unlinkParticipantAccountOp(provider: string, userId: string): Op<{ label: string; provider: string; user_id: string }> {
+  const owner = yield* accountOwnerOp(provider, userId);
   if (owner === undefined) throw new RuntimeError(`The ${provider} account ${userId} belongs to no participant; see \`wearhook participants list\`.`);
-  unlinkAccount(db, provider, userId);
+  yield* unlinkAccountOp(provider, userId);
   return { label: owner, provider, user_id: userId };
 }
 
 /** Forget the participant and its links. Documents, samples, deliveries and Oura tokens stay. */
-export function removeParticipant(db: DB, label: string): Participant {
-  const before = describeParticipant(db, label);
-  deleteParticipant(db, label);
+export function* removeParticipantOp(label: string): Op<Participant> {
+  const before = yield* describeParticipantOp(label);
+  yield* deleteParticipantOp(label);
   return before;
 }
 
-export function listParticipantViews(db: DB): Participant[] {
-  const accounts = accountsOf(db);
-  const oura = new Map(listUsers(db, 'oura').map((u) => [u.user_id, u]));
-  return listParticipants(db).map((p) => toView(p, accounts.filter((a) => a.label === p.label), oura));
+export function* listParticipantViewsOp(): Op<Participant[]> {
+  const accounts = yield* accountsOfOp();
+  const oura = new Map((yield* listUsersOp('oura')).map((u) => [u.user_id, u]));
+  return (yield* listParticipantsOp()).map((p) => toView(p, accounts.filter((a) => a.label === p.label), oura));
 }
 
-export function describeParticipant(db: DB, label: string): Participant {
-  const row = requireParticipant(db, label);
-  const oura = new Map(listUsers(db, 'oura').map((u) => [u.user_id, u]));
-  return toView(row, accountsOf(db, [label]), oura);
+export function* describeParticipantOp(label: string): Op<Participant> {
+  const row = yield* requireParticipantOp(label);
+  const oura = new Map((yield* listUsersOp('oura')).map((u) => [u.user_id, u]));
+  return toView(row, yield* accountsOfOp([label]), oura);
 }
 
-export function requireParticipant(db: DB, label: string): ParticipantRow {
-  const row = getParticipant(db, label);
+export function* requireParticipantOp(label: string): Op<ParticipantRow> {
+  const row = yield* getParticipantOp(label);
   if (!row) throw new UsageError(`No participant ${label}; add it with \`wearhook participants add ${label}\` (see \`wearhook participants list\`).`);
   return row;
+}
+
+/* The same on a SQLite connection, synchronously, each as one transaction (the console, tests). */
+
+export function addParticipant(db: DB, label: string, fields: ParticipantChanges, now = new Date()): Participant {
+  return transactSqlite(db, addParticipantOp, label, fields, now);
+}
+
+export function setParticipant(db: DB, label: string, changes: ParticipantChanges & { rename?: string }, now = new Date()): Participant {
+  return transactSqlite(db, setParticipantOp, label, changes, now);
+}
+
+export function linkParticipantAccount(db: DB, link: { label: string; provider: string; userId: string; move?: boolean }, now = new Date()): LinkResult {
+  return transactSqlite(db, linkParticipantAccountOp, link, now);
+}
+
+export function listParticipantViews(db: DB): Participant[] {
+  return runSqlite(db, listParticipantViewsOp());
 }
 
 function toView(

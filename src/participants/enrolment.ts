@@ -10,15 +10,17 @@ import {
   beginConsent,
   claimInvite,
   completeInvite,
-  forgetPublicUrl,
-  insertInvite,
+  forgetPublicUrlOp,
+  insertInviteOp,
   inviteByState,
   inviteByToken,
-  publicUrls,
+  publicUrlsOp,
   releaseInvite,
   type InviteRow,
 } from '../store/enrolment.js';
-import { getParticipant, insertParticipant } from '../store/participants.js';
+import { insertParticipantOp } from '../store/participants.js';
+import type { Op } from '../store/sql.js';
+import { transactSqlite } from '../store/sqlite-run.js';
 import { ouraAppCredentials, ouraEndpoints } from '../providers/oura/http.js';
 import { DEFAULT_SCOPES, authorizeUrl, newPkce, newState, sendPage } from '../providers/oura/oauth.js';
 import { OuraLabelConflictError, completeOuraAuthorization } from '../providers/oura/login.js';
@@ -55,21 +57,18 @@ export interface Invite {
  * the public URL of the `listen` serving this database; with neither, a usage error that says
  * how to get one.
  */
-export function createInvite(db: DB, options: { label: string; publicUrl?: string; ttlMs?: number; now?: Date }): Invite {
+export function* createInviteOp(options: { label: string; publicUrl?: string; ttlMs?: number; now?: Date }): Op<Invite> {
   const now = options.now ?? new Date();
-  const base = (options.publicUrl ?? runningPublicUrl(db))?.replace(/\/+$/, '');
+  const base = (options.publicUrl ?? (yield* runningPublicUrlOp()))?.replace(/\/+$/, '');
   if (!base) {
     throw new UsageError(
       'No public URL to put the link on: no `wearhook listen` with a public side is running on this database. Start one (`wearhook listen --public-url https://your.domain` or `--tunnel cloudflared`), or pass --public-url URL.',
     );
   }
-  const created = !getParticipant(db, options.label);
+  const created = yield* insertParticipantOp(options.label, {}, now);
   const token = randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + (options.ttlMs ?? DEFAULT_INVITE_TTL_MS));
-  db.transaction(() => {
-    if (created) insertParticipant(db, options.label, {}, now);
-    insertInvite(db, { tokenSha256: sha256(token), label: options.label, createdAt: now, expiresAt });
-  })();
+  yield* insertInviteOp({ tokenSha256: sha256(token), label: options.label, createdAt: now, expiresAt });
   return {
     label: options.label,
     url: `${base}${ENROL_PREFIX}${token}`,
@@ -79,14 +78,19 @@ export function createInvite(db: DB, options: { label: string; publicUrl?: strin
   };
 }
 
+/** The same on a SQLite connection, as one transaction. */
+export function createInvite(db: DB, options: { label: string; publicUrl?: string; ttlMs?: number; now?: Date }): Invite {
+  return transactSqlite(db, createInviteOp, options);
+}
+
 /**
  * The public URL of a `listen` serving this database now. A run on this machine whose process
  * is gone (killed before it could clean up) no longer counts, and its record is dropped.
  */
-export function runningPublicUrl(db: DB): string | undefined {
-  for (const row of publicUrls(db)) {
+export function* runningPublicUrlOp(): Op<string | undefined> {
+  for (const row of yield* publicUrlsOp()) {
     if (row.host === os.hostname() && !processAlive(row.pid)) {
-      forgetPublicUrl(db, row.id);
+      yield* forgetPublicUrlOp(row.id);
       continue;
     }
     return row.public_url;

@@ -1,4 +1,6 @@
 import type { DB } from './db.js';
+import { all, run, type Op } from './sql.js';
+import { runSqlite } from './sqlite-run.js';
 
 /**
  * Remote enrolment: invites (one-use links, stored only as the SHA-256 of their token, with the
@@ -19,10 +21,17 @@ export interface InviteRow {
   enrolled_user_id: string | null;
 }
 
+export function* insertInviteOp(invite: { tokenSha256: string; label: string; createdAt: Date; expiresAt: Date }): Op<void> {
+  yield* run(`INSERT INTO enrolment_invites (token_sha256, label, provider, created_at, expires_at) VALUES (?, ?, 'oura', ?, ?)`, [
+    invite.tokenSha256,
+    invite.label,
+    invite.createdAt.toISOString(),
+    invite.expiresAt.toISOString(),
+  ]);
+}
+
 export function insertInvite(db: DB, invite: { tokenSha256: string; label: string; createdAt: Date; expiresAt: Date }): void {
-  db.prepare(
-    `INSERT INTO enrolment_invites (token_sha256, label, provider, created_at, expires_at) VALUES (?, ?, 'oura', ?, ?)`,
-  ).run(invite.tokenSha256, invite.label, invite.createdAt.toISOString(), invite.expiresAt.toISOString());
+  runSqlite(db, insertInviteOp(invite));
 }
 
 export function inviteByToken(db: DB, tokenSha256: string): InviteRow | undefined {
@@ -92,11 +101,15 @@ export function updatePublicUrl(db: DB, id: number, publicUrl: string, now = new
   db.prepare('UPDATE listen_public_urls SET public_url = ?, updated_at = ? WHERE id = ?').run(publicUrl, now.toISOString(), id);
 }
 
+export function* forgetPublicUrlOp(id: number): Op<void> {
+  yield* run('DELETE FROM listen_public_urls WHERE id = ?', [id]);
+}
+
 export function forgetPublicUrl(db: DB, id: number): void {
-  db.prepare('DELETE FROM listen_public_urls WHERE id = ?').run(id);
+  runSqlite(db, forgetPublicUrlOp(id));
 }
 
 /** Recorded public URLs, the most recently updated first. */
-export function publicUrls(db: DB): PublicUrlRow[] {
-  return db.prepare('SELECT * FROM listen_public_urls ORDER BY updated_at DESC, id DESC').all() as PublicUrlRow[];
+export function* publicUrlsOp(): Op<PublicUrlRow[]> {
+  return yield* all<PublicUrlRow>('SELECT * FROM listen_public_urls ORDER BY updated_at DESC, id DESC');
 }
