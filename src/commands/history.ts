@@ -13,11 +13,12 @@ export function registerHistory(program: Command): void {
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  $ wearhook history oura sleep 8f9a5221-639e-4a85-81cb-4065ef23f979')
     .action(async (provider: string, type: string, id: string, _opts: unknown, cmd: Command) => {
-      const [{ CliContext }, { documentHistory, printHistory }] = await Promise.all([import('../cli/context.js'), import('../history/history.js')]);
+      const [{ CliContext }, { documentHistoryOp, printHistory }] = await Promise.all([import('../cli/context.js'), import('../history/history.js')]);
       const ctx = CliContext.from(cmd);
       try {
-        const db = ctx.openDb();
-        const history = documentHistory(db, provider, type, id);
+        // SQLite or PostgreSQL.
+        const store = await ctx.openStore();
+        const history = await store.read(documentHistoryOp, provider, type, id).finally(() => store.close());
         if (!history) throw new RuntimeError(`No ${provider} ${type} document ${id} is stored; the export's source_id column names the ids.`);
         if (ctx.globals.json) ctx.output.resultJson(history);
         else printHistory(ctx.output, history);

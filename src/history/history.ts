@@ -1,6 +1,8 @@
 import type { DB } from '../store/db.js';
-import { getDocument } from '../store/documents.js';
-import { documentVersions, type VersionRow } from '../store/document-versions.js';
+import { getDocumentOp } from '../store/documents.js';
+import { documentVersionsOp, type VersionRow } from '../store/document-versions.js';
+import type { Op } from '../store/sql.js';
+import { runSqlite } from '../store/sqlite-run.js';
 import type { Output } from '../cli/output.js';
 
 /** `wearhook history`: a document's versions in the provider's order, and what changed between them. */
@@ -42,10 +44,10 @@ export interface DocumentHistory {
 }
 
 /** The history of one document, or undefined when it is not stored. */
-export function documentHistory(db: DB, provider: string, type: string, id: string): DocumentHistory | undefined {
-  const doc = getDocument(db, provider, type, id);
+export function* documentHistoryOp(provider: string, type: string, id: string): Op<DocumentHistory | undefined> {
+  const doc = yield* getDocumentOp(provider, type, id);
   if (!doc) return undefined;
-  const rows = documentVersions(db, provider, type, id);
+  const rows = yield* documentVersionsOp(provider, type, id);
   const versions = rows.map((row, i): HistoryVersion => ({
     version: row.position,
     current: row.seq === doc.current_seq,
@@ -70,6 +72,11 @@ export function documentHistory(db: DB, provider: string, type: string, id: stri
     superseded_at: doc.superseded_at,
     versions,
   };
+}
+
+/** The same on a SQLite connection. */
+export function documentHistory(db: DB, provider: string, type: string, id: string): DocumentHistory | undefined {
+  return runSqlite(db, documentHistoryOp(provider, type, id));
 }
 
 function parse(row: VersionRow): unknown {

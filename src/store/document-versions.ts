@@ -26,16 +26,19 @@ export interface VersionRow {
 }
 
 /** Every stored version of one document, oldest first in the provider's order. */
+export function* documentVersionsOp(provider: string, type: string, id: string): Op<VersionRow[]> {
+  return yield* all<VersionRow>(
+    `SELECT v.*, r.kind AS sync_run_kind,
+            ROW_NUMBER() OVER (ORDER BY v.order_rank, v.order_at, v.seq) AS position
+     FROM document_versions v LEFT JOIN sync_runs r ON r.id = v.sync_run_id
+     WHERE v.provider = ? AND v.type = ? AND v.id = ?
+     ORDER BY v.order_rank, v.order_at, v.seq`,
+    [provider, type, id],
+  );
+}
+
 export function documentVersions(db: DB, provider: string, type: string, id: string): VersionRow[] {
-  return db
-    .prepare(
-      `SELECT v.*, r.kind AS sync_run_kind,
-              ROW_NUMBER() OVER (ORDER BY v.order_rank, v.order_at, v.seq) AS position
-       FROM document_versions v LEFT JOIN sync_runs r ON r.id = v.sync_run_id
-       WHERE v.provider = ? AND v.type = ? AND v.id = ?
-       ORDER BY v.order_rank, v.order_at, v.seq`,
-    )
-    .all(provider, type, id) as VersionRow[];
+  return runSqlite(db, documentVersionsOp(provider, type, id));
 }
 
 export interface DeliveredVersion {

@@ -190,10 +190,12 @@ export interface StoredDocument {
   superseded_at: string | null;
 }
 
+export function* getDocumentOp(provider: string, type: string, id: string): Op<StoredDocument | undefined> {
+  return yield* get<StoredDocument>('SELECT * FROM documents WHERE provider = ? AND type = ? AND id = ?', [provider, type, id]);
+}
+
 export function getDocument(db: DB, provider: string, type: string, id: string): StoredDocument | undefined {
-  return db
-    .prepare('SELECT * FROM documents WHERE provider = ? AND type = ? AND id = ?')
-    .get(provider, type, id) as StoredDocument | undefined;
+  return runSqlite(db, getDocumentOp(provider, type, id));
 }
 
 /** The latest day per user for which a provider has documents; `sync` catch-up starts there. */
