@@ -17,7 +17,8 @@ import { insertDelivery } from '../src/store/deliveries.js';
 import { ouraDocumentInput } from '../src/providers/oura/documents.js';
 import { MAX_LOOK_BACK_DAYS, planRanges } from '../src/sync/reconcile.js';
 import { abortableSleep, Reconciler, type ReconcileEvents } from '../src/sync/reconciler.js';
-import { arrivalsByDay, coverage } from '../src/sync/coverage.js';
+import { arrivalsByDayOp, coverage } from '../src/sync/coverage.js';
+import { runSqlite } from '../src/store/sqlite-run.js';
 import { addDays } from '../src/util/days.js';
 
 /** Reconciliation's parts: the range each user needs, the lease, a pass against the Oura look-alike, the gap accounting, the pace. */
@@ -284,7 +285,7 @@ describe('gap accounting', () => {
       },
     ]);
     expect(coverage(db, { from: '2026-03-09', to: '2026-03-09' }).totals).toEqual({ documents: 2, webhook: 1, reconciliation: 1, sync: 0, webhook_share: 0.5 });
-    expect(Object.fromEntries(arrivalsByDay(db).get('oura\u0000u1')!)).toEqual({
+    expect(Object.fromEntries(runSqlite(db, arrivalsByDayOp()).get('oura\u0000u1')!)).toEqual({
       '2026-03-01': { documents: 1, webhook: 0, reconciliation: 0, sync: 1 },
       '2026-03-08': { documents: 2, webhook: 1, reconciliation: 1, sync: 0 },
       '2026-03-09': { documents: 2, webhook: 1, reconciliation: 1, sync: 0 },

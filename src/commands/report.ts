@@ -48,14 +48,15 @@ Examples:
         const to = flags.to ?? localToday(now, null);
         const from = flags.from ?? addDays(to, -(DEFAULT_DAYS - 1));
         if (from > to) throw new UsageError(`--from ${from} is after --to ${to}; give the earlier day first.`);
-        const db = ctx.openDb();
-        const report = computeReport(db, {
+        // SQLite or PostgreSQL.
+        const store = await ctx.openStore();
+        const report = await computeReport(store, {
           from,
           to,
           participants: flags.participant,
           now,
           ouraUsersWithTokens: new Set(new CredentialStore().list('oura')),
-        });
+        }).finally(() => store.close());
         if (ctx.output.json) ctx.output.resultJson(reportRows(report));
         else for (const line of renderReport(report, { width: ctx.output.stdout.columns ?? 80, color: ctx.output.color })) ctx.output.result(line);
         const flagged = report.participants.filter((p) => p.flags.length > 0);

@@ -1,13 +1,15 @@
-import type { DB } from '../store/db.js';
 import { UsageError } from '../errors.js';
-import { exportRows } from '../export/query.js';
+import { exportRows, type ExportFilter } from '../export/query.js';
+import type { ExportType, RowFields } from '../export/tables.js';
 import { sourcesFor } from '../export/sources.js';
 import { EXPIRING_SOON_MS } from '../subscriptions/core.js';
 import { addDays } from '../util/days.js';
-import { accountKey, accountsOf, getParticipant, listParticipants, type ParticipantRow } from '../store/participants.js';
-import { arrivalsByDay, emptyCounts, webhookShare, type ArrivalCounts } from '../sync/coverage.js';
-import { daysWithData, lastDeliveryAt, lastSyncAt, latestEventOf, subscriptionExpiries, wornMinutes } from '../store/report.js';
-import { listUsers } from '../store/users.js';
+import { accountKey, accountsOfOp, getParticipantOp, listParticipantsOp, type AccountLink, type ParticipantRow } from '../store/participants.js';
+import { arrivalsByDayOp, emptyCounts, webhookShare, type ArrivalCounts } from '../sync/coverage.js';
+import { daysWithDataOp, lastDeliveryAtOp, lastSyncAtOp, latestEventOfOp, subscriptionExpiriesOp, wornMinutesOp } from '../store/report.js';
+import { listUsersOp } from '../store/users.js';
+import type { Op } from '../store/sql.js';
+import { SqliteStore, type Store } from '../store/store.js';
 import { instantWithOffset, localDate } from '../time/instant.js';
 import { zoneOffsetAt } from '../time/zones.js';
 
@@ -108,21 +110,58 @@ const CONNECTION_EVENTS: Record<string, { broken: string[]; all: string[] }> = {
   'open-wearables': { broken: ['connection.revoked'], all: ['connection.created', 'connection.revoked'] },
 };
 
-export function computeReport(db: DB, options: ReportOptions): Report {
-  if (options.from > options.to) throw new UsageError(`--from ${options.from} is after --to ${options.to}; give the earlier day first.`);
-  const now = options.now ?? new Date();
-  const participants = selectParticipants(db, options.participants);
-  const labels = participants.map((p) => p.label);
-  const links = accountsOf(db, labels);
+/** What the report reads from the store besides the export's rows, in one operation. */
+interface ReportFacts {
+  participants: ParticipantRow[];
+  links: AccountLink[];
+  anyData: Map<string, Set<string>>;
+  worn: Map<string, Map<string, number>>;
+  arrived: Map<string, Map<string, ArrivalCounts>>;
+  oura: Map<string, { needs_reauth: number; last_error: string | null }>;
+  /** The newest connection event of each non-Oura linked account whose sender reports its connection, by accountKey. */
+  connectionEvents: Map<string, { event_type: string; received_at: string }>;
+  lastDelivery: Map<string, string | null>;
+  lastSync: Map<string, string | null>;
+  subscriptions: { data_type: string; event_type: string; expiration_time: string }[];
+}
+
+function* reportFactsOp(options: ReportOptions): Op<ReportFacts> {
+  const participants = yield* selectParticipantsOp(options.participants);
+  const links = yield* accountsOfOp(participants.map((p) => p.label));
   const accounts = links.map((a) => ({ provider: a.provider, userId: a.user_id }));
   // The day before `from` decides `no_data_2d` on `from`.
-  const before = addDays(options.from, -1);
-  const anyData = daysWithData(db, accounts, before, options.to);
-  const worn = wornMinutes(db, options.from, options.to);
-  const tables = readTables(db, accounts, options.from, options.to);
-  const arrived = accounts.length === 0 ? new Map<string, Map<string, ArrivalCounts>>() : arrivalsByDay(db, { from: options.from, to: options.to, accounts });
-  const oura = new Map(listUsers(db, 'oura').map((u) => [u.user_id, u]));
-  const expiring = expiringSubscription(db, now);
+  const anyData = yield* daysWithDataOp(accounts, addDays(options.from, -1), options.to);
+  const worn = yield* wornMinutesOp(options.from, options.to);
+  const arrived = accounts.length === 0 ? new Map() : yield* arrivalsByDayOp({ from: options.from, to: options.to, accounts });
+  const oura = new Map((yield* listUsersOp('oura')).map((u) => [u.user_id, u]));
+  const connectionEvents = new Map<string, { event_type: string; received_at: string }>();
+  const lastDelivery = new Map<string, string | null>();
+  const lastSync = new Map<string, string | null>();
+  for (const account of accounts) {
+    const key = accountKey(account.provider, account.userId);
+    lastDelivery.set(key, yield* lastDeliveryAtOp(account));
+    lastSync.set(key, yield* lastSyncAtOp(account));
+    const events = CONNECTION_EVENTS[account.provider];
+    const latestEvent = events && (yield* latestEventOfOp(account, events.all));
+    if (latestEvent) connectionEvents.set(key, latestEvent);
+  }
+  const subscriptions = yield* subscriptionExpiriesOp();
+  return { participants, links, anyData, worn, arrived, oura, connectionEvents, lastDelivery, lastSync, subscriptions };
+}
+
+/**
+ * The report over `from`..`to`, on SQLite or PostgreSQL. Days are YYYY-MM-DD text compared and
+ * stepped in code (never date arithmetic in SQL), so both engines give the same days whatever
+ * the machine's or the database's zone.
+ */
+export async function computeReport(store: Store, options: ReportOptions): Promise<Report> {
+  if (options.from > options.to) throw new UsageError(`--from ${options.from} is after --to ${options.to}; give the earlier day first.`);
+  const now = options.now ?? new Date();
+  const { participants, links, anyData, worn, arrived, oura, connectionEvents, lastDelivery: deliveredAt, lastSync: syncedAt, subscriptions } =
+    await store.read(reportFactsOp, options);
+  const accounts = links.map((a) => ({ provider: a.provider, userId: a.user_id }));
+  const tables = await readTables(store, accounts, options.from, options.to);
+  const expiring = expiringSubscription(subscriptions, now);
   const kindsByProvider = providerKinds();
 
   const reports = participants.map((p): ParticipantReport => {
@@ -132,11 +171,11 @@ export function computeReport(db: DB, options: ReportOptions): Report {
     const hasData = (day: string) => keys.some((k) => anyData.get(k)?.has(day) ?? false);
     const today = localToday(now, p.tz);
     const enrolled = (day: string) => (p.start_day === null || day >= p.start_day) && (p.end_day === null || day <= p.end_day);
-    const lastDelivery = latest(mine.map((a) => lastDeliveryAt(db, { provider: a.provider, userId: a.user_id })));
-    const lastSync = latest(mine.map((a) => lastSyncAt(db, { provider: a.provider, userId: a.user_id })));
+    const lastDelivery = latest(keys.map((k) => deliveredAt.get(k) ?? null));
+    const lastSync = latest(keys.map((k) => syncedAt.get(k) ?? null));
 
     const reasons: ParticipantReport['reasons'] = {};
-    const reauth = reauthReasons(db, p.label, mine, oura, options.ouraUsersWithTokens);
+    const reauth = reauthReasons(p.label, mine, oura, connectionEvents, options.ouraUsersWithTokens);
     if (reauth.length > 0) reasons.needs_reauth = reauth.join('; ');
     if (expiring && mine.some((a) => a.provider === 'oura')) reasons.subscription_expiring = expiring;
 
@@ -237,11 +276,17 @@ export function reportRows(report: Report): ReportRow[] {
   );
 }
 
-function selectParticipants(db: DB, labels: readonly string[] | undefined): ParticipantRow[] {
-  if (labels === undefined) return listParticipants(db);
-  const unknown = labels.filter((label) => !getParticipant(db, label));
+function* selectParticipantsOp(labels: readonly string[] | undefined): Op<ParticipantRow[]> {
+  if (labels === undefined) return yield* listParticipantsOp();
+  const rows: ParticipantRow[] = [];
+  const unknown: string[] = [];
+  for (const label of new Set(labels)) {
+    const row = yield* getParticipantOp(label);
+    if (row) rows.push(row);
+    else unknown.push(label);
+  }
   if (unknown.length > 0) throw new UsageError(`No participant ${unknown.join(', ')}; see \`wearhook participants list\`.`);
-  return [...new Set(labels)].map((label) => getParticipant(db, label)!);
+  return rows;
 }
 
 interface DayTables {
@@ -255,7 +300,7 @@ interface DayTables {
  * a row, the HRV minutes measured (each value stands for the 5 minutes it summarises, overlaps
  * counted once), and the wear time of an activity day.
  */
-function readTables(db: DB, accounts: { provider: string; userId: string }[], from: string, to: string): Map<string, Map<string, DayTables>> {
+async function readTables(store: Store, accounts: { provider: string; userId: string }[], from: string, to: string): Promise<Map<string, Map<string, DayTables>>> {
   const result = new Map<string, Map<string, DayTables>>();
   if (accounts.length === 0) return result;
   const at = (provider: string, userId: string, day: string): DayTables => {
@@ -269,7 +314,7 @@ function readTables(db: DB, accounts: { provider: string; userId: string }[], fr
   const filter = { from, to, users: accounts };
   for (const kind of DAY_KINDS) {
     const type = kind;
-    for (const row of exportRows(db, type, filter)) {
+    for await (const row of exportRowsOf(store, type, filter)) {
       const entry = at(String(row.provider), String(row.user_id), String(row.day));
       entry.kinds.add(kind);
       if (kind === 'activity') {
@@ -280,7 +325,7 @@ function readTables(db: DB, accounts: { provider: string; userId: string }[], fr
   }
   // HRV rows come sorted by user, day and time: measure the union of their 5-minute windows.
   let covered: { key: string; end: number } | undefined;
-  for (const row of exportRows(db, 'hrv', filter)) {
+  for await (const row of exportRowsOf(store, 'hrv', filter)) {
     const instant = instantWithOffset(row.timestamp);
     if (instant === null) continue;
     const entry = at(String(row.provider), String(row.user_id), String(row.day));
@@ -306,6 +351,12 @@ function wearSeconds(row: Record<string, unknown>): number | null {
   return Math.max(0, DAY_S - nonWear);
 }
 
+/** The export's rows of one table, from either engine. */
+async function* exportRowsOf(store: Store, type: ExportType, filter: ExportFilter): AsyncGenerator<RowFields> {
+  if (!(store instanceof SqliteStore)) throw new UsageError(`The report does not work on PostgreSQL yet (${store.shown}); copy the data into a file with wearhook db copy.`);
+  yield* exportRows(store.db, type, filter);
+}
+
 /** Which day kinds each provider can deliver, from the export's sources. */
 function providerKinds(): Map<string, Set<DayKind>> {
   const kinds = new Map<string, Set<DayKind>>();
@@ -321,10 +372,10 @@ function providerKinds(): Map<string, Set<DayKind>> {
 
 /** Why a participant's data cannot come until someone acts: an Oura grant that is gone or never given, a sender's broken connection. */
 function reauthReasons(
-  db: DB,
   label: string,
   accounts: { provider: string; user_id: string }[],
   oura: Map<string, { needs_reauth: number; last_error: string | null }>,
+  connectionEvents: Map<string, { event_type: string; received_at: string }>,
   withTokens: ReadonlySet<string> | undefined,
 ): string[] {
   const reasons: string[] = [];
@@ -339,7 +390,7 @@ function reauthReasons(
     }
     const events = CONNECTION_EVENTS[a.provider];
     if (!events) continue;
-    const latestEvent = latestEventOf(db, { provider: a.provider, userId: a.user_id }, events.all);
+    const latestEvent = connectionEvents.get(accountKey(a.provider, a.user_id));
     if (latestEvent && events.broken.includes(latestEvent.event_type)) {
       reasons.push(`${a.provider} user ${a.user_id}: ${latestEvent.event_type} at ${latestEvent.received_at}`);
     }
@@ -348,8 +399,8 @@ function reauthReasons(
 }
 
 /** A subscription that expires within 7 days (or has expired), as a reason; null when none does. */
-function expiringSubscription(db: DB, now: Date): string | null {
-  const soon = subscriptionExpiries(db)
+function expiringSubscription(subscriptions: readonly { data_type: string; event_type: string; expiration_time: string }[], now: Date): string | null {
+  const soon = subscriptions
     .map((s) => ({ ...s, at: Date.parse(s.expiration_time) }))
     .filter((s) => Number.isFinite(s.at) && s.at - now.getTime() <= EXPIRING_SOON_MS)
     .sort((a, b) => a.at - b.at);

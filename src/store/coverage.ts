@@ -1,5 +1,7 @@
 import type { DB } from './db.js';
 import { RECONCILE_KINDS } from './reconcile.js';
+import { all, inJsonList, sql, sqlFor, type Op, type Sql } from './sql.js';
+import { runSqlite } from './sqlite-run.js';
 
 /**
  * How each current document came to be stored, from the provenance of its versions (issue #10)
@@ -30,42 +32,50 @@ export interface ArrivalFilter {
 }
 
 /** Every exported document (not deleted, not superseded) matching the filter, with how it arrived. */
-export function documentArrivals(db: DB, filter: ArrivalFilter = {}): DocumentArrival[] {
-  const where = ['d.deleted = 0', 'd.superseded_by_run IS NULL'];
+export function* documentArrivalsOp(filter: ArrivalFilter = {}): Op<DocumentArrival[]> {
+  const where: Sql[] = ['d.deleted = 0', 'd.superseded_by_run IS NULL'];
   const params: unknown[] = [];
   if (filter.from !== undefined) where.push('d.day >= ?'), params.push(filter.from);
   if (filter.to !== undefined) where.push('d.day <= ?'), params.push(filter.to);
   if (filter.provider !== undefined) where.push('d.provider = ?'), params.push(filter.provider);
-  if (filter.userIds !== undefined) where.push('d.user_id IN (SELECT value FROM json_each(?))'), params.push(JSON.stringify(filter.userIds));
+  if (filter.userIds !== undefined) where.push(inJsonList('d.user_id', '?')), params.push(JSON.stringify(filter.userIds));
   if (filter.accounts !== undefined) {
-    where.push("(d.provider || char(0) || d.user_id) IN (SELECT value FROM json_each(?))");
-    params.push(JSON.stringify(filter.accounts.map((a) => `${a.provider}\u0000${a.userId}`)));
+    // The pairs as one JSON array of [provider, user id] (PostgreSQL text cannot hold the NUL of accountKey).
+    where.push({
+      sqlite: "(d.provider, d.user_id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
+      postgres: '(d.provider, d.user_id) IN (SELECT value->>0, value->>1 FROM json_array_elements(CAST(? AS json)) AS value)',
+    });
+    params.push(JSON.stringify(filter.accounts.map((a) => [a.provider, a.userId])));
   }
-  const rows = db
-    .prepare(
-      `SELECT d.provider, d.user_id, d.type, d.id, d.day,
+  const conditions = { sqlite: where.map((w) => sqlFor(w, 'sqlite')).join(' AND '), postgres: where.map((w) => sqlFor(w, 'postgres')).join(' AND ') };
+  const rows = yield* all<Omit<DocumentArrival, 'webhook'> & { webhook: number | boolean }>(
+    sql`SELECT d.provider, d.user_id, d.type, d.id, d.day,
               EXISTS (SELECT 1 FROM document_versions v
                        WHERE v.provider = d.provider AND v.type = d.type AND v.id = d.id AND v.source = 'webhook') AS webhook,
               (SELECT r.kind FROM document_versions v JOIN sync_runs r ON r.id = v.sync_run_id
                 WHERE v.provider = d.provider AND v.type = d.type AND v.id = d.id
                 ORDER BY v.seq LIMIT 1) AS first_sync_kind
          FROM documents d
-        WHERE ${where.join(' AND ')}
+        WHERE ${conditions}
         ORDER BY d.provider, d.user_id, d.type, d.day, d.id`,
-    )
-    .all(...params) as (Omit<DocumentArrival, 'webhook'> & { webhook: number })[];
-  return rows.map((r) => ({ ...r, webhook: r.webhook === 1 }));
+    params,
+  );
+  // EXISTS is 0/1 on SQLite, a boolean on PostgreSQL.
+  return rows.map((r) => ({ ...r, webhook: r.webhook === 1 || r.webhook === true }));
+}
+
+export function documentArrivals(db: DB, filter: ArrivalFilter = {}): DocumentArrival[] {
+  return runSqlite(db, documentArrivalsOp(filter));
 }
 
 /** The bodies of the stored Oura notifications of one user that bring a document (create, update): one indexed range (deliveries_by_user). */
-export function ouraNotificationBodies(db: DB, userId: string): Buffer[] {
-  return db
-    .prepare(
-      `SELECT body FROM deliveries
-        WHERE provider = 'oura' AND user_id = ? AND (event_type LIKE '%.create' OR event_type LIKE '%.update')`,
-    )
-    .pluck()
-    .all(userId) as Buffer[];
+export function* ouraNotificationBodiesOp(userId: string): Op<Buffer[]> {
+  const rows = yield* all<{ body: Buffer }>(
+    `SELECT body FROM deliveries
+      WHERE provider = 'oura' AND user_id = ? AND (event_type LIKE '%.create' OR event_type LIKE '%.update')`,
+    [userId],
+  );
+  return rows.map((r) => r.body);
 }
 
 /** Whether a sync run kind is reconciliation (of `listen`), rather than a `sync` the user ran. */

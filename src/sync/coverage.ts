@@ -1,5 +1,7 @@
 import type { DB } from '../store/db.js';
-import { documentArrivals, isReconcileKind, ouraNotificationBodies, type ArrivalFilter, type DocumentArrival } from '../store/coverage.js';
+import { documentArrivals, documentArrivalsOp, isReconcileKind, ouraNotificationBodiesOp, type ArrivalFilter, type DocumentArrival } from '../store/coverage.js';
+import type { Op } from '../store/sql.js';
+import { runSqlite } from '../store/sqlite-run.js';
 import { lastDonePass } from '../store/reconcile.js';
 import { accountKey, accountLabels } from '../store/participants.js';
 import { parseOuraNotification } from '../providers/oura/webhook.js';
@@ -46,28 +48,31 @@ export interface Coverage {
  * the document already stored leaves no version of its own: the notifications a user's
  * deliveries hold are read once per user to tell those.
  */
-function arrivals(db: DB): (doc: DocumentArrival) => Arrival {
+function arrivals(): (doc: DocumentArrival) => Op<Arrival> {
   const notified = new Map<string, Set<string>>();
-  const notifiedOf = (userId: string): Set<string> => {
-    let objects = notified.get(userId);
-    if (objects) return objects;
-    objects = new Set();
-    for (const body of ouraNotificationBodies(db, userId)) {
-      try {
-        const n = parseOuraNotification(decodeJson(body));
-        if (n.object_id) objects.add(`${n.data_type}\u0000${n.object_id}`);
-      } catch {
-        // A body that is not a notification brought nothing.
-      }
-    }
-    notified.set(userId, objects);
-    return objects;
-  };
-  return (doc) => {
+  return function* arrivalOf(doc) {
     if (doc.webhook) return 'webhook';
-    if (doc.provider === 'oura' && notifiedOf(doc.user_id).has(`${doc.type}\u0000${doc.id}`)) return 'webhook';
+    if (doc.provider === 'oura') {
+      let objects = notified.get(doc.user_id);
+      if (!objects) notified.set(doc.user_id, (objects = notifiedObjects(yield* ouraNotificationBodiesOp(doc.user_id))));
+      if (objects.has(`${doc.type}\u0000${doc.id}`)) return 'webhook';
+    }
     return isReconcileKind(doc.first_sync_kind) ? 'reconciliation' : 'sync';
   };
+}
+
+/** The (data type, object id) pairs Oura notifications name. */
+function notifiedObjects(bodies: readonly Buffer[]): Set<string> {
+  const objects = new Set<string>();
+  for (const body of bodies) {
+    try {
+      const n = parseOuraNotification(decodeJson(body));
+      if (n.object_id) objects.add(`${n.data_type}\u0000${n.object_id}`);
+    } catch {
+      // A body that is not a notification brought nothing.
+    }
+  }
+  return objects;
 }
 
 export function emptyCounts(): ArrivalCounts {
@@ -88,7 +93,7 @@ export function webhookShare(counts: ArrivalCounts): number | null {
 /** Per account (provider and user, with its participant) and data type, over the documents the filter selects; a participant's accounts are adjacent. */
 export function coverage(db: DB, filter: ArrivalFilter = {}): Coverage {
   const labels = accountLabels(db);
-  const arrivalOf = arrivals(db);
+  const arrivalOf = arrivals();
   const accounts = new Map<string, AccountCoverage>();
   const totals = emptyCounts();
   for (const doc of documentArrivals(db, filter)) {
@@ -98,7 +103,7 @@ export function coverage(db: DB, filter: ArrivalFilter = {}): Coverage {
       account = { participant: labels.get(key) ?? null, provider: doc.provider, user_id: doc.user_id, ...emptyCounts(), webhook_share: null, types: {} };
       accounts.set(key, account);
     }
-    const arrival = arrivalOf(doc);
+    const arrival = runSqlite(db, arrivalOf(doc));
     add(account, arrival);
     add((account.types[doc.type] ??= emptyCounts()), arrival);
     add(totals, arrival);
@@ -115,17 +120,17 @@ export function coverage(db: DB, filter: ArrivalFilter = {}): Coverage {
 }
 
 /** Per account and document day: what the study report adds to each participant's day. */
-export function arrivalsByDay(db: DB, filter: ArrivalFilter = {}): Map<string, Map<string, ArrivalCounts>> {
+export function* arrivalsByDayOp(filter: ArrivalFilter = {}): Op<Map<string, Map<string, ArrivalCounts>>> {
   const result = new Map<string, Map<string, ArrivalCounts>>();
-  const arrivalOf = arrivals(db);
-  for (const doc of documentArrivals(db, filter)) {
+  const arrivalOf = arrivals();
+  for (const doc of yield* documentArrivalsOp(filter)) {
     if (doc.day === null) continue;
     const key = accountKey(doc.provider, doc.user_id);
     let days = result.get(key);
     if (!days) result.set(key, (days = new Map()));
     let counts = days.get(doc.day);
     if (!counts) days.set(doc.day, (counts = emptyCounts()));
-    add(counts, arrivalOf(doc));
+    add(counts, yield* arrivalOf(doc));
   }
   return result;
 }

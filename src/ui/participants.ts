@@ -2,6 +2,7 @@ import { listParticipantViews } from '../participants/core.js';
 import { computeReport, localToday } from '../report/core.js';
 import { CredentialStore } from '../credentials/token-store.js';
 import type { ConsoleContext } from './context.js';
+import { SqliteStore } from '../store/store.js';
 import { addDays, isDay } from './days.js';
 import { participantsPage } from './heatmap.js';
 import type { ChartSubject } from './participant.js';
@@ -16,7 +17,7 @@ export function consoleParticipant(ctx: ConsoleContext, label: string): ChartSub
 /** Days the heatmap shows unless asked otherwise, as `wearhook report` does. */
 const DEFAULT_DAYS = 28;
 
-export function participantsReportPage(ctx: ConsoleContext, params: URLSearchParams, now = new Date()): string {
+export async function participantsReportPage(ctx: ConsoleContext, params: URLSearchParams, now = new Date()): Promise<string> {
   const to = isDay(params.get('to')) ? params.get('to')! : localToday(now, null);
   const asked = params.get('from');
   const from = isDay(asked) && asked <= to ? asked : addDays(to, -(DEFAULT_DAYS - 1));
@@ -26,6 +27,6 @@ export function participantsReportPage(ctx: ConsoleContext, params: URLSearchPar
   } catch {
     withTokens = undefined; // an unreadable credential file is `wearhook auth list`'s to report
   }
-  const report = computeReport(ctx.db, { from, to, now, ouraUsersWithTokens: withTokens });
+  const report = await computeReport(new SqliteStore(ctx.db, ctx.dbPath), { from, to, now, ouraUsersWithTokens: withTokens });
   return participantsPage(ctx, report);
 }

@@ -200,7 +200,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       return text ? respond(res, 200, 'text/html', text) : notFound(res);
     }
     if (inside === 'subscriptions') return respond(res, 200, 'text/html', subscriptionsPage(ctx));
-    if (inside === 'participants') return respond(res, 200, 'text/html', participantsReportPage(ctx, url.searchParams));
+    if (inside === 'participants') return respond(res, 200, 'text/html', await participantsReportPage(ctx, url.searchParams));
     const participant = /^participants\/([^/]+)$/.exec(inside);
     if (participant) {
       const subject = consoleParticipant(ctx, decodeURIComponent(participant[1]!));
