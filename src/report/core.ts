@@ -352,7 +352,7 @@ function wearSeconds(row: Record<string, unknown>): number | null {
 }
 
 /** The export's rows of one table, from either engine. */
-async function* exportRowsOf(store: Store, type: ExportType, filter: ExportFilter): AsyncGenerator<RowFields> {
+export async function* exportRowsOf(store: Store, type: ExportType, filter: ExportFilter): AsyncGenerator<RowFields> {
   if (!(store instanceof SqliteStore)) throw new UsageError(`The report does not work on PostgreSQL yet (${store.shown}); copy the data into a file with wearhook db copy.`);
   yield* exportRows(store.db, type, filter);
 }

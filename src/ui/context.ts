@@ -1,13 +1,12 @@
-import type { DB } from '../store/db.js';
+import type { Store } from '../store/store.js';
 import type { Provider, ProviderName } from '../providers/types.js';
 import type { Settings } from '../config/settings.js';
 import type { LiveFeed } from './live.js';
 
 /** What every page of the console reads from. */
 export interface ConsoleContext {
-  /** The console's own connection: it sees what any process commits to the file. */
-  db: DB;
-  dbPath: string;
+  /** The console's own store (a SQLite connection, or a PostgreSQL pool): it sees what any process commits. */
+  store: Store;
   settings: Settings;
   providers: ReadonlyMap<ProviderName, Provider>;
   /** `/<token>/`: pages link relative to it. */
@@ -17,5 +16,6 @@ export interface ConsoleContext {
 }
 
 export function modeLabel(ctx: ConsoleContext): string {
-  return ctx.live ? `live: receiver on ${ctx.live.receiverUrl}` : `database ${ctx.dbPath}`;
+  // `shown`: a file path, or a PostgreSQL URL with its password redacted.
+  return ctx.live ? `live: receiver on ${ctx.live.receiverUrl}` : `database ${ctx.store.shown}`;
 }

@@ -1,10 +1,11 @@
 import { PROVIDER_NAMES, type ProviderName, type Work } from '../providers/types.js';
-import { DELIVERY_STATUSES, STATUS_MEANING, getDelivery, headerPairs, type DeliveryRow, type HeaderPairs } from '../store/deliveries.js';
-import { searchDeliveries, type DeliveryListRow, type DeliverySearch } from '../store/console.js';
-import { getDocument } from '../store/documents.js';
+import { DELIVERY_STATUSES, STATUS_MEANING, getDeliveryOp, headerPairs, type DeliveryRow, type HeaderPairs } from '../store/deliveries.js';
+import { searchDeliveriesOp, type DeliveryListRow, type DeliverySearch } from '../store/console.js';
+import { getDocumentOp, type StoredDocument } from '../store/documents.js';
 import { attemptAnswer, describeVersion, outboxState, outboxView, redactHeaders } from '../receiver/delivery-log.js';
-import { outboxOfDelivery, type OutboxStatus } from '../store/outbox.js';
-import { versionsFromDelivery } from '../store/document-versions.js';
+import { outboxOfDeliveryOp, type OutboxEntry, type OutboxStatus } from '../store/outbox.js';
+import { versionsFromDeliveryOp, type DeliveredVersion } from '../store/document-versions.js';
+import type { Op } from '../store/sql.js';
 import { errorMessage } from '../errors.js';
 import type { ConsoleContext } from './context.js';
 import { modeLabel } from './context.js';
@@ -54,8 +55,8 @@ export function deliveryRow(ctx: ConsoleContext, row: DeliveryListRow): SafeHtml
 </tr>`;
 }
 
-export function deliveriesPage(ctx: ConsoleContext, search: DeliverySearch): string {
-  const rows = searchDeliveries(ctx.db, { ...search, limit: PAGE_SIZE });
+export async function deliveriesPage(ctx: ConsoleContext, search: DeliverySearch): Promise<string> {
+  const rows = await ctx.store.read(searchDeliveriesOp, { ...search, limit: PAGE_SIZE });
   const filtered = Boolean(search.provider || search.status || search.event || search.text);
   const option = (value: string, selected: string | undefined, label = value) =>
     html`<option value="${value}" ${value === (selected ?? '') ? html`selected` : ''}>${label}</option>`;
@@ -157,25 +158,47 @@ function payloadOf(row: DeliveryRow): { ok: true; value: unknown } | { ok: false
   }
 }
 
-/** What the delivery asked of the store, and whether the store holds it now. */
-function workSection(ctx: ConsoleContext, row: DeliveryRow, payload: ReturnType<typeof payloadOf>): SafeHtml {
+/** What the delivery asks of the store, or why it cannot be told. */
+function workOf(ctx: ConsoleContext, row: DeliveryRow): { work?: Work; problem?: string } {
+  const payload = payloadOf(row);
   const provider = ctx.providers.get(row.provider as ProviderName);
-  let work: Work | undefined;
-  let problem: string | undefined;
-  if (!payload.ok) problem = `the body is not JSON: ${payload.error}`;
-  else if (!provider) problem = `no provider "${row.provider}"`;
-  else {
-    try {
-      work = provider.work(payload.value);
-    } catch (err) {
-      problem = errorMessage(err);
-    }
+  if (!payload.ok) return { problem: `the body is not JSON: ${payload.error}` };
+  if (!provider) return { problem: `no provider "${row.provider}"` };
+  try {
+    return { work: provider.work(payload.value) };
+  } catch (err) {
+    return { problem: errorMessage(err) };
   }
-  // The versions this delivery brought (issue "every version kept"), and where each stands now.
-  const versions = versionsFromDelivery(ctx.db, row.id);
+}
+
+/** What the live part of a delivery's page shows from the store, read in one operation. */
+interface DeliveryFacts {
+  /** The versions this delivery brought (issue "every version kept"), and where each stands now. */
+  versions: DeliveredVersion[];
+  /** The documents its work names, as stored now, by `provider type id`. */
+  documents: Map<string, StoredDocument | undefined>;
+  outbox: OutboxEntry[];
+}
+
+const docKey = (provider: string, type: string, id: string) => `${provider}\u0000${type}\u0000${id}`;
+
+function* deliveryFactsOp(row: DeliveryRow, work: Work | undefined): Op<DeliveryFacts> {
+  const versions = yield* versionsFromDeliveryOp(row.id);
+  const documents = new Map<string, StoredDocument | undefined>();
+  const named =
+    work === undefined ? [] : work.kind === 'fetch-oura' ? [{ provider: 'oura', type: work.dataType, id: work.objectId }] : [...work.documents, ...work.deletions];
+  for (const d of named) {
+    const key = docKey(d.provider, d.type, d.id);
+    if (!documents.has(key)) documents.set(key, yield* getDocumentOp(d.provider, d.type, d.id));
+  }
+  return { versions, documents, outbox: yield* outboxOfDeliveryOp(row.id) };
+}
+
+/** What the delivery asked of the store, and whether the store holds it now. */
+function workSection(row: DeliveryRow, { work, problem }: ReturnType<typeof workOf>, facts: DeliveryFacts): SafeHtml {
   const stored = (providerName: string, type: string, id: string) => {
-    const brought = versions.find((v) => v.provider === providerName && v.type === type && v.id === id);
-    const doc = getDocument(ctx.db, providerName, type, id);
+    const brought = facts.versions.find((v) => v.provider === providerName && v.type === type && v.id === id);
+    const doc = facts.documents.get(docKey(providerName, type, id));
     if (doc?.deleted) return html`<span class="status failed">marked deleted</span>`;
     if (brought) return html`<span class="status ${brought.arrived_older ? 'pending' : 'processed'}">stored</span> <small>${describeVersion(brought)}</small>`;
     if (!doc) return html`<span class="status pending">not stored</span>`;
@@ -213,8 +236,7 @@ const OUTBOX_BADGE: Record<OutboxStatus, string> = { done: 'processed', pending:
  * The forwards (`listen --forward-to`) and hooks (`--exec`) of this delivery, from the outbox:
  * whichever process ran them, with every attempt and what it got.
  */
-function outboxSection(ctx: ConsoleContext, row: DeliveryRow): SafeHtml {
-  const entries = outboxOfDelivery(ctx.db, row.id);
+function outboxSection(entries: OutboxEntry[]): SafeHtml {
   return html`<section class="outbox" id="outbox"><h2>Forwards and hooks</h2>${
     entries.length === 0
       ? html`<p class="empty">None: no <code>listen --forward-to</code> or <code>--exec</code> target took this delivery.</p>`
@@ -234,8 +256,9 @@ function outboxSection(ctx: ConsoleContext, row: DeliveryRow): SafeHtml {
 }
 
 /** The part of a delivery's page that changes while its work runs; the live view replaces it. */
-export function deliveryLive(ctx: ConsoleContext, row: DeliveryRow): SafeHtml {
-  const payload = payloadOf(row);
+export async function deliveryLive(ctx: ConsoleContext, row: DeliveryRow): Promise<SafeHtml> {
+  const work = workOf(ctx, row);
+  const facts = await ctx.store.read(deliveryFactsOp, row, work.work);
   const answered = ctx.live?.latency(row.id);
   return html`<div id="delivery-live" data-status="${row.status}">
 <dl class="facts">
@@ -243,8 +266,8 @@ export function deliveryLive(ctx: ConsoleContext, row: DeliveryRow): SafeHtml {
 ${row.error ? html`<dt>error</dt><dd class="error">${row.error}</dd>` : ''}
 ${answered === undefined ? '' : html`<dt>answered in</dt><dd>${duration(answered)}</dd>`}
 </dl>
-${workSection(ctx, row, payload)}
-${outboxSection(ctx, row)}
+${workSection(row, work, facts)}
+${outboxSection(facts.outbox)}
 </div>`;
 }
 
@@ -264,8 +287,8 @@ export function defaultReplayUrl(ctx: ConsoleContext, row: Pick<DeliveryRow, 'pa
   return `${base}${new URL(row.path, 'http://x').pathname}`;
 }
 
-export function deliveryPage(ctx: ConsoleContext, id: number): string | undefined {
-  const row = getDelivery(ctx.db, id);
+export async function deliveryPage(ctx: ConsoleContext, id: number): Promise<string | undefined> {
+  const row = await ctx.store.read(getDeliveryOp, id);
   if (!row) return undefined;
   const pairs = headerPairs(row);
   const body = prettyBody(row);
@@ -278,7 +301,7 @@ export function deliveryPage(ctx: ConsoleContext, id: number): string | undefine
 <dt>user</dt><dd>${row.user_id ?? '-'}</dd>
 <dt>dedupe key</dt><dd><code>${row.dedupe_key}</code></dd>
 </dl>
-${deliveryLive(ctx, row)}
+${await deliveryLive(ctx, row)}
 ${verificationSection(row, pairs)}
 <section class="replay">
 <h2>Replay</h2>

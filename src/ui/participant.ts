@@ -1,11 +1,11 @@
-import type { DB } from '../store/db.js';
-import { getDocument } from '../store/documents.js';
-import { latestDataDay } from '../store/console.js';
-import { exportRows } from '../export/query.js';
+import { getDocumentOp } from '../store/documents.js';
+import { latestDataDayOp } from '../store/console.js';
+import { participantZoneOp } from '../store/participants.js';
+import type { Store } from '../store/store.js';
+import { exportRowsOf } from '../report/core.js';
 import type { ExportType, Value } from '../export/tables.js';
 import { ouraHypnogram, OURA_PHASE_SECONDS } from '../providers/oura/hypnogram.js';
 import { formatOffset } from '../time/instant.js';
-import { zoneOf } from '../time/zone-of.js';
 import type { ConsoleContext } from './context.js';
 import { modeLabel } from './context.js';
 import { addDays, isDay } from './days.js';
@@ -42,9 +42,11 @@ export interface ChartData {
 
 type Row = Record<string, Value | undefined>;
 
-function rows(db: DB, type: ExportType, subject: ChartSubject, from: string, to: string): Row[] {
+async function rows(store: Store, type: ExportType, subject: ChartSubject, from: string, to: string): Promise<Row[]> {
   const users = subject.accounts.map((a) => ({ provider: a.provider, userId: a.user_id }));
-  return [...exportRows(db, type, { from, to, users })];
+  const out: Row[] = [];
+  for await (const row of exportRowsOf(store, type, { from, to, users })) out.push(row);
+  return out;
 }
 
 const number = (v: Value | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -79,10 +81,10 @@ function firstByDay(list: Row[], column: string): Map<string, number> {
   return byDay;
 }
 
-export function chartData(db: DB, subject: ChartSubject, from: string, to: string, night?: string): ChartData {
-  const nights = mainSleeps(rows(db, 'sleep', subject, from, to));
+export async function chartData(store: Store, subject: ChartSubject, from: string, to: string, night?: string): Promise<ChartData> {
+  const nights = mainSleeps(await rows(store, 'sleep', subject, from, to));
   const hrvByDay = new Map<string, { sum: number; n: number }>();
-  for (const row of rows(db, 'hrv', subject, from, to)) {
+  for (const row of await rows(store, 'hrv', subject, from, to)) {
     const value = number(row.rmssd_ms);
     if (value === null || typeof row.day !== 'string') continue;
     const entry = hrvByDay.get(row.day) ?? { sum: 0, n: 0 };
@@ -90,8 +92,8 @@ export function chartData(db: DB, subject: ChartSubject, from: string, to: strin
     entry.n++;
     hrvByDay.set(row.day, entry);
   }
-  const readiness = firstByDay(rows(db, 'readiness', subject, from, to), 'score');
-  const activity = firstByDay(rows(db, 'activity', subject, from, to), 'score');
+  const readiness = firstByDay(await rows(store, 'readiness', subject, from, to), 'score');
+  const activity = firstByDay(await rows(store, 'activity', subject, from, to), 'score');
 
   const nightDays = [...nights.keys()];
   const trendDays = [...new Set([...nightDays, ...hrvByDay.keys()])].sort();
@@ -120,16 +122,17 @@ export function chartData(db: DB, subject: ChartSubject, from: string, to: strin
       readiness: scoreDays.map((d) => readiness.get(d) ?? null),
       activity: scoreDays.map((d) => activity.get(d) ?? null),
     },
-    hypnogram: chosen ? hypnogramOf(db, nights.get(chosen)!) : null,
+    hypnogram: chosen ? await hypnogramOf(store, nights.get(chosen)!) : null,
     stagedNights: staged,
   };
 }
 
-function hypnogramOf(db: DB, sleep: Row): ChartData['hypnogram'] {
-  const doc = getDocument(db, 'oura', 'sleep', String(sleep.source_id));
+async function hypnogramOf(store: Store, sleep: Row): Promise<ChartData['hypnogram']> {
+  const doc = await store.read(getDocumentOp, 'oura', 'sleep', String(sleep.source_id));
   if (!doc) return null;
   const userId = String(sleep.user_id);
-  const epochs = ouraHypnogram(JSON.parse(doc.data), zoneOf(db, 'oura', userId));
+  // The participant's zone, as zoneOf gives it to the export.
+  const epochs = ouraHypnogram(JSON.parse(doc.data), await store.read(participantZoneOp, 'oura', userId));
   if (!epochs || epochs.length === 0) return null;
   const local = (ms: number, offset: number) => ms / 1000 + offset * 60;
   const last = epochs.at(-1)!;
@@ -143,15 +146,15 @@ function hypnogramOf(db: DB, sleep: Row): ChartData['hypnogram'] {
 }
 
 /** The range shown: the one asked for, else the 30 days up to the participant's newest data. */
-export function chartRange(db: DB, subject: ChartSubject, params: URLSearchParams): { from: string; to: string } {
-  const to = isDay(params.get('to')) ? params.get('to')! : latestDataDay(db, subject.accounts) ?? new Date().toISOString().slice(0, 10);
+export async function chartRange(store: Store, subject: ChartSubject, params: URLSearchParams): Promise<{ from: string; to: string }> {
+  const to = isDay(params.get('to')) ? params.get('to')! : ((await store.read(latestDataDayOp, subject.accounts)) ?? new Date().toISOString().slice(0, 10));
   const from = isDay(params.get('from')) && params.get('from')! <= to ? params.get('from')! : addDays(to, -29);
   return { from, to };
 }
 
-export function participantPage(ctx: ConsoleContext, subject: ChartSubject, params: URLSearchParams): string {
-  const range = chartRange(ctx.db, subject, params);
-  const data = chartData(ctx.db, subject, range.from, range.to, params.get('night') ?? undefined);
+export async function participantPage(ctx: ConsoleContext, subject: ChartSubject, params: URLSearchParams): Promise<string> {
+  const range = await chartRange(ctx.store, subject, params);
+  const data = await chartData(ctx.store, subject, range.from, range.to, params.get('night') ?? undefined);
   const hyp = data.hypnogram;
   const zoneNote = subject.tz ? `${subject.tz}` : hyp ? `UTC${hyp.offsets.join(' then UTC')}, as the provider wrote it` : 'as the provider wrote it';
   const chart = (id: string, title: string, note: string, empty: boolean, extra: unknown = '') =>

@@ -1,16 +1,15 @@
-import { listParticipantViews } from '../participants/core.js';
+import { listParticipantViewsOp } from '../participants/core.js';
 import { computeReport, localToday } from '../report/core.js';
 import { CredentialStore } from '../credentials/token-store.js';
 import type { ConsoleContext } from './context.js';
-import { SqliteStore } from '../store/store.js';
 import { addDays, isDay } from './days.js';
 import { participantsPage } from './heatmap.js';
 import type { ChartSubject } from './participant.js';
 
 /** The participants of the study: the report's heatmap, and whom a participant's page is about. */
 
-export function consoleParticipant(ctx: ConsoleContext, label: string): ChartSubject | undefined {
-  const p = listParticipantViews(ctx.db).find((v) => v.label === label);
+export async function consoleParticipant(ctx: ConsoleContext, label: string): Promise<ChartSubject | undefined> {
+  const p = (await ctx.store.read(listParticipantViewsOp)).find((v) => v.label === label);
   return p && { label: p.label, tz: p.tz, accounts: p.accounts.map((a) => ({ provider: a.provider, user_id: a.user_id })) };
 }
 
@@ -27,6 +26,6 @@ export async function participantsReportPage(ctx: ConsoleContext, params: URLSea
   } catch {
     withTokens = undefined; // an unreadable credential file is `wearhook auth list`'s to report
   }
-  const report = await computeReport(new SqliteStore(ctx.db, ctx.dbPath), { from, to, now, ouraUsersWithTokens: withTokens });
+  const report = await computeReport(ctx.store, { from, to, now, ouraUsersWithTokens: withTokens });
   return participantsPage(ctx, report);
 }

@@ -3,10 +3,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import type { Settings } from '../config/settings.js';
-import { openDatabase } from '../store/db.js';
-import { getDelivery } from '../store/deliveries.js';
-import { outboxStamp } from '../store/outbox.js';
-import { searchDeliveries, type DeliverySearch } from '../store/console.js';
+import { openStore } from '../store/open.js';
+import { storeLocation } from '../store/location.js';
+import { getDeliveryOp } from '../store/deliveries.js';
+import { outboxStampOp } from '../store/outbox.js';
+import { searchDeliveriesOp, type DeliverySearch } from '../store/console.js';
 import { buildProviders, providerConfigFromSettings } from '../providers/registry.js';
 import { RuntimeError, UsageError, errorMessage } from '../errors.js';
 import { consolePath, newAccessToken, sameOriginJson } from './access.js';
@@ -28,6 +29,7 @@ import { DeliveryWatcher } from './watch.js';
  */
 
 export interface ConsoleOptions {
+  /** A SQLite file or a postgres:// URL (`--db`). */
   dbPath: string;
   settings: Settings;
   /** Exactly this port (0: any free one); by default 4040, or the next free one up to 4049, or any. */
@@ -35,7 +37,7 @@ export interface ConsoleOptions {
   /** Inside `listen --ui`: the receiver's live facts, and its port, which the console never takes. */
   live?: LiveFeed;
   receiverPort?: number;
-  /** How often the database is checked for changes made by other processes (ms). */
+  /** How often the database is checked for changes made by other processes (ms; SQLite 200, PostgreSQL 1000 by default). */
   pollMs?: number;
 }
 
@@ -84,11 +86,10 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   if (options.receiverPort !== undefined && options.port === options.receiverPort && options.port !== 0) {
     throw new UsageError(`The console needs a port of its own: ${options.port} is the receiver's. Pick another --ui-port (0 picks a free one).`);
   }
-  const db = openDatabase(options.dbPath);
+  const store = await openStore(storeLocation(options.dbPath));
   const token = newAccessToken();
   const ctx: ConsoleContext = {
-    db,
-    dbPath: options.dbPath,
+    store,
     settings: options.settings,
     providers: buildProviders(providerConfigFromSettings(options.settings)),
     base: `/${token}/`,
@@ -102,28 +103,28 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     client.res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   };
 
-  const sendDetail = (client: StreamClient, stamp: string) => {
+  const sendDetail = async (client: StreamClient, stamp: string) => {
     client.outbox = stamp;
-    const row = getDelivery(db, client.id!);
-    if (row) send(client, 'detail', { id: row.id, html: deliveryLive(ctx, row).text });
+    const row = await store.read(getDeliveryOp, client.id!);
+    if (row) send(client, 'detail', { id: row.id, html: (await deliveryLive(ctx, row)).text });
   };
 
   /** Tell every open page about deliveries that appeared or changed. */
-  const broadcast = (ids: number[]) => {
-    for (const client of clients) {
+  const broadcast = async (ids: number[]) => {
+    for (const client of [...clients]) {
       try {
         if (client.view === 'list') {
           if (ids.length === 0) continue;
           const { beforeId: _older, ...filters } = client.search;
-          const matching = new Map(searchDeliveries(db, { ...filters, ids }).map((row) => [row.id, row]));
+          const matching = new Map((await store.read(searchDeliveriesOp, { ...filters, ids })).map((row) => [row.id, row]));
           for (const id of ids) {
             const row = matching.get(id);
             send(client, 'delivery', { id, row: row ? deliveryRow(ctx, row).text : null });
           }
         } else if (client.view === 'detail' && client.id !== undefined) {
           // The delivery changed, or one of its forwards or hooks (written by whichever process runs them).
-          const stamp = outboxStamp(db, client.id);
-          if (ids.includes(client.id) || stamp !== client.outbox) sendDetail(client, stamp);
+          const stamp = await store.read(outboxStampOp, client.id);
+          if (ids.includes(client.id) || stamp !== client.outbox) await sendDetail(client, stamp);
         }
       } catch (err) {
         send(client, 'problem', { message: errorMessage(err) });
@@ -131,11 +132,14 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     }
   };
 
-  const watcher = new DeliveryWatcher(db, broadcast, options.pollMs);
+  const watcher = await DeliveryWatcher.create(store, broadcast, options.pollMs).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   watcher.start();
   const stopLive = options.live?.on((change) => {
     if (change.kind === 'delivery') {
-      broadcast([change.id]);
+      void broadcast([change.id]);
       watcher.poke();
     } else {
       for (const client of clients) {
@@ -180,7 +184,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       if (method !== 'POST') return respond(res, 405, 'text/plain', 'use POST\n');
       if (!sameOriginJson(req, port)) return forbidden(res);
       const request = await readJson(req);
-      const row = getDelivery(db, Number(replay[1]));
+      const row = await store.read(getDeliveryOp, Number(replay[1]));
       if (!row) return respond(res, 404, 'application/json', JSON.stringify({ error: 'no such delivery' }));
       const target = typeof request?.url === 'string' ? request.url : '';
       const mode: ReplayMode = request?.mode === 'exact' ? 'exact' : 'resign';
@@ -193,23 +197,23 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
 
     if (method !== 'GET' && method !== 'HEAD') return respond(res, 405, 'text/plain', 'use GET\n');
     if (inside === 'events') return openStream(req, res, url.searchParams);
-    if (inside === '' || inside === 'deliveries') return respond(res, 200, 'text/html', deliveriesPage(ctx, searchFrom(url.searchParams)));
+    if (inside === '' || inside === 'deliveries') return respond(res, 200, 'text/html', await deliveriesPage(ctx, searchFrom(url.searchParams)));
     const detail = /^deliveries\/(\d+)$/.exec(inside);
     if (detail) {
-      const text = deliveryPage(ctx, Number(detail[1]));
+      const text = await deliveryPage(ctx, Number(detail[1]));
       return text ? respond(res, 200, 'text/html', text) : notFound(res);
     }
-    if (inside === 'subscriptions') return respond(res, 200, 'text/html', subscriptionsPage(ctx));
+    if (inside === 'subscriptions') return respond(res, 200, 'text/html', await subscriptionsPage(ctx));
     if (inside === 'participants') return respond(res, 200, 'text/html', await participantsReportPage(ctx, url.searchParams));
     const participant = /^participants\/([^/]+)$/.exec(inside);
     if (participant) {
-      const subject = consoleParticipant(ctx, decodeURIComponent(participant[1]!));
-      return subject ? respond(res, 200, 'text/html', participantPage(ctx, subject, url.searchParams)) : notFound(res);
+      const subject = await consoleParticipant(ctx, decodeURIComponent(participant[1]!));
+      return subject ? respond(res, 200, 'text/html', await participantPage(ctx, subject, url.searchParams)) : notFound(res);
     }
     return notFound(res);
   }
 
-  function openStream(req: http.IncomingMessage, res: http.ServerResponse, params: URLSearchParams): void {
+  async function openStream(req: http.IncomingMessage, res: http.ServerResponse, params: URLSearchParams): Promise<void> {
     const id = Number(params.get('id'));
     const view = params.get('view') === 'tunnel' ? 'tunnel' : Number.isInteger(id) && id > 0 ? 'detail' : 'list';
     res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive' });
@@ -217,8 +221,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     const client: StreamClient = { res, view, search: searchFrom(params), ...(view === 'detail' ? { id } : {}) };
     clients.add(client);
     // What changed between the page's rendering and this stream is not lost: the page gets its state now.
-    if (view === 'detail') sendDetail(client, outboxStamp(db, id));
     req.on('close', () => clients.delete(client));
+    if (view === 'detail') await sendDetail(client, await store.read(outboxStampOp, id));
   }
 
   const server = http.createServer((req, res) => {
@@ -228,7 +232,15 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     });
   });
 
-  port = await listenOnFreePort(server, options);
+  try {
+    port = await listenOnFreePort(server, options);
+  } catch (err) {
+    watcher.stop();
+    stopLive?.();
+    clearInterval(heartbeat);
+    await store.close();
+    throw err;
+  }
   return {
     url: `http://127.0.0.1:${port}/${token}/`,
     port,
@@ -242,7 +254,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      db.close();
+      await store.close();
     },
   };
 }

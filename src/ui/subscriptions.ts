@@ -1,4 +1,4 @@
-import { listStoredSubscriptions } from '../store/subscriptions.js';
+import { listStoredSubscriptionsOp } from '../store/subscriptions.js';
 import { subscriptionView } from '../subscriptions/core.js';
 import { formatSpan } from '../subscriptions/render.js';
 import type { ConsoleContext } from './context.js';
@@ -27,8 +27,8 @@ export function tunnelSection(ctx: ConsoleContext): SafeHtml {
   return html`<section id="tunnel" class="tunnel"><h2>Public URL</h2>${content}</section>`;
 }
 
-export function subscriptionsPage(ctx: ConsoleContext, now = new Date()): string {
-  const subs = listStoredSubscriptions(ctx.db).map((s) => ({ ...subscriptionView(s, now), updated_at: s.updated_at }));
+export async function subscriptionsPage(ctx: ConsoleContext, now = new Date()): Promise<string> {
+  const subs = (await ctx.store.read(listStoredSubscriptionsOp)).map((s) => ({ ...subscriptionView(s, now), updated_at: s.updated_at }));
   const body = html`
 <h1>Subscriptions</h1>
 <div data-stream="events?view=tunnel">${tunnelSection(ctx)}</div>
