@@ -96,16 +96,6 @@ Examples:
       const targets = [...(flags.forwardTo ?? []).map(parseForwardTarget), ...(flags.exec ?? []).map(parseHookTarget)];
       const { isPostgresUrl } = await import('../store/location.js');
       if (isPostgresUrl(ctx.dbPath)) {
-        const unsupported = (
-          [
-            ['--ui', flags.ui],
-          ] as const
-        )
-          .filter(([, given]) => given)
-          .map(([name]) => name);
-        if (unsupported.length > 0) {
-          throw new UsageError(`${unsupported.join(', ')} do not work on PostgreSQL yet; run listen on PostgreSQL without them, or on a SQLite file.`);
-        }
         const { runListenPostgres } = await import('../receiver/listen-postgres.js');
         const reconcilePlan = planReconcile(flags);
         const publicPlan = await planPublicSide(ctx, flags);
@@ -120,6 +110,7 @@ Examples:
           verificationToken: flags.verificationToken,
           json: flags.json ?? false,
           ouraFetchRate: flags.ouraFetchRate,
+          ui: flags.ui ? { port: flags.uiPort, openBrowser: flags.browser } : undefined,
         }, publicPlan, reconcilePlan);
       }
       const reconcilePlan = planReconcile(flags);

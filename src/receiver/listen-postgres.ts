@@ -8,9 +8,10 @@ import { STOP_TIMEOUT_MS, startReceiver } from './server.js';
 import { announceTargets, outboxTuning, startFailure, untilStopSignal, type ListenOptions } from './listen.js';
 import { ouraDocumentFetcher, SHARED_FETCH_PACE } from './oura-fetch.js';
 import type { PublicPlan } from '../tunnels/listen-plan.js';
-import type { PublicSide } from '../tunnels/public-side.js';
+import type { PublicHealth, PublicSide } from '../tunnels/public-side.js';
 import type { ReconcilePlan } from './reconcile-plan.js';
 import type { Reconciler } from '../sync/reconciler.js';
+import type { ConsoleServer } from '../ui/server.js';
 
 /** What `listen` on PostgreSQL takes besides the common options. */
 export interface PostgresListenOptions extends ListenOptions {
@@ -27,8 +28,7 @@ export interface PostgresListenOptions extends ListenOptions {
  * (oura-fetch.ts, store/paces.ts). Forwards and hooks (the outbox) are claimed the same way,
  * each sent or run once across the processes. With a public side, subscriptions are renewed by
  * one process at a time and kept when one stops; reconciliation runs one pass at a time under
- * its lease. Remote enrolment and the console are SQLite-only for now; commands/listen.ts
- * refuses the console with a PostgreSQL URL.
+ * its lease. `--ui` serves the console beside it. Remote enrolment is SQLite-only for now.
  */
 export async function runListenPostgres(ctx: CliContext, options: PostgresListenOptions, publicPlan?: PublicPlan, reconcilePlan?: ReconcilePlan): Promise<void> {
   const eventFilter = parseEventFilter(options.events);
@@ -36,6 +36,8 @@ export async function runListenPostgres(ctx: CliContext, options: PostgresListen
   const log = new LiveLog(ctx.output, options.json);
   const location = storeLocation(ctx.dbPath);
   const store = await openStore(location);
+  // `--ui`: the console reads the same database through a store of its own; this run tells it its answer times.
+  const live = options.ui ? new (await import('../ui/live.js')).LiveFeed() : undefined;
   let receiver;
   try {
     receiver = await startReceiver({
@@ -51,7 +53,10 @@ export async function runListenPostgres(ctx: CliContext, options: PostgresListen
       targets: options.targets,
       outbox: outboxTuning(options),
       eventFilter,
-      onEvent: (event) => log.event(event),
+      onEvent: (event) => {
+        log.event(event);
+        live?.receiverEvent(event);
+      },
       healthKey: publicPlan?.healthKey,
     });
   } catch (err) {
@@ -65,6 +70,7 @@ export async function runListenPostgres(ctx: CliContext, options: PostgresListen
   // one process at a time renews the subscriptions and runs a pass (leases.ts).
   let publicSide: PublicSide | undefined;
   let reconciler: Reconciler | undefined;
+  let consoleServer: ConsoleServer | undefined;
   const afterOutage = reconcilePlan?.afterOutage ? () => reconciler?.request('outage') : undefined;
   try {
     if (publicPlan) {
@@ -73,9 +79,20 @@ export async function runListenPostgres(ctx: CliContext, options: PostgresListen
     }
     ctx.output.log(`database ${location.shown}`);
     log.ready(receiver.url, { db: location.shown, ...(publicSide ? { public_url: publicSide.publicUrl } : {}) });
+    if (live && options.ui) {
+      live.receiverUrl = receiver.url;
+      if (publicSide) {
+        const show = (h: PublicHealth) => live.setTunnel({ ...h, since: h.since.toISOString() });
+        show(publicSide.health);
+        publicSide.onHealth(show);
+      }
+      const { openConsole } = await import('../ui/run.js');
+      consoleServer = await openConsole(ctx, { ...options.ui, live, receiverPort: receiver.port });
+    }
     await publicSide?.begin();
     reconciler = reconcilePlan?.start(ctx, store);
   } catch (err) {
+    await consoleServer?.close();
     await receiver.close();
     await publicSide?.stop();
     await store.close();
@@ -84,6 +101,7 @@ export async function runListenPostgres(ctx: CliContext, options: PostgresListen
   announceTargets(ctx, options.targets);
   const signal = await stopped;
   ctx.output.log(`stopping on ${signal}: finishing the requests in flight (at most ${STOP_TIMEOUT_MS / 1000} s; ${signal} again stops at once)...`);
+  await consoleServer?.close();
   const reconciling = reconciler?.stop(STOP_TIMEOUT_MS);
   await receiver.close({ timeoutMs: STOP_TIMEOUT_MS });
   await reconciling;

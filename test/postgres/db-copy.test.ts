@@ -156,7 +156,7 @@ describe('wearhook db copy', () => {
 
     // A command not yet converted says so instead of making a SQLite file named like the URL.
     const { password } = postgresServer();
-    const elsewhere = await runCli(['report'], { cwd: dir, env: { WEARHOOK_DB: url } });
+    const elsewhere = await runCli(['events', 'coverage'], { cwd: dir, env: { WEARHOOK_DB: url } });
     expect(elsewhere.code).toBe(2);
     expect(elsewhere.stderr).toContain('does not work on PostgreSQL yet');
     expect(elsewhere.stderr).not.toContain(password);

@@ -135,13 +135,9 @@ describe('the receiver on PostgreSQL', () => {
     await expect(store.run(finishClaimOp, DELIVERY_WORK, dead, id)).rejects.toBeInstanceOf(ClaimLostError);
   });
 
-  it('wearhook listen --db postgres:// receives as a process, and refuses what is not on PostgreSQL yet', async () => {
+  it('wearhook listen --db postgres:// receives as a process', async () => {
     const url = await newPostgresDatabase();
     const { password } = postgresServer();
-    const refused = await runCli(['listen', '--ui', '--db', url]);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('--ui do not work on PostgreSQL yet');
-
     const listen: ListenProcess = await startListen({ WEARHOOK_DB: url, WEARHOOK_SECRET_VITAL: TEST_SECRETS.vital });
     cleanups.push(() => listen.stop());
     expect(listen.stderr()).not.toContain(password);

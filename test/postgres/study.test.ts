@@ -1,3 +1,4 @@
+import http from 'node:http';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/db.js';
@@ -5,6 +6,10 @@ import { addParticipant, linkParticipantAccount } from '../../src/participants/c
 import { upsertUser, updateUserTokenState } from '../../src/store/users.js';
 import { storeDocument } from '../../src/store/documents.js';
 import { startSyncRun } from '../../src/store/sync-runs.js';
+import { insertDelivery } from '../../src/store/deliveries.js';
+import { upsertSubscription } from '../../src/store/subscriptions.js';
+import { startListen, startNdjsonProcess } from '../helpers/listen-process.js';
+import { standardHeaders, TEST_SECRETS } from '../helpers/signing.js';
 import { runCli, tempDir, type CliResult } from '../helpers/cli.js';
 import { newPostgresDatabase, postgresServer } from '../helpers/postgres.js';
 import { seedOuraParticipant } from '../helpers/study-seed.js';
@@ -36,8 +41,20 @@ function seedStudy(file: string): void {
   const run = startSyncRun(db, { provider: 'vital', kind: 'sync', userId: 'vi-2', types: ['sleep'], from: '2026-10-22', to: '2026-10-22' }, at);
   const vs = { provider: 'vital', type: 'sleep', id: 'vs-1', userId: 'vi-2', day: '2026-10-22', startTime: '2026-10-21T23:00:00-04:00', endTime: '2026-10-22T07:00:00-04:00' };
   storeDocument(db, { ...vs, data: { score: 1, stages: { deep: 60 } }, order: { rank: 0, atMs: 1_000 } }, { source: 'sync', retrievedAt: at, syncRunId: run.id });
-  storeDocument(db, { ...vs, data: { score: 2, stages: { deep: 90 } }, order: { rank: 1, atMs: 2_000 } }, { source: 'webhook', retrievedAt: new Date('2026-10-22T12:00:00Z') });
+  storeDocument(db, { ...vs, data: { score: 2, stages: { deep: 90 } }, order: { rank: 1, atMs: 2_000 } }, { source: 'webhook', retrievedAt: new Date('2026-10-22T12:00:00Z'), deliveryId: 1 });
   storeDocument(db, { ...vs, data: { score: 0 }, order: { rank: 0, atMs: 500 } }, { source: 'webhook', retrievedAt: new Date('2026-10-22T13:00:00Z') });
+  // Two deliveries: the Vital webhook that brought the newest version, and one of another provider.
+  const delivery = insertDelivery(db, {
+    provider: 'vital', receivedAt: new Date('2026-10-22T12:00:00Z'), method: 'POST', path: '/vital',
+    headers: [['svix-id', 'msg_vs1'], ['content-type', 'application/json']],
+    body: Buffer.from(JSON.stringify({ event_type: 'daily.data.sleep.created', user_id: 'vi-2', data: { id: 'VS-1' } })),
+    dedupeKey: 'vital:msg_vs1', eventType: 'daily.data.sleep.created', userId: 'vi-2',
+  });
+  insertDelivery(db, {
+    provider: 'standard', receivedAt: new Date('2026-10-22T12:05:00Z'), method: 'POST', path: '/standard',
+    headers: [], body: Buffer.from('{"type":"ping"}'), dedupeKey: 'standard:1', eventType: 'ping', userId: null,
+  });
+  upsertSubscription(db, { id: 'sub-sleep', callback_url: 'https://hooks.example.org/oura', event_type: 'create', data_type: 'sleep', expiration_time: '2027-01-01T00:00:00Z' }, { createdByWearhook: true });
   seedOuraParticipant(db, { label: 'P002', userId: 'ou-2', sleepDays: days('2026-10-22', 4), readinessDays: days('2026-10-22', 2), activityDays: [] }, 5);
   db.close();
 }
@@ -59,15 +76,27 @@ async function script(db: string, env: Record<string, string>, reads: string[][]
   return results;
 }
 
-describe('participants and history on PostgreSQL', () => {
-  it('participants add, link, set, unlink, invite, list, remove and history answer as on SQLite, refusals and exit codes included', async () => {
-    const dir = tempDir();
-    const file = path.join(dir, 'study.db');
-    seedStudy(file);
-    const url = await newPostgresDatabase({ migrated: false });
-    const copied = await runCli(['db', 'copy', '--from', file, '--to', url]);
-    expect(copied.code, copied.stderr).toBe(0);
+/** The seeded study in a SQLite file and its copy in a new PostgreSQL database. */
+async function studyOnBoth(): Promise<{ dir: string; file: string; url: string }> {
+  const dir = tempDir();
+  const file = path.join(dir, 'study.db');
+  seedStudy(file);
+  const url = await newPostgresDatabase({ migrated: false });
+  const copied = await runCli(['db', 'copy', '--from', file, '--to', url]);
+  expect(copied.code, copied.stderr).toBe(0);
+  return { dir, file, url };
+}
 
+/** A console page's HTML without what differs between two consoles (the access token, the database named at the top). */
+async function consolePage(base: string, page: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(new URL(page, base));
+  const token = new URL(base).pathname;
+  return { status: res.status, body: (await res.text()).replaceAll(token, '/<token>/').replace(/database [^<]*/g, 'database <db>') };
+}
+
+describe('the study commands on PostgreSQL', () => {
+  it('history and participants add, link, set, unlink, invite, list, remove answer as on SQLite, refusals and exit codes included', async () => {
+    const { dir, file, url } = await studyOnBoth();
     const env = { WEARHOOK_CONFIG_DIR: path.join(dir, 'config') };
     const reads = [
       ['participants', 'list'],
@@ -109,5 +138,90 @@ describe('participants and history on PostgreSQL', () => {
     ]);
     expect(onPostgres[11]!.stdout).toContain('https://study.example.org/enroll/');
     expect(onPostgres.map((r) => r.stderr).join('')).not.toContain(postgresServer().password);
+  });
+
+  it('the console serves the delivery list, a delivery and subscriptions as on SQLite, and shows a new delivery live, also inside listen --ui', async () => {
+    const { dir, file, url } = await studyOnBoth();
+    const env = { WEARHOOK_CONFIG_DIR: path.join(dir, 'config') };
+    const [onSqlite, onPostgres] = await Promise.all([
+      startNdjsonProcess(['ui', '--db', file, '--port', '0', '--no-browser', '--json'], env, 'ui'),
+      startNdjsonProcess(['ui', '--db', url, '--port', '0', '--no-browser', '--json'], env, 'ui'),
+    ]);
+    try {
+      // The page names the database with its password redacted.
+      const named = await (await fetch(new URL('deliveries', onPostgres.url))).text();
+      expect(named).toMatch(/database postgres:\/\/wearhook:\*\*\*\*@127\.0\.0\.1:\d+\/t_/);
+      expect(named).not.toContain(postgresServer().password);
+      const pages = [
+        'deliveries',
+        'deliveries?q=vs-1',
+        'deliveries?event=daily.*.created&provider=vital',
+        'deliveries/1',
+        'deliveries/3',
+        'subscriptions',
+      ];
+      const [sqlitePages, postgresPages] = await Promise.all([onSqlite, onPostgres].map((p) => Promise.all(pages.map((page) => consolePage(p.url, page)))));
+      expect(postgresPages).toEqual(sqlitePages);
+      const [list, grep, glob, detail, missing, subs] = postgresPages.map((p) => p!);
+      expect([list, grep, glob, detail, subs].map((p) => p.status)).toEqual([200, 200, 200, 200, 200]);
+      expect(missing.status).toBe(404);
+      expect(list.body).toContain('id="d-2"');
+      expect(grep.body).toContain('id="d-1"');
+      expect(grep.body).not.toContain('id="d-2"');
+      expect(glob.body).toContain('id="d-1"');
+      expect(detail.body).toContain('vital:msg_vs1');
+      expect(subs.body).toContain('sub-sleep');
+
+      // Replay from a delivery's page sends its exact bytes (the replay core of `events replay`).
+      const received: Buffer[] = [];
+      const app = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => (received.push(Buffer.concat(chunks)), res.writeHead(202).end('taken')));
+      });
+      await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+      try {
+        const target = `http://127.0.0.1:${(app.address() as { port: number }).port}/vital`;
+        const answer = await fetch(new URL('deliveries/1/replay', onPostgres.url), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ url: target, mode: 'exact' }),
+        });
+        expect(await answer.json()).toMatchObject({ id: 1, provider: 'vital', http_status: 202, response: 'taken' });
+        expect(received.map((b) => b.toString())).toEqual([JSON.stringify({ event_type: 'daily.data.sleep.created', user_id: 'vi-2', data: { id: 'VS-1' } })]);
+      } finally {
+        app.close();
+      }
+
+      // A delivery that a `listen --ui` on the same database stores appears live on its own
+      // console and, by the poll, on the console of this other process.
+      const listen = await startListen({ ...env, WEARHOOK_DB: url, WEARHOOK_SECRET_VITAL: TEST_SECRETS.vital }, ['--ui', '--ui-port', '0', '--no-browser']);
+      try {
+        const liveConsole = (await listen.waitForLine((l) => l.type === 'ui', 'its ui line')).url as string;
+        const streams = await Promise.all([onPostgres.url, liveConsole].map(async (base) => (await fetch(new URL('events', base))).body!.getReader()));
+        const body = JSON.stringify({ event_type: 'daily.data.activity.created', user_id: 'vi-2', data: { id: 'va-live', user_id: 'vi-2', calendar_date: '2026-10-30', steps: 1 } });
+        const answer = await fetch(`${listen.url}/vital`, { method: 'POST', headers: standardHeaders(TEST_SECRETS.vital, 'msg_live', body), body });
+        expect(answer.status).toBe(200);
+        // The row of the new delivery (the seeded ones, still to be processed, may come first: the receiver works them now).
+        const shown = await Promise.all(
+          streams.map(async (reader) => {
+            let seen = '';
+            let row: RegExpExecArray | null = null;
+            while (!(row = /event: delivery\ndata: (\{"id":3,.*)\n/.exec(seen))) seen += new TextDecoder().decode((await reader.read()).value);
+            await reader.cancel();
+            return (JSON.parse(row[1]!) as { row: string }).row;
+          }),
+        );
+        for (const row of shown) expect(row).toMatch(/^<tr id="d-3"/);
+        // Only the receiver's own console knows how long it took to answer.
+        expect(shown[1]).toMatch(/title="from arrival to wearhook[^>]*>\d+(\.\d+)? m?s<\/td>/);
+        expect(shown[0]).toMatch(/title="from arrival to wearhook[^>]*><\/td>/);
+        expect(await listen.stop('SIGTERM')).toBe(0);
+      } finally {
+        await listen.stop();
+      }
+    } finally {
+      await Promise.all([onSqlite.stop(), onPostgres.stop()]);
+    }
   });
 });
