@@ -65,8 +65,9 @@ Examples:
       if (!flags.from || !flags.to) throw new UsageError('export needs --from and --to (or --codebook to print the codebook only).');
       const [{ runExport }, { exportProgressBar }] = await Promise.all([import('../export/export.js'), import('../export/progress.js')]);
       const progress = exportProgressBar(ctx.output);
+      const store = await ctx.openStore();
       try {
-        const result = await runExport(ctx.openDb(), {
+        const result = await runExport(store, {
           from: flags.from,
           to: flags.to,
           types,
@@ -85,6 +86,7 @@ Examples:
         if (ctx.globals.json && written.length > 0) ctx.output.resultJson(written);
       } finally {
         progress.stop();
+        await store.close();
         ctx.close();
       }
     });

@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import type { DB } from '../store/db.js';
+import { SqliteStore, type Store } from '../store/store.js';
+import { participantAccountsOp } from '../store/export.js';
 import { RuntimeError, UsageError, errorMessage } from '../errors.js';
-import { accountsOf, getParticipant } from '../store/participants.js';
 import { exportRowBatches, type ExportFilter } from './query.js';
 import { createRowWriter } from './writers.js';
 import { TABLES, type ColumnDef } from './registry/index.js';
@@ -58,11 +59,12 @@ const DIR_MODE = 0o700;
  * are complete; a file that existed before is kept aside until then, so a failure leaves
  * every earlier file exactly as it was.
  */
-export async function runExport(db: DB, options: ExportOptions): Promise<ExportResult> {
+export async function runExport(storeOrDb: Store | DB, options: ExportOptions): Promise<ExportResult> {
   if (options.from > options.to) {
     throw new UsageError(`--from ${options.from} is after --to ${options.to}; give the earlier day first.`);
   }
-  const filter: ExportFilter = { from: options.from, to: options.to, users: resolveUsers(db, options) };
+  const store = 'dialect' in storeOrDb ? storeOrDb : new SqliteStore(storeOrDb, storeOrDb.name);
+  const filter: ExportFilter = { from: options.from, to: options.to, users: await resolveUsers(store, options) };
   const { targets, dir, createdDir } = resolveTargets(options);
   const temps: { temp: string; final: string }[] = [];
   const result: ExportResult = { tables: [], codebook: null };
@@ -76,7 +78,7 @@ export async function runExport(db: DB, options: ExportOptions): Promise<ExportR
       const columns = shape?.columns ?? table.columns;
       columnsWritten[target.type] = columns;
       const write = async (out: Writable) =>
-        writeTable(db, target.type, filter, options.format, out, columns, shape ? (row) => shape.row(row) : null, (rows) => {
+        writeTable(store, target.type, filter, options.format, out, columns, shape ? (row) => shape.row(row) : null, (rows) => {
           options.onProgress?.({ table: target.type, tablesDone: progress.tablesDone, tables: targets.length, rows: progress.rows + rows });
         });
       let rows: number;
@@ -128,7 +130,7 @@ export async function runExport(db: DB, options: ExportOptions): Promise<ExportR
 const PROGRESS_EVERY = 50_000;
 
 async function writeTable(
-  db: DB,
+  store: Store,
   type: ExportType,
   filter: ExportFilter,
   format: ExportFormat,
@@ -140,7 +142,7 @@ async function writeTable(
   const writer = await createRowWriter(format, out, columns);
   let count = 0;
   let reported = 0;
-  for (const rows of exportRowBatches(db, type, filter)) {
+  for await (const rows of exportRowBatches(store, type, filter)) {
     for (const row of rows) {
       const drained = writer.write(transform ? transform(row) : row);
       if (drained) await drained;
@@ -233,15 +235,15 @@ function removeCreatedDirs(deepest: string, first: string): void {
   }
 }
 
-function resolveUsers(db: DB, options: ExportOptions): ExportFilter['users'] {
+async function resolveUsers(store: Store, options: ExportOptions): Promise<ExportFilter['users']> {
   if (options.user && options.participants) throw new UsageError('Give either --user or --participant, not both.');
   if (options.user) return [{ userId: options.user }];
   if (options.participants) {
-    const unknown = options.participants.filter((label) => !getParticipant(db, label));
+    const { unknown, accounts } = await store.read(participantAccountsOp, options.participants);
     if (unknown.length > 0) {
       throw new UsageError(`No participant ${unknown.map((l) => `"${l}"`).join(', ')}; see \`wearhook participants list\`.`);
     }
-    return accountsOf(db, options.participants).map((a) => ({ provider: a.provider, userId: a.user_id }));
+    return accounts.map((a) => ({ provider: a.provider, userId: a.user_id }));
   }
   return undefined;
 }

@@ -34,6 +34,9 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
     types,
     max: options.max ?? 10,
     application_name: 'wearhook',
+    // Timestamps written without an offset are read as UTC, as SQLite reads them (epochMsOf),
+    // whatever zone the server or its role is set to.
+    options: '-c TimeZone=UTC',
     connectionTimeoutMillis: 15_000,
     idleTimeoutMillis: 10_000,
     keepAlive: true,

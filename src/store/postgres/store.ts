@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
-import type { Store, Transaction } from '../store.js';
+import type { Store, StreamOptions, Transaction } from '../store.js';
 import type { OpFunction, Params, Sql } from '../sql.js';
 import { createPool, describeConnectError, type PoolOptions } from './connect.js';
 import { migratePostgres, VERSION_TABLE, type MigrateOptions } from './migrate.js';
@@ -33,7 +33,7 @@ export class PostgresStore implements Store {
     }
   }
 
-  async *stream<Row>(sql: Sql, params: Params, batchRows = 1000): AsyncGenerator<Row[], void, undefined> {
+  async *stream<Row>(sql: Sql, params: Params, batchRows = 1000, options: StreamOptions = {}): AsyncGenerator<Row[], void, undefined> {
     const client = await this.pool.connect();
     const query = prepared(sql, params);
     let cursor: Cursor<Row> | undefined;
@@ -41,7 +41,7 @@ export class PostgresStore implements Store {
     try {
       // One snapshot for the whole stream, read through a server-side cursor a batch at a time.
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      cursor = client.query(new Cursor<Row>(query.text, query.values as unknown[]));
+      cursor = client.query(new Cursor<Row>(query.text, query.values as unknown[], options.arrays ? { rowMode: 'array' } : {}));
       for (;;) {
         const rows = await cursor.read(batchRows);
         if (rows.length === 0) break;

@@ -1,0 +1,132 @@
+import { all, epochMsOf, inJsonList, sql, sqlFor, type Op, type Sql } from './sql.js';
+
+/**
+ * The export's queries, written once for SQLite and PostgreSQL: the current, non-superseded
+ * versions of documents and the samples of the requested sources, in the contract's order
+ * (user, day, time), and who the accounts belong to (label, zone). The rows are mapped to
+ * export rows by src/export/query.ts, the same on both engines.
+ */
+
+/** One source of a table: documents of (provider, type) or samples of (provider, series). */
+export type ExportSourceSpec =
+  | { kind: 'document'; provider: string; documentType: string }
+  | { kind: 'sample'; provider: string; seriesType: string };
+
+export interface ExportUserFilter {
+  from: string;
+  to: string;
+  /** Restrict to these (provider, user) pairs; undefined = everyone. */
+  users?: readonly { provider?: string; userId: string }[];
+  /** Documents of tables whose rows have no day (ring configuration) are exported whatever their day. */
+  undated?: boolean;
+}
+
+/**
+ * One row of the export query, as an array (the columns below, in this order): cheaper to
+ * build and to read than an object, on both engines, for a million rows.
+ */
+export type ExportSourceRow = [
+  src: number,
+  provider: string,
+  user_id: string,
+  day: string,
+  id: string | null,
+  data: string | null,
+  ts: string | null,
+  value: number | null,
+  source: string | null,
+  retrieved_at: string | null,
+  version: number | null,
+  sleep_id: string | null,
+  sleep_data: string | null,
+  context: string | null,
+];
+
+/** Where each column of ExportSourceRow is. */
+export const SRC = {
+  src: 0, provider: 1, user_id: 2, day: 3, id: 4, data: 5, ts: 6, value: 7, source: 8, retrieved_at: 9,
+  version: 10, sleep_id: 11, sleep_data: 12, context: 13,
+} as const;
+
+/**
+ * The one query over every source of a table, sorted by the database (SQLite spills to disk,
+ * PostgreSQL reads it through a server-side cursor), so memory stays flat however many rows
+ * there are; the rows of one document come together. Samples are asked for a day more on
+ * each side: the participant's zone may move a sample's day across midnight (the mapping
+ * keeps the rows whose day is in the range). Ties are broken the same way on both engines
+ * (NULLs first, text compared byte-wise), so both give the same rows in the same order.
+ */
+export function exportSourceQuery(sources: readonly ExportSourceSpec[], filter: ExportUserFilter): { sql: Sql; params: unknown[] } | null {
+  if (sources.length === 0) return null;
+  const parts: Sql[] = [];
+  const params: unknown[] = [];
+  sources.forEach((source, index) => {
+    const users = userFilterSql(filter, source.kind === 'document' ? 'd' : 's');
+    if (source.kind === 'document') {
+      parts.push(sql`SELECT ${index} AS src, d.provider AS provider, d.user_id AS user_id, d.day AS day, d.id AS id, d.data AS data,
+                NULL AS ts, NULL AS value, d.source AS source, d.retrieved_at AS retrieved_at, d.version AS version,
+                NULL AS sleep_id, NULL AS sleep_data, NULL AS context, COALESCE(${epochMsOf('d.start_time')}, 0) AS sort_key
+         FROM documents d
+         WHERE d.provider = ? AND d.type = ? AND d.deleted = 0 AND d.superseded_by_run IS NULL${filter.undated ? '' : ' AND d.day BETWEEN ? AND ?'}${users.sql}`);
+      params.push(source.provider, source.documentType, ...(filter.undated ? [] : [filter.from, filter.to]), ...users.params);
+    } else {
+      parts.push(`SELECT ${index} AS src, s.provider AS provider, s.user_id AS user_id, s.day AS day, s.source_id AS id, NULL AS data,
+                s.timestamp AS ts, s.value AS value, s.source AS source, s.retrieved_at AS retrieved_at, NULL AS version,
+                s.sleep_id AS sleep_id, sd.data AS sleep_data, s.context AS context, s.epoch_ms AS sort_key
+         FROM samples s LEFT JOIN documents sd ON sd.provider = s.provider AND sd.type = 'sleep' AND sd.id = s.sleep_id
+         WHERE s.provider = ? AND s.series_type = ? AND s.day BETWEEN ? AND ?${users.sql}`);
+      params.push(source.provider, source.seriesType, addDays(filter.from, -1), addDays(filter.to, 1), ...users.params);
+    }
+  });
+  const order = '\nORDER BY user_id, day NULLS FIRST, sort_key, provider, id NULLS FIRST, src';
+  const text = (d: 'sqlite' | 'postgres') => parts.map((p) => sqlFor(p, d)).join('\nUNION ALL\n') + order;
+  return { sql: { sqlite: text('sqlite'), postgres: text('postgres') }, params };
+}
+
+function userFilterSql(filter: ExportUserFilter, alias: string): { sql: string; params: string[] } {
+  const params: string[] = [];
+  if (!filter.users) return { sql: '', params };
+  if (filter.users.length === 0) return { sql: ' AND 1 = 0', params };
+  const clauses = filter.users.map((u) => {
+    if (u.provider) {
+      params.push(u.provider, u.userId);
+      return `(${alias}.provider = ? AND ${alias}.user_id = ?)`;
+    }
+    params.push(u.userId);
+    return `${alias}.user_id = ?`;
+  });
+  return { sql: ` AND (${clauses.join(' OR ')})`, params };
+}
+
+/** YYYY-MM-DD plus n calendar days. */
+function addDays(day: string, n: number): string {
+  const ms = Date.parse(`${day}T00:00:00Z`);
+  return Number.isNaN(ms) ? day : new Date(ms + n * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** A linked account: its participant's label and IANA zone (null when the participant has none). */
+export interface ExportAccount {
+  provider: string;
+  user_id: string;
+  label: string;
+  tz: string | null;
+}
+
+/** Every linked account with its participant's label and zone: what the export writes in `label` and reads times in. */
+export function* exportAccountsOp(): Op<ExportAccount[]> {
+  return yield* all<ExportAccount>(
+    'SELECT pa.provider, pa.user_id, pa.label, p.tz FROM participant_accounts pa JOIN participants p ON p.label = pa.label',
+  );
+}
+
+/** The accounts of the participants `labels` names (`--participant`), and the labels no participant has. */
+export function* participantAccountsOp(labels: readonly string[]): Op<{ unknown: string[]; accounts: { provider: string; user_id: string }[] }> {
+  const list = JSON.stringify(labels);
+  const known = yield* all<{ label: string }>(sql`SELECT label FROM participants WHERE ${inJsonList('label', '?')}`, [list]);
+  const accounts = yield* all<{ provider: string; user_id: string }>(
+    sql`SELECT provider, user_id FROM participant_accounts WHERE ${inJsonList('label', '?')} ORDER BY label, provider, user_id`,
+    [list],
+  );
+  const found = new Set(known.map((k) => k.label));
+  return { unknown: labels.filter((l) => !found.has(l)), accounts };
+}
