@@ -53,7 +53,7 @@ function ouraDocuments(user, i) {
 }
 
 /** Documents and samples for every table; returns nothing, writes `file`. */
-function seed(file) {
+export function seed(file) {
   const db = openDatabase(file);
   const doc = db.prepare(
     `INSERT INTO documents (provider, type, id, user_id, day, start_time, data, updated_at, deleted, source, version, retrieved_at)
@@ -113,7 +113,7 @@ const samples = (provider, series, columns) =>
    ORDER BY s.user_id, s.day, s.epoch_ms;`;
 
 /** The sqlite3 query equivalent to each table's export. */
-const SQL = {
+export const SQL = {
   sleep: docs('sleep', `${['bedtime_start', 'bedtime_end', 'type', 'total_sleep_duration', 'time_in_bed', 'deep_sleep_duration', 'light_sleep_duration', 'rem_sleep_duration', 'awake_time', 'efficiency', 'latency', 'average_heart_rate', 'lowest_heart_rate', 'average_hrv', 'average_breath'].map(j).join(', ')}, d.id, ${utc('bedtime_start')}, ${utc('bedtime_end')}, 60, ${PROV}, ${j('type')} = 'long_sleep', 'false', ${j('sleep_algorithm_version')}, ${j('sleep_analysis_reason')}`, ` AND ${j('type')} NOT IN ('deleted', 'rest')`),
   hrv: items('sleep', 'hrv', `d.id, 'utc', 60, ${PROV}, d.id, ${j('type')}, 'false'`),
   readiness: docs('daily_readiness', `${['score', 'temperature_deviation', 'temperature_trend_deviation', ...['activity_balance', 'body_temperature', 'hrv_balance', 'previous_day_activity', 'previous_night', 'recovery_index', 'resting_heart_rate', 'sleep_balance'].map((c) => `contributors.${c}`)].map(j).join(', ')}, d.id, 60, ${PROV}`),
