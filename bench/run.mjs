@@ -8,6 +8,7 @@ import { ROOT, fsyncMs, tempDir } from './lib.mjs';
 import { benchStartup } from './startup.mjs';
 import { benchExport } from './export.mjs';
 import { benchExportTables } from './export-tables.mjs';
+import { benchExportPostgres } from './export-postgres.mjs';
 import { benchReceiver } from './receiver.mjs';
 import { benchSync } from './sync.mjs';
 import { benchReconcile } from './reconcile.mjs';
@@ -51,6 +52,11 @@ if (want('export')) {
 if (want('export-tables')) {
   log('export-tables');
   results.export_tables = await benchExportTables({ log });
+}
+
+if (want('export-postgres')) {
+  log('export-postgres');
+  results.export_postgres = await benchExportPostgres({ log });
 }
 
 if (want('sync')) {
@@ -100,6 +106,14 @@ if (results.export_tables?.tables) {
   for (const [type, t] of Object.entries(results.export_tables.tables)) {
     rows.push([`export ${type} csv`, `${t.csv.rows} rows/s (peak MiB)`, `${t.csv.rows_per_s} (${t.csv.peak_mib})`, `sqlite3 -csv, equivalent query: ${t.sqlite3_csv.rows_per_s}`, t.ratio]);
   }
+}
+if (results.export_postgres?.csv) {
+  const p = results.export_postgres;
+  for (const fmt of ['csv', 'parquet']) {
+    rows.push([`export hrv ${fmt} from PostgreSQL`, `${p[fmt].rows} rows/s (peak MiB)`, `${p[fmt].rows_per_s} (${p[fmt].peak_mib})`,
+      `psql \\copy ... to stdout csv: ${p.psql_copy_csv.rows_per_s} (${p.psql_copy_csv.peak_mib})`, p[`ratio_${fmt}_vs_psql`]]);
+  }
+  rows.push(['export hrv csv from PostgreSQL, growth', 'rows: ms (peak MiB)', p.growth.map((g) => `${g.rows}: ${g.ms} (${g.peak_mib})`).join('; '), `from SQLite: ${p.sqlite_csv.rows_per_s} rows/s`, '']);
 }
 if (results.sync) {
   const { unlimited, rate_limited: limited } = results.sync;
