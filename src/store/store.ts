@@ -72,15 +72,23 @@ export class SqliteStore implements Store {
     // A statement of its own (not the cached one): an iteration in progress must not be shared.
     const statement = this.db.prepare(sqlFor(sql, 'sqlite'));
     if (options.arrays) statement.raw(true);
-    let batch: Row[] = [];
-    for (const row of statement.iterate(...(Array.isArray(params) ? params : [params])) as Iterable<Row>) {
-      batch.push(row);
-      if (batch.length >= batchRows) {
-        yield batch;
-        batch = [];
+    // A stream reads each page once: better-sqlite3's 16 MiB page cache would only hold pages
+    // never read again (and the sorter's memory follows it), so it is SQLite's 2 MiB meanwhile.
+    const cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
+    this.db.pragma('cache_size = -2000');
+    try {
+      let batch: Row[] = [];
+      for (const row of statement.iterate(...(Array.isArray(params) ? params : [params])) as Iterable<Row>) {
+        batch.push(row);
+        if (batch.length >= batchRows) {
+          yield batch;
+          batch = [];
+        }
       }
+      if (batch.length > 0) yield batch;
+    } finally {
+      if (this.db.open) this.db.pragma(`cache_size = ${cacheSize}`);
     }
-    if (batch.length > 0) yield batch;
   }
 
   async transaction<T>(body: (tx: Transaction) => Promise<T>): Promise<T> {
