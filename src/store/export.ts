@@ -1,4 +1,4 @@
-import { all, epochMsOf, inJsonList, sql, sqlFor, type Op, type Sql } from './sql.js';
+import { all, inJsonList, sql, sqlFor, type Op, type Sql } from './sql.js';
 
 /**
  * The export's queries, written once for SQLite and PostgreSQL: the current, non-superseded
@@ -49,6 +49,24 @@ export const SRC = {
 } as const;
 
 /**
+ * Epoch milliseconds of a document's start time, where rows of one day are ordered; 0 (via
+ * COALESCE) when it is not a date-time SQLite reads. A provider's text is stored as it came,
+ * so PostgreSQL does not cast it (a malformed one would fail the whole export): it computes
+ * the instant from the fields of what has SQLite's form (a date; then a time, seconds with a
+ * fraction, an offset or Z), days past a month's end carried over as SQLite does.
+ */
+const START_MS: Sql = {
+  sqlite: `(unixepoch(d.start_time, 'subsec') * 1000)`,
+  postgres: `(CASE WHEN d.start_time ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-4]):[0-5][0-9](:[0-5][0-9](\\.[0-9]+)?)?)?([+-][0-9]{2}:[0-5][0-9]|[Zz])?$' THEN
+    ((make_date(substr(d.start_time, 1, 4)::int, substr(d.start_time, 6, 2)::int, 1) - DATE '1970-01-01') + substr(d.start_time, 9, 2)::int - 1)::bigint * 86400000
+    + CASE WHEN length(d.start_time) >= 16 THEN substr(d.start_time, 12, 2)::int * 3600000 + substr(d.start_time, 15, 2)::int * 60000 ELSE 0 END
+    + COALESCE(round(substring(d.start_time FROM '^.{16}:([0-9]{2}(?:\\.[0-9]+)?)')::numeric * 1000), 0)
+    - COALESCE((CASE WHEN substring(d.start_time FROM '([+-])[0-9]{2}:[0-9]{2}$') = '-' THEN -1 ELSE 1 END)
+        * (substring(d.start_time FROM '[+-]([0-9]{2}):[0-9]{2}$')::int * 60 + substring(d.start_time FROM '[+-][0-9]{2}:([0-9]{2})$')::int) * 60000, 0)
+  END)`,
+};
+
+/**
  * The one query over every source of a table, sorted by the database (SQLite spills to disk,
  * PostgreSQL reads it through a server-side cursor), so memory stays flat however many rows
  * there are; the rows of one document come together. Samples are asked for a day more on
@@ -65,7 +83,7 @@ export function exportSourceQuery(sources: readonly ExportSourceSpec[], filter: 
     if (source.kind === 'document') {
       parts.push(sql`SELECT ${index} AS src, d.provider AS provider, d.user_id AS user_id, d.day AS day, d.id AS id, d.data AS data,
                 NULL AS ts, NULL AS value, d.source AS source, d.retrieved_at AS retrieved_at, d.version AS version,
-                NULL AS sleep_id, NULL AS sleep_data, NULL AS context, COALESCE(${epochMsOf('d.start_time')}, 0) AS sort_key
+                NULL AS sleep_id, NULL AS sleep_data, NULL AS context, COALESCE(${START_MS}, 0) AS sort_key
          FROM documents d
          WHERE d.provider = ? AND d.type = ? AND d.deleted = 0 AND d.superseded_by_run IS NULL${filter.undated ? '' : ' AND d.day BETWEEN ? AND ?'}${users.sql}`);
       params.push(source.provider, source.documentType, ...(filter.undated ? [] : [filter.from, filter.to]), ...users.params);
