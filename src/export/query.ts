@@ -1,7 +1,4 @@
-import type { DB } from '../store/db.js';
 import type { Store } from '../store/store.js';
-import { runSqlite } from '../store/sqlite-run.js';
-import { sqlFor } from '../store/sql.js';
 import { SRC, exportAccountsOp, exportSourceQuery, type ExportAccount, type ExportSourceRow, type ExportUserFilter } from '../store/export.js';
 import { accountKey } from '../store/participants.js';
 import { InstantFormatter } from '../time/instant.js';
@@ -47,20 +44,6 @@ export async function* exportRowBatches(store: Store, type: ExportType, filter: 
     }
   }
   if (rows.length > 0) yield rows;
-}
-
-/** Rows of one table in contract order from a SQLite database, one at a time (the report and the console). */
-export function* exportRows(db: DB, type: ExportType, filter: ExportFilter): Generator<RowFields> {
-  const query = exportQuery(type, filter);
-  if (!query) return;
-  const map = rowMapper(type, filter, runSqlite(db, exportAccountsOp()));
-  const statement = db.prepare(sqlFor(query.sql, 'sqlite')).raw(true);
-  const rows: RowFields[] = [];
-  for (const raw of statement.iterate(...query.params) as Iterable<ExportSourceRow>) {
-    map(raw, rows);
-    yield* rows;
-    rows.length = 0;
-  }
 }
 
 function exportQuery(type: ExportType, filter: ExportFilter) {

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { exportRows, type ExportFilter } from '../export/query.js';
+import { exportRowBatches, type ExportFilter } from '../export/query.js';
 import type { ExportType, RowFields } from '../export/tables.js';
 import { sourcesFor } from '../export/sources.js';
 import { EXPIRING_SOON_MS } from '../subscriptions/core.js';
@@ -9,7 +9,7 @@ import { arrivalsByDayOp, emptyCounts, webhookShare, type ArrivalCounts } from '
 import { daysWithDataOp, lastDeliveryAtOp, lastSyncAtOp, latestEventOfOp, subscriptionExpiriesOp, wornMinutesOp } from '../store/report.js';
 import { listUsersOp } from '../store/users.js';
 import type { Op } from '../store/sql.js';
-import { SqliteStore, type Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { instantWithOffset, localDate } from '../time/instant.js';
 import { zoneOffsetAt } from '../time/zones.js';
 
@@ -351,10 +351,9 @@ function wearSeconds(row: Record<string, unknown>): number | null {
   return Math.max(0, DAY_S - nonWear);
 }
 
-/** The export's rows of one table, from either engine. */
+/** The export's rows of one table, from either engine (the console's charts read them too). */
 export async function* exportRowsOf(store: Store, type: ExportType, filter: ExportFilter): AsyncGenerator<RowFields> {
-  if (!(store instanceof SqliteStore)) throw new UsageError(`The report does not work on PostgreSQL yet (${store.shown}); copy the data into a file with wearhook db copy.`);
-  yield* exportRows(store.db, type, filter);
+  for await (const batch of exportRowBatches(store, type, filter)) yield* batch;
 }
 
 /** Which day kinds each provider can deliver, from the export's sources. */

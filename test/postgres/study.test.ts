@@ -95,7 +95,7 @@ async function consolePage(base: string, page: string): Promise<{ status: number
 }
 
 describe('the study commands on PostgreSQL', () => {
-  it('history and participants add, link, set, unlink, invite, list, remove answer as on SQLite, refusals and exit codes included', async () => {
+  it('report (in three machine zones), history and participants add, link, set, unlink, invite, list, remove answer as on SQLite, refusals and exit codes included', async () => {
     const { dir, file, url } = await studyOnBoth();
     const env = { WEARHOOK_CONFIG_DIR: path.join(dir, 'config') };
     const reads = [
@@ -117,6 +117,26 @@ describe('the study commands on PostgreSQL', () => {
       ['participants', 'remove', 'P001', '--json'],
       ['participants', 'list', '--json'],
     ];
+    // The report before anything changes, its days computed on machines in three zones (the night of 2026-10-25 is 25 hours in Amsterdam).
+    const report = (db: string, tz: string, json = true) =>
+      runCli(['report', '--from', '2026-10-18', '--to', '2026-10-31', ...(json ? ['--json'] : []), '--db', db], { env: { ...env, TZ: tz, COLUMNS: '100' } }).then(comparable);
+    const zones = ['UTC', 'Asia/Tokyo', 'America/New_York'];
+    const reports = await Promise.all([file, url].flatMap((db) => [...zones.map((tz) => report(db, tz)), report(db, 'Europe/Amsterdam', false)]));
+    const [sqliteReports, postgresReports] = [reports.slice(0, 4), reports.slice(4)];
+    expect(postgresReports).toEqual(sqliteReports);
+    for (const r of sqliteReports) expect(r.code, r.stderr).toBe(0);
+    // Whatever the machine's zone, the same rows.
+    expect(new Set(sqliteReports.slice(0, 3).map((r) => r.stdout)).size).toBe(1);
+    const rows = JSON.parse(sqliteReports[0]!.stdout) as { participant: string; day: string; sleep: boolean; hrv_minutes: number; flags: string[]; documents_by_webhook: number }[];
+    expect(rows).toHaveLength(3 * 14);
+    const p1 = rows.filter((r) => r.participant === 'P001');
+    expect(p1.find((r) => r.day === '2026-10-25')).toMatchObject({ sleep: true, hrv_minutes: 15 });
+    expect(p1.find((r) => r.day === '2026-10-24')).toMatchObject({ sleep: false, flags: [] });
+    expect(p1.find((r) => r.day === '2026-10-20')!.flags).toEqual(['outside_enrolment']);
+    expect(rows.find((r) => r.participant === 'P003' && r.day === '2026-10-31')!.flags).toEqual(['no_data_2d', 'needs_reauth']);
+    expect(rows.find((r) => r.participant === 'P002' && r.day === '2026-10-22')!.documents_by_webhook).toBe(1);
+    expect(sqliteReports[3]!.stdout).toContain('P001');
+
     const [onSqlite, onPostgres] = await Promise.all([script(file, env, reads, writes), script(url, env, reads, writes)]);
     expect(onPostgres).toEqual(onSqlite);
     // The script did what it says (so that the comparison compares something).
@@ -140,7 +160,7 @@ describe('the study commands on PostgreSQL', () => {
     expect(onPostgres.map((r) => r.stderr).join('')).not.toContain(postgresServer().password);
   });
 
-  it('the console serves the delivery list, a delivery and subscriptions as on SQLite, and shows a new delivery live, also inside listen --ui', async () => {
+  it('the console serves the delivery list, a delivery, subscriptions, the heatmap and a participant as on SQLite, and shows a new delivery live, also inside listen --ui', async () => {
     const { dir, file, url } = await studyOnBoth();
     const env = { WEARHOOK_CONFIG_DIR: path.join(dir, 'config') };
     const [onSqlite, onPostgres] = await Promise.all([
@@ -159,11 +179,13 @@ describe('the study commands on PostgreSQL', () => {
         'deliveries/1',
         'deliveries/3',
         'subscriptions',
+        'participants?from=2026-10-18&to=2026-10-31',
+        'participants/P001?from=2026-10-18&to=2026-10-31&night=2026-10-25',
       ];
       const [sqlitePages, postgresPages] = await Promise.all([onSqlite, onPostgres].map((p) => Promise.all(pages.map((page) => consolePage(p.url, page)))));
       expect(postgresPages).toEqual(sqlitePages);
-      const [list, grep, glob, detail, missing, subs] = postgresPages.map((p) => p!);
-      expect([list, grep, glob, detail, subs].map((p) => p.status)).toEqual([200, 200, 200, 200, 200]);
+      const [list, grep, glob, detail, missing, subs, heatmap, charts] = postgresPages.map((p) => p!);
+      expect([list, grep, glob, detail, subs, heatmap, charts].map((p) => p.status)).toEqual([200, 200, 200, 200, 200, 200, 200]);
       expect(missing.status).toBe(404);
       expect(list.body).toContain('id="d-2"');
       expect(grep.body).toContain('id="d-1"');
@@ -171,6 +193,8 @@ describe('the study commands on PostgreSQL', () => {
       expect(glob.body).toContain('id="d-1"');
       expect(detail.body).toContain('vital:msg_vs1');
       expect(subs.body).toContain('sub-sleep');
+      expect(heatmap.body).toContain('data-participant="P001" data-day="2026-10-25"');
+      expect(charts.body).toContain('The night of 2026-10-25');
 
       // Replay from a delivery's page sends its exact bytes (the replay core of `events replay`).
       const received: Buffer[] = [];
