@@ -94,28 +94,7 @@ Examples:
       }
       const { parseForwardTarget, parseHookTarget } = await import('../forward/targets.js');
       const targets = [...(flags.forwardTo ?? []).map(parseForwardTarget), ...(flags.exec ?? []).map(parseHookTarget)];
-      const { isPostgresUrl } = await import('../store/location.js');
-      if (isPostgresUrl(ctx.dbPath)) {
-        const { runListenPostgres } = await import('../receiver/listen-postgres.js');
-        const reconcilePlan = planReconcile(flags);
-        const publicPlan = await planPublicSide(ctx, flags);
-        return runListenPostgres(ctx, {
-          port: flags.port,
-          host: flags.host,
-          targets,
-          retryForMs: flags.retryFor,
-          hookTimeoutMs: flags.execTimeout,
-          retryBaseMs: flags.retryBaseMs,
-          events: flags.events,
-          verificationToken: flags.verificationToken,
-          json: flags.json ?? false,
-          ouraFetchRate: flags.ouraFetchRate,
-          ui: flags.ui ? { port: flags.uiPort, openBrowser: flags.browser } : undefined,
-        }, publicPlan, reconcilePlan);
-      }
-      const reconcilePlan = planReconcile(flags);
-      const publicPlan = await planPublicSide(ctx, flags);
-      await runListen(ctx, {
+      const options = {
         port: flags.port,
         host: flags.host,
         targets,
@@ -126,6 +105,14 @@ Examples:
         verificationToken: flags.verificationToken,
         json: flags.json ?? false,
         ui: flags.ui ? { port: flags.uiPort, openBrowser: flags.browser } : undefined,
-      }, publicPlan, reconcilePlan);
+      };
+      const reconcilePlan = planReconcile(flags);
+      const publicPlan = await planPublicSide(ctx, flags);
+      const { isPostgresUrl } = await import('../store/location.js');
+      if (isPostgresUrl(ctx.dbPath)) {
+        const { runListenPostgres } = await import('../receiver/listen-postgres.js');
+        return runListenPostgres(ctx, { ...options, ouraFetchRate: flags.ouraFetchRate }, publicPlan, reconcilePlan);
+      }
+      await runListen(ctx, options, publicPlan, reconcilePlan);
     });
 }
