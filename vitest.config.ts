@@ -1,11 +1,14 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
- * Two projects: `sqlite` runs every test file on SQLite (the default store); `postgres` runs the
- * files in test/postgres/ on a real PostgreSQL server started once for the run by
- * test/helpers/postgres-setup.ts (WEARHOOK_TEST_STORE=postgres).
+ * Two projects: `sqlite` runs every test file on SQLite (the default store); `postgres` runs, on
+ * a real PostgreSQL server started once for the run by test/helpers/postgres-setup.ts
+ * (WEARHOOK_TEST_STORE=postgres), the files of test/postgres/ and again every file of
+ * BOTH_ENGINES: those make their stores with test/helpers/engine.ts, so the same tests check
+ * the same behaviour on both engines.
  */
 const POSTGRES_ONLY = ['test/postgres/**/*.test.ts'];
+export const BOTH_ENGINES = ['test/versions.test.ts'];
 
 export default defineConfig({
   test: {
@@ -30,7 +33,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'postgres',
-          include: [...POSTGRES_ONLY],
+          include: [...POSTGRES_ONLY, ...BOTH_ENGINES],
           globalSetup: ['test/helpers/postgres-setup.ts'],
           env: { WEARHOOK_TEST_STORE: 'postgres' },
         },

@@ -1,15 +1,17 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../src/store/db.js';
-import { storeDocument } from '../src/store/documents.js';
+import { storeDocumentOp } from '../src/store/documents.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import { startListen, type ListenProcess } from './helpers/listen-process.js';
 import { send } from './helpers/receiver.js';
 import { nowSeconds, standardHeaders, TEST_SECRETS } from './helpers/signing.js';
 import { vitalSleep, VITAL_USER } from './fixtures/documents.js';
+import { queryRows, runOp, testDatabase } from './helpers/engine.js';
 
-/** Every version kept; the current one is the newest in the provider's order, never simply the last to arrive. */
+/**
+ * Every version kept; the current one is the newest in the provider's order, never simply the
+ * last to arrive. Runs on SQLite and on PostgreSQL (vitest.config.ts BOTH_ENGINES).
+ */
 
 let dir: string;
 let env: Record<string, string>;
@@ -17,7 +19,7 @@ let listen: ListenProcess;
 
 beforeAll(async () => {
   dir = tempDir();
-  env = { WEARHOOK_CONFIG_DIR: dir, WEARHOOK_DB: path.join(dir, 'wearhook.db'), WEARHOOK_SECRET_VITAL: TEST_SECRETS.vital };
+  env = { WEARHOOK_CONFIG_DIR: dir, WEARHOOK_DB: await testDatabase(dir), WEARHOOK_SECRET_VITAL: TEST_SECRETS.vital };
   listen = await startListen(env);
 });
 afterAll(async () => {
@@ -67,26 +69,25 @@ describe('Vital: a late created after updated', () => {
 });
 
 describe('the provider order in the store', () => {
-  it('Oura: the latest fetch wins, whichever commits last; the same content again is unchanged; a revert is a new version', () => {
-    const db = openDatabase(path.join(tempDir(), 'order.db'));
+  it('Oura: the latest fetch wins, whichever commits last; the same content again is unchanged; a revert is a new version', async () => {
+    const db = await testDatabase(tempDir(), undefined, 'order.db');
     const doc = (score: number) => ({ provider: 'oura', type: 'daily_readiness', id: 'r1', userId: 'u1', day: '2026-03-02', data: { id: 'r1', day: '2026-03-02', score } });
-    const at = (iso: string) => ({ source: 'webhook' as const, retrievedAt: new Date(iso) });
-    const store = (score: number, iso: string) => db.transaction(() => storeDocument(db, doc(score), at(iso))).immediate();
-    expect(store(70, '2026-03-02T08:00:00Z')).toBe('new');
-    expect(store(75, '2026-03-02T09:00:00Z')).toBe('updated');
+    const store = (score: number, iso: string) => runOp(db, storeDocumentOp, doc(score), { source: 'webhook', retrievedAt: new Date(iso) });
+    expect(await store(70, '2026-03-02T08:00:00Z')).toBe('new');
+    expect(await store(75, '2026-03-02T09:00:00Z')).toBe('updated');
     // A fetch made at 08:30 that only commits now is older than the 09:00 one.
-    expect(store(72, '2026-03-02T08:30:00Z')).toBe('older');
-    expect(store(75, '2026-03-02T10:00:00Z')).toBe('unchanged');
-    expect(store(70, '2026-03-02T11:00:00Z')).toBe('updated');
-    const current = db.prepare("SELECT json_extract(data, '$.score') AS score, version FROM documents WHERE id = 'r1'").get();
-    expect(current).toEqual({ score: 70, version: 4 });
-    const versions = db.prepare("SELECT json_extract(data, '$.score') AS score, arrived_older FROM document_versions WHERE id = 'r1' ORDER BY order_rank, order_at, seq").all();
-    expect(versions).toEqual([
+    expect(await store(72, '2026-03-02T08:30:00Z')).toBe('older');
+    expect(await store(75, '2026-03-02T10:00:00Z')).toBe('unchanged');
+    expect(await store(70, '2026-03-02T11:00:00Z')).toBe('updated');
+    const score = { sqlite: "json_extract(data, '$.score')", postgres: "(data::jsonb ->> 'score')::int" };
+    const current = await queryRows(db, { sqlite: `SELECT ${score.sqlite} AS score, version FROM documents WHERE id = 'r1'`, postgres: `SELECT ${score.postgres} AS score, version FROM documents WHERE id = 'r1'` });
+    expect(current).toEqual([{ score: 70, version: 4 }]);
+    const versions = (dialect: 'sqlite' | 'postgres') => `SELECT ${score[dialect]} AS score, arrived_older FROM document_versions WHERE id = 'r1' ORDER BY order_rank, order_at, seq`;
+    expect(await queryRows(db, { sqlite: versions('sqlite'), postgres: versions('postgres') })).toEqual([
       { score: 70, arrived_older: 0 },
       { score: 72, arrived_older: 1 },
       { score: 75, arrived_older: 0 },
       { score: 70, arrived_older: 0 },
     ]);
-    db.close();
   });
 });
