@@ -31,9 +31,11 @@ export function signedDeliveries(provider, count) {
     return out;
   }
   const webhook = new Webhook(VITAL_SECRET);
-  const body = JSON.stringify(buildPayload('vital', 'daily.data.sleep.created', { now: new Date(seconds * 1000), offsetMinutes: 60 }));
+  const payload = buildPayload('vital', 'daily.data.sleep.created', { now: new Date(seconds * 1000), offsetMinutes: 60 });
   for (let i = 0; i < count; i++) {
     const id = `msg_bench_${seconds}_${i}`;
+    // Each delivery a sleep of its own, as real traffic brings (one document updated 60,000 times would measure its lock).
+    const body = JSON.stringify({ ...payload, data: { ...payload.data, id: `bench-${seconds}-${i}` } });
     out[i] = { body, headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(seconds), 'webhook-signature': webhook.sign(id, new Date(seconds * 1000), body) } };
   }
   return out;

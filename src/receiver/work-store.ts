@@ -36,18 +36,47 @@ export function sqliteWorkStore(db: DB, commits: GroupCommit = new GroupCommit(d
 }
 
 /**
+ * Transactions of the work queue open at once on PostgreSQL. The queue starts up to a batch of
+ * jobs together; were each to take a connection, the receiver's inserts (whose commit the
+ * acknowledgement waits for) would queue behind a batch of post-acknowledgement work for the
+ * pool's 10 connections. Work waits here instead, and most of the pool stays free for them.
+ */
+export const POSTGRES_WORK_TRANSACTIONS = 3;
+
+/**
  * The work queue on PostgreSQL: rows are claimed with `FOR UPDATE SKIP LOCKED` (two receivers
  * looking at once take different rows), and every outcome is recorded in the transaction that
  * drops the claim, only while it is still held.
  */
-export function postgresWorkStore(store: Store): WorkStore {
+export function postgresWorkStore(store: Store, transactions = POSTGRES_WORK_TRANSACTIONS): WorkStore {
+  const turn = limiter(transactions);
   return {
     claim: (owner, room, now, leaseMs) =>
-      store.run(function* (): Op<Claimed> {
-        yield* releaseClaimsOfGoneOwnersOp(DELIVERY_WORK);
-        const rows = yield* claimDueDeliveriesOp(owner, room, { now, leaseMs });
-        return { rows, nextDueAt: rows.length === room ? undefined : yield* nextDueAtOp(now) };
-      }),
-    write: (make) => store.run(make),
+      turn(() =>
+        store.run(function* (): Op<Claimed> {
+          yield* releaseClaimsOfGoneOwnersOp(DELIVERY_WORK);
+          const rows = yield* claimDueDeliveriesOp(owner, room, { now, leaseMs });
+          return { rows, nextDueAt: rows.length === room ? undefined : yield* nextDueAtOp(now) };
+        }),
+      ),
+    write: (make) => turn(() => store.run(make)),
+  };
+}
+
+/** Run at most `n` of the tasks given at once, the others in the order they came. */
+function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      // The slot passes straight to the next task waiting, if any.
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
   };
 }

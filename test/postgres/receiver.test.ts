@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildProviders } from '../../src/providers/registry.js';
 import { startReceiver, type Receiver, type ReceiverEvent } from '../../src/receiver/server.js';
@@ -104,6 +105,31 @@ describe('the receiver on PostgreSQL', () => {
     await until(async () => (await count(url, "SELECT count(*) AS n FROM deliveries WHERE provider = 'oura' AND status = 'pending'")) === 1, 'the Oura delivery parked');
     const [parked] = await adminQuery<{ error: string; next_attempt_at: string | null }>(`SELECT error, next_attempt_at FROM deliveries WHERE provider = 'oura'`, [], url);
     expect(parked).toEqual({ error: OURA_WAITS, next_attempt_at: null });
+  });
+
+  it("acknowledges while its work is stuck: post-acknowledgement work never takes the connections an insert needs", async () => {
+    const url = await newPostgresDatabase();
+    const { receiver } = await receiverOn(url);
+    // Another session holds the lock of the one document all these deliveries carry: their work waits on it.
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    cleanups.push(() => holder.end());
+    await holder.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`document:${JSON.stringify(['vital', 'sleep', 'vs-stuck'])}`]);
+    const body = JSON.stringify({ event_type: 'daily.data.sleep.updated', user_id: 'vu-1', data: { id: 'vs-stuck', user_id: 'vu-1', calendar_date: '2026-03-02', total: 20_000 } });
+    // Three times the pool's 10 connections, sent in waves (each wave's work queues up behind the lock first).
+    const statuses: number[] = [];
+    for (let wave = 0; wave < 3; wave++) {
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => send(`${receiver.url}/vital`, { headers: standardHeaders(TEST_SECRETS.vital, `msg_stuck_${wave}_${i}`, body, { brand: 'svix' }), body })),
+      );
+      statuses.push(...answers.map((a) => a.status));
+    }
+    expect(statuses).toEqual(Array(30).fill(200));
+    expect(await count(url, "SELECT count(*) AS n FROM deliveries WHERE status = 'processed'")).toBe(0);
+    // Once the lock is free, the work gets done: one document, 30 deliveries processed.
+    await holder.query('SELECT pg_advisory_unlock_all()');
+    await until(async () => (await count(url, "SELECT count(*) AS n FROM deliveries WHERE status = 'processed'")) === 30, 'the work done after the lock');
+    expect(await count(url, "SELECT count(*) AS n FROM documents WHERE id = 'vs-stuck'")).toBe(1);
   });
 
   it("takes over a dead receiver's work once its lease lapses; the late owner's result is refused", async () => {
