@@ -8,7 +8,14 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * the same behaviour on both engines.
  */
 const POSTGRES_ONLY = ['test/postgres/**/*.test.ts'];
-export const BOTH_ENGINES = ['test/versions.test.ts'];
+export const BOTH_ENGINES = [
+  'test/versions.test.ts',
+  'test/export.test.ts',
+  'test/export-errors.test.ts',
+  'test/export-tables.test.ts',
+  'test/export-share.test.ts',
+  'test/export-time.test.ts',
+];
 
 export default defineConfig({
   test: {

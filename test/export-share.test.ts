@@ -5,7 +5,6 @@ import { tableFromIPC } from 'apache-arrow';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../src/store/db.js';
 import { runExport } from '../src/export/export.js';
 import { EXPORT_FORMATS, EXPORT_TYPES, type ExportFormat } from '../src/export/names.js';
 import { TABLES, type ColumnDef } from '../src/export/registry/index.js';
@@ -13,11 +12,13 @@ import { checkStudyKey, type Deidentification } from '../src/export/deidentify.j
 import { buildCodebook, renderCodebook } from '../src/export/codebook.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import * as study from './fixtures/export-study.js';
+import { onPostgres, testDatabaseOf, withTestStore } from './helpers/engine.js';
 
 /**
  * The codebook (datapackage.json, checked against the Frictionless Data Package and Table
  * Schema profiles vendored in test/fixtures/frictionless/) and the de-identified export
- * (--pseudonymize, --shift-dates), on the study database of export-tables.test.ts.
+ * (--pseudonymize, --shift-dates), on the study database of export-tables.test.ts. Runs on
+ * SQLite and on PostgreSQL (vitest.config.ts BOTH_ENGINES).
  */
 
 const KEY = 'study-key-0123456789abcdef-one';
@@ -38,12 +39,7 @@ function exportTo(format: ExportFormat, deidentification?: Deidentification): Pr
   if (!out) {
     out = (async () => {
       const file = path.join(dir, name);
-      const db = openDatabase(dbFile);
-      try {
-        await runExport(db, { ...RANGE, types: [...EXPORT_TYPES], format, out: file, deidentification });
-      } finally {
-        db.close();
-      }
+      await withTestStore(dbFile, (store) => runExport(store, { ...RANGE, types: [...EXPORT_TYPES], format, out: file, deidentification }));
       return file;
     })();
     exported.set(name, out);
@@ -66,10 +62,10 @@ function tables(out: string, format: ExportFormat): Record<string, Record<string
   );
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = tempDir();
-  dbFile = path.join(dir, 'wearhook.db');
-  study.seedStudy(dbFile);
+  study.seedStudy(path.join(dir, 'wearhook.db'));
+  dbFile = await testDatabaseOf(path.join(dir, 'wearhook.db'));
 });
 
 describe('the codebook: datapackage.json', () => {
@@ -112,7 +108,8 @@ describe('the codebook: datapackage.json', () => {
     expect((codebook.wearhook as { version: string }).version).toMatch(/^\d+\.\d+\.\d+/);
   });
 
-  it('export --codebook --json prints it without exporting (no --from/--to needed); for people, one line a column', async () => {
+  // The codebook alone never opens the store: once.
+  it.skipIf(onPostgres)('export --codebook --json prints it without exporting (no --from/--to needed); for people, one line a column', async () => {
     const before = fs.readdirSync(dir).sort();
     const json = await runCli(['--db', dbFile, 'export', '--codebook', '--type', 'all', '--format', 'parquet', '--json'], { env: { WEARHOOK_CONFIG_DIR: dir }, cwd: dir });
     expect(json.code, json.stderr).toBe(0);

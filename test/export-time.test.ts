@@ -3,17 +3,18 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../src/store/db.js';
 import { upsertDocument } from '../src/store/documents.js';
 import { vitalWork } from '../src/providers/vital/webhook.js';
 import { ouraDocumentInput } from '../src/providers/oura/documents.js';
 import { columnsOf, DEFAULT_EXPORT_TYPES as EXPORT_TYPES } from '../src/export/tables.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import { ouraActivity, ouraReadiness, ouraSleep } from './fixtures/documents.js';
+import { testDatabase } from './helpers/engine.js';
 
 /**
  * Local time in exports: every local timestamp carries the offset in force at its instant,
- * `day` is the provider's local day, and nothing depends on the machine's own zone.
+ * `day` is the provider's local day, and nothing depends on the machine's own zone (nor, on
+ * PostgreSQL, the server's: this file runs on both engines, vitest.config.ts BOTH_ENGINES).
  */
 
 const MACHINE_ZONES = ['UTC', 'Asia/Tokyo', 'America/New_York'];
@@ -39,18 +40,17 @@ const VITAL_NY = {
 let dir: string;
 let db: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = tempDir();
-  db = path.join(dir, 'wearhook.db');
-  const store = openDatabase(db);
-  for (const night of [AMSTERDAM, NEW_YORK, BARE, REST]) upsertDocument(store, ouraDocumentInput('sleep', 'u-oura', night, 'sync'));
-  upsertDocument(store, ouraDocumentInput('daily_readiness', 'u-oura', ouraReadiness, 'sync'));
-  upsertDocument(store, ouraDocumentInput('daily_activity', 'u-oura', ouraActivity, 'sync'));
-  // Through Vital's own normalisation, as a delivery would be stored.
-  const work = vitalWork({ event_type: 'daily.data.sleep.created', user_id: 'vu-ny', data: VITAL_NY });
-  if (work.kind !== 'store') throw new Error('expected documents');
-  for (const doc of work.documents) upsertDocument(store, doc);
-  store.close();
+  db = await testDatabase(dir, (store) => {
+    for (const night of [AMSTERDAM, NEW_YORK, BARE, REST]) upsertDocument(store, ouraDocumentInput('sleep', 'u-oura', night, 'sync'));
+    upsertDocument(store, ouraDocumentInput('daily_readiness', 'u-oura', ouraReadiness, 'sync'));
+    upsertDocument(store, ouraDocumentInput('daily_activity', 'u-oura', ouraActivity, 'sync'));
+    // Through Vital's own normalisation, as a delivery would be stored.
+    const work = vitalWork({ event_type: 'daily.data.sleep.created', user_id: 'vu-ny', data: VITAL_NY });
+    if (work.kind !== 'store') throw new Error('expected documents');
+    for (const doc of work.documents) upsertDocument(store, doc);
+  });
 });
 
 /** Every table of 2026 as JSON, exported by one CLI run on a machine in `tz`. */

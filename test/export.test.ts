@@ -2,13 +2,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../src/store/db.js';
-import { upsertDocument } from '../src/store/documents.js';
+import type { DB } from '../src/store/db.js';
+import { storeDocumentOp, upsertDocument } from '../src/store/documents.js';
 import { attributeSamplesToSleepDays, upsertSamples } from '../src/store/samples.js';
 import { upsertUser } from '../src/store/users.js';
 import { columnsOf, type ExportType } from '../src/export/tables.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import * as fx from './fixtures/documents.js';
+import { runOp, testDatabase } from './helpers/engine.js';
+
+/** Runs on SQLite and on PostgreSQL (vitest.config.ts BOTH_ENGINES). */
 
 const LABEL = 'P001, "pilot"';
 /** When the seeded versions were obtained: the `retrieved_at` of every row. */
@@ -17,8 +20,7 @@ const PROVENANCE = { source: 'webhook', retrieved_at: '2026-03-02T08:00:00.000Z'
 let dir: string;
 let db: string;
 
-function seed(file: string): void {
-  const store = openDatabase(file);
+function seed(store: DB): void {
   upsertUser(store, { provider: 'oura', userId: fx.OURA_USER, label: LABEL, scopes: 'daily heartrate' });
   for (const [type, doc, start] of [
     ['sleep', fx.ouraSleep, fx.ouraSleep.bedtime_start],
@@ -39,7 +41,6 @@ function seed(file: string): void {
     { provider: 'open-wearables', userId: fx.OW_USER, seriesType: 'heart_rate_variability_sdnn', timestamp: '2026-03-02T02:00:00-05:00', day: '2026-03-02', value: 55, unit: 'ms', sourceId: 'batch-9' },
   ], { source: 'webhook', retrievedAt: RETRIEVED });
   attributeSamplesToSleepDays(store, { provider: 'open-wearables', userId: fx.OW_USER, seriesTypes: ['heart_rate_variability_rmssd'], fromMs: 0, toMs: Date.parse('2030-01-01T00:00:00Z') });
-  store.close();
 }
 
 /** What a researcher must get, column by column. */
@@ -112,16 +113,33 @@ async function exportOne(type: ExportType, format: string, from = '2026-03-02', 
   return res.stdout;
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = tempDir();
-  db = path.join(dir, 'wearhook.db');
-  seed(db);
+  db = await testDatabase(dir, seed);
 });
+
+/** One CLI run per format writes the four tables to a folder; each test below reads its table (stdout is checked by the tests after). */
+const tablesByFormat = new Map<string, Promise<string>>();
+function exportedTable(type: ExportType, format: 'csv' | 'json' | 'ndjson'): Promise<string> {
+  let out = tablesByFormat.get(format);
+  if (!out) {
+    out = (async () => {
+      const folder = path.join(dir, `tables-${format}`);
+      const res = await runCli(['--db', db, 'export', '--from', '2026-03-02', '--to', '2026-03-02', '--type', 'sleep,hrv,readiness,activity', '--format', format, '--out', folder], {
+        env: { WEARHOOK_CONFIG_DIR: dir },
+      });
+      expect(res.code, res.stderr).toBe(0);
+      return folder;
+    })();
+    tablesByFormat.set(format, out);
+  }
+  return out.then((folder) => fs.readFileSync(path.join(folder, `${type}.${format}`), 'utf8'));
+}
 
 describe('export: every column of every table', () => {
   for (const type of ['sleep', 'hrv', 'readiness', 'activity'] as const) {
     it(`${type} as CSV (RFC 4180, header first, empty field = null, quoted label)`, async () => {
-      const out = await exportOne(type, 'csv');
+      const out = await exportedTable(type, 'csv');
       expect(out.split('\r\n')[0]).toBe(columnsOf(type).join(','));
       const records = parse(out, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
       expect(records).toEqual(EXPECTED[type].map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, asCsvField(v)]))));
@@ -129,20 +147,21 @@ describe('export: every column of every table', () => {
     });
 
     it(`${type} as JSON (an array, numbers as numbers, null as null)`, async () => {
-      const rows = JSON.parse(await exportOne(type, 'json'));
+      const rows = JSON.parse(await exportedTable(type, 'json'));
       expect(rows).toEqual(EXPECTED[type]);
       expect(Object.keys(rows[0])).toEqual(columnsOf(type));
     });
 
     it(`${type} as NDJSON (one object a line)`, async () => {
-      const lines = (await exportOne(type, 'ndjson')).trimEnd().split('\n');
+      const lines = (await exportedTable(type, 'ndjson')).trimEnd().split('\n');
       expect(lines.map((l) => JSON.parse(l))).toEqual(EXPECTED[type]);
     });
   }
 
-  it('quotes a value with a comma and a quote so that pandas and R read it back intact', async () => {
+  it('quotes a value with a comma and a quote so that pandas and R read it back intact; stdout has the same bytes as the file', async () => {
     const out = await exportOne('readiness', 'csv');
     expect(out).toContain(',"P001, ""pilot"""\r\n');
+    expect(out).toBe(await exportedTable('readiness', 'csv'));
   });
 });
 
@@ -150,10 +169,8 @@ describe('export: day range and selection', () => {
   it('includes both edge days and nothing outside them', async () => {
     const days = (from: string, to: string) =>
       exportOne('readiness', 'json', from, to).then((out) => JSON.parse(out).map((r: { day: string }) => r.day));
-    expect(await days('2026-03-01', '2026-03-03')).toEqual(['2026-03-01', '2026-03-02', '2026-03-03']);
-    expect(await days('2026-03-02', '2026-03-03')).toEqual(['2026-03-02', '2026-03-03']);
-    expect(await days('2026-03-01', '2026-03-01')).toEqual(['2026-03-01']);
-    expect(await days('2026-03-04', '2026-03-31')).toEqual([]);
+    const ranges = [['2026-03-01', '2026-03-03'], ['2026-03-02', '2026-03-03'], ['2026-03-01', '2026-03-01'], ['2026-03-04', '2026-03-31']] as const;
+    expect(await Promise.all(ranges.map(([from, to]) => days(from, to)))).toEqual([['2026-03-01', '2026-03-02', '2026-03-03'], ['2026-03-02', '2026-03-03'], ['2026-03-01'], []]);
   });
 
   it('an empty result is an empty table with its header, exit 0', async () => {
@@ -183,12 +200,10 @@ describe('export: day range and selection', () => {
 
 describe('export: a newer version of a document replaces the older', () => {
   it('shows the new values once, never both', async () => {
-    const file = path.join(tempDir(), 'versions.db');
-    seed(file);
-    const store = openDatabase(file);
-    expect(upsertDocument(store, { provider: 'oura', type: 'daily_readiness', id: fx.ouraReadiness.id, userId: fx.OURA_USER, day: '2026-03-02', data: { ...fx.ouraReadiness, score: 91 } })).toBe('updated');
-    expect(upsertDocument(store, { provider: 'oura', type: 'daily_readiness', id: fx.ouraReadiness.id, userId: fx.OURA_USER, day: '2026-03-02', data: { ...fx.ouraReadiness, score: 91 } })).toBe('unchanged');
-    store.close();
+    const file = await testDatabase(tempDir(), seed, 'versions.db');
+    const newer = () => runOp(file, storeDocumentOp, { provider: 'oura', type: 'daily_readiness', id: fx.ouraReadiness.id, userId: fx.OURA_USER, day: '2026-03-02', data: { ...fx.ouraReadiness, score: 91 } }, { source: 'webhook', retrievedAt: new Date() });
+    expect(await newer()).toBe('updated');
+    expect(await newer()).toBe('unchanged');
     const res = await runCli(['--db', file, 'export', '--from', '2026-03-02', '--to', '2026-03-02', '--type', 'readiness', '--format', 'json'], { env: { WEARHOOK_CONFIG_DIR: dir } });
     expect(JSON.parse(res.stdout).map((r: { score: number }) => r.score)).toEqual([91]);
   });

@@ -34,16 +34,28 @@ export async function testDatabase(dir: string, seed?: (db: DB) => void, name = 
     else openDatabase(file).close();
     return file;
   }
+  if (!seed) {
+    const { newPostgresDatabase } = await import('./postgres.js');
+    return newPostgresDatabase();
+  }
+  withSqlite(file, seed);
+  return testDatabaseOf(file);
+}
+
+/**
+ * A SQLite file a test has filled (with helpers that open the file themselves, such as
+ * seedOuraUser or seedStudy) as the test's store: the file itself on SQLite; on PostgreSQL a
+ * new database that `wearhook db copy`'s code fills from it, ids and all.
+ */
+export async function testDatabaseOf(file: string): Promise<string> {
+  if (!onPostgres) return file;
   const { newPostgresDatabase } = await import('./postgres.js');
   const url = await newPostgresDatabase();
-  if (seed) {
-    withSqlite(file, seed);
-    const [from, to] = await Promise.all([openStore(storeLocation(file)), openStore(storeLocation(url))]);
-    try {
-      await copyStore(from, to);
-    } finally {
-      await Promise.all([from.close(), to.close()]);
-    }
+  const [from, to] = await Promise.all([openStore(storeLocation(file)), openStore(storeLocation(url))]);
+  try {
+    await copyStore(from, to);
+  } finally {
+    await Promise.all([from.close(), to.close()]);
   }
   return url;
 }
