@@ -103,12 +103,23 @@ export class OuraUserSession implements BearerSource {
    * time, and the token state it records is read by the next one after it. SQLite's writer
    * lock must not be held across a network call: there the file lock is the whole story.
    */
-  private refreshAcrossStore(staleAccessToken: string): Promise<StoredTokens> {
+  private async refreshAcrossStore(staleAccessToken: string): Promise<StoredTokens> {
     if (this.store.dialect !== 'postgres') return this.refreshLocked(staleAccessToken, this.store);
-    return this.store.transaction(async (tx) => {
+    // A refused grant commits its needs_reauth (every process must stop presenting the spent
+    // token), so the transaction ends normally and the refusal is thrown after it.
+    let refused: OuraReauthRequiredError | undefined;
+    const tokens = await this.store.transaction(async (tx) => {
       await tx.run(lockRefreshOp, this.user.user_id);
-      return this.refreshLocked(staleAccessToken, tx);
+      try {
+        return await this.refreshLocked(staleAccessToken, tx);
+      } catch (err) {
+        if (!(err instanceof OuraReauthRequiredError)) throw err;
+        refused = err;
+        return undefined;
+      }
     });
+    if (refused) throw refused;
+    return tokens!;
   }
 
   private async refreshLocked(staleAccessToken: string, store: Pick<Store, 'run'>): Promise<StoredTokens> {
