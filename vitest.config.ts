@@ -15,6 +15,7 @@ export const BOTH_ENGINES = [
   'test/export-tables.test.ts',
   'test/export-share.test.ts',
   'test/export-time.test.ts',
+  'test/report.test.ts',
 ];
 
 export default defineConfig({

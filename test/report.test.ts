@@ -13,11 +13,14 @@ import { BIN, runCli, tempDir } from './helpers/cli.js';
 import { startOuraFake, type OuraFake } from './helpers/oura-fake.js';
 import { seedOuraUser } from './helpers/oura-user.js';
 import { runOnTerminal, shellQuote } from './helpers/terminal.js';
+import { testDatabaseOf } from './helpers/engine.js';
 
 /**
  * A seeded study: five participants over 30 days, with gaps, a token the participant revoked,
  * data outside an enrolment window and an Oura subscription about to expire. The report must
  * raise exactly the flags a researcher expects, on a terminal of 80 columns and in --json.
+ * Runs on SQLite and on PostgreSQL (vitest.config.ts BOTH_ENGINES): the study is seeded into a
+ * SQLite file, copied into PostgreSQL there, and the syncs and reports run on the copy.
  */
 
 let oura: OuraFake;
@@ -71,13 +74,14 @@ const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, k)
 beforeAll(async () => {
   oura = await startOuraFake();
   dir = tempDir('wearhook-report-');
-  env = { ...oura.env(), WEARHOOK_CONFIG_DIR: path.join(dir, 'config'), WEARHOOK_DB: path.join(dir, 'wearhook.db') };
-  const seed = (userId: string) => seedOuraUser(oura, { configDir: env.WEARHOOK_CONFIG_DIR!, dbPath: env.WEARHOOK_DB!, userId });
+  const seedFile = path.join(dir, 'wearhook.db');
+  env = { ...oura.env(), WEARHOOK_CONFIG_DIR: path.join(dir, 'config') };
+  const seed = (userId: string) => seedOuraUser(oura, { configDir: env.WEARHOOK_CONFIG_DIR!, dbPath: seedFile, userId });
   for (const id of ['ou-1', 'ou-2', 'ou-3', 'ou-4']) await seed(id);
   // P003's data comes the real way: a sync, before they revoke wearhook's access in the Oura app.
   for (const { type, doc } of ouraDocuments('ou-3', range(1, 25))) oura.addDocuments('ou-3', type, [doc]);
 
-  const db = openDatabase(env.WEARHOOK_DB!);
+  const db = openDatabase(seedFile);
   try {
     const store = (userId: string, days: number[]) => {
       for (const { type, doc } of ouraDocuments(userId, days)) {
@@ -141,6 +145,7 @@ beforeAll(async () => {
   } finally {
     db.close();
   }
+  env.WEARHOOK_DB = await testDatabaseOf(seedFile);
 
   const synced = await runCli(['sync', '--from', day(1), '--to', day(30), '--label', 'P003'], { env });
   expect(synced.code, synced.stderr).toBe(0);
