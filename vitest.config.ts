@@ -16,6 +16,7 @@ export const BOTH_ENGINES = [
   'test/export-share.test.ts',
   'test/export-time.test.ts',
   'test/report.test.ts',
+  'test/participants.test.ts',
 ];
 
 export default defineConfig({

@@ -2,16 +2,20 @@ import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../src/store/db.js';
+import { openDatabase, type DB } from '../src/store/db.js';
 import { upsertDocument } from '../src/store/documents.js';
 import { upsertSamples } from '../src/store/samples.js';
 import { listUsers } from '../src/store/users.js';
-import { zoneOf } from '../src/time/zone-of.js';
+import { participantZoneOp } from '../src/store/participants.js';
 import { runExport } from '../src/export/export.js';
 import { EXPORT_TYPES, type ExportType } from '../src/export/tables.js';
-import { addParticipant, linkParticipantAccount, listParticipantViews, setParticipant } from '../src/participants/core.js';
+import { addParticipant, addParticipantOp, linkParticipantAccount, linkParticipantAccountOp, listParticipantViewsOp, setParticipantOp } from '../src/participants/core.js';
+import type { Store } from '../src/store/store.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import * as fx from './fixtures/documents.js';
+import { onPostgres, runOp, testDatabase, withTestStore } from './helpers/engine.js';
+
+/** Runs on SQLite and on PostgreSQL (vitest.config.ts BOTH_ENGINES), but for the upgrade of an old SQLite file. */
 
 let dir: string;
 let db: string;
@@ -22,14 +26,12 @@ const json = async (args: string[]) => {
   return JSON.parse(res.stdout);
 };
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = tempDir();
-  db = path.join(dir, 'wearhook.db');
 });
 
 /** An Oura ring and a Vital-linked watch of one person, and an Open Wearables user of another. */
-function seedTwoProviders(): void {
-  const store = openDatabase(db);
+function seedTwoProviders(store: DB): void {
   for (const [type, doc] of [
     ['sleep', fx.ouraSleep],
     ['daily_readiness', fx.ouraReadiness],
@@ -43,28 +45,13 @@ function seedTwoProviders(): void {
   upsertSamples(store, [
     { provider: 'open-wearables', userId: fx.OW_USER, seriesType: 'heart_rate_variability_rmssd', timestamp: '2026-03-02T02:00:00-05:00', day: '2026-03-02', value: 38.2, unit: 'ms', sourceId: 'batch-9' },
   ]);
-  store.close();
-}
-
-function inStore<T>(fn: (store: ReturnType<typeof openDatabase>) => T): T {
-  const store = openDatabase(db);
-  try {
-    return fn(store);
-  } finally {
-    store.close();
-  }
 }
 
 /** One table as JSON, exported in process (the CLI's own export runs above). */
 async function exportJson(type: ExportType, participants?: string[]): Promise<{ provider: string; label: string | null }[]> {
-  const store = openDatabase(db);
   const chunks: Buffer[] = [];
   const out = new Writable({ write: (chunk: Buffer, _enc, done) => (chunks.push(chunk), done()) });
-  try {
-    await runExport(store, { from: '2026-01-01', to: '2026-12-31', types: [type], format: 'json', participants, stdout: out });
-  } finally {
-    store.close();
-  }
+  await withTestStore(db, (store) => runExport(store, { from: '2026-01-01', to: '2026-12-31', types: [type], format: 'json', participants, stdout: out }));
   return JSON.parse(Buffer.concat(chunks).toString('utf8'));
 }
 
@@ -76,15 +63,13 @@ const labelsByProvider = (rows: { provider: string; label: string | null }[]) =>
 
 describe('participants: one label across providers', () => {
   it('an Oura and a Vital account of one participant carry its label in every export table; renaming and removing follow', async () => {
-    seedTwoProviders();
+    db = await testDatabase(dir, seedTwoProviders);
     const added = await json(['participants', 'add', 'P001', '--tz', 'europe/amsterdam', '--start', '2026-03-01', '--end', '2026-03-31']);
     expect(added).toMatchObject({ label: 'P001', tz: 'Europe/Amsterdam', start: '2026-03-01', end: '2026-03-31', accounts: [] });
     expect((await cli(['participants', 'link', 'P001', 'oura', fx.OURA_USER])).stdout).toContain(`Linked the oura account ${fx.OURA_USER} to P001.`);
-    inStore((store) => {
-      linkParticipantAccount(store, { label: 'P001', provider: 'vital', userId: fx.VITAL_USER });
-      addParticipant(store, 'P002', {});
-      linkParticipantAccount(store, { label: 'P002', provider: 'open-wearables', userId: fx.OW_USER });
-    });
+    await runOp(db, linkParticipantAccountOp, { label: 'P001', provider: 'vital', userId: fx.VITAL_USER });
+    await runOp(db, addParticipantOp, 'P002', {});
+    await runOp(db, linkParticipantAccountOp, { label: 'P002', provider: 'open-wearables', userId: fx.OW_USER });
 
     const list = await json(['participants', 'list']);
     expect(list).toEqual([
@@ -99,10 +84,12 @@ describe('participants: one label across providers', () => {
       expect.objectContaining({ label: 'P002', tz: null, start: null, end: null, accounts: [expect.objectContaining({ provider: 'open-wearables' })] }),
     ]);
 
-    // The export asks zoneOf for a user's zone: the participant's, for each of its accounts.
+    // The export asks for a user's zone: the participant's, for each of its accounts.
     const zones = () =>
-      inStore((store) => [zoneOf(store, 'oura', fx.OURA_USER), zoneOf(store, 'vital', fx.VITAL_USER), zoneOf(store, 'open-wearables', fx.OW_USER), zoneOf(store, 'oura', 'nobody')]);
-    expect(zones()).toEqual(['Europe/Amsterdam', 'Europe/Amsterdam', null, null]);
+      withTestStore(db, (store) =>
+        Promise.all(([['oura', fx.OURA_USER], ['vital', fx.VITAL_USER], ['open-wearables', fx.OW_USER], ['oura', 'nobody']] as const).map(([provider, user]) => store.read(participantZoneOp, provider, user))),
+      );
+    expect(await zones()).toEqual(['Europe/Amsterdam', 'Europe/Amsterdam', null, null]);
 
     const out = path.join(dir, 'tables');
     const exported = await cli(['export', '--from', '2026-03-01', '--to', '2026-03-31', '--type', 'all', '--format', 'json', '--out', out]);
@@ -125,7 +112,7 @@ describe('participants: one label across providers', () => {
     // A new label applies to all of the participant's data; removing keeps the data, unlabelled.
     expect((await cli(['participants', 'set', 'P001', '--rename', 'P101', '--tz', 'none'])).stdout).toContain('Participant P101, enrolled 2026-03-01 to 2026-03-31.');
     expect(labelsByProvider(await exportJson('activity'))).toEqual(['oura=P101', 'vital=P101']);
-    expect(zones()).toEqual([null, null, null, null]);
+    expect(await zones()).toEqual([null, null, null, null]);
     const removed = await cli(['participants', 'remove', 'P101']);
     expect(removed.stdout).toContain('stays in the store, unlabelled');
     expect(labelsByProvider(await exportJson('sleep'))).toEqual([
@@ -144,7 +131,7 @@ describe('participants: one label across providers', () => {
       hrv: { interval: 300, items: Array.from({ length: 97 }, (_, i) => 40 + (i % 9)), timestamp: '2026-10-24T23:00:00.000' },
     };
     const VITAL = { ...fx.vitalSleep, id: 'ams-vital', user_id: 'v-ams', calendar_date: '2026-10-25', bedtime_start: '2026-10-24T21:00:00+00:00', bedtime_stop: '2026-10-25T04:00:00+00:00', timezone_offset: undefined };
-    inStore((store) => {
+    db = await testDatabase(dir, (store) => {
       addParticipant(store, 'P010', { tz: 'Europe/Amsterdam' });
       for (const [provider, userId] of [['oura', 'u-ams'], ['vital', 'v-ams'], ['open-wearables', 'ow-ams']] as const) linkParticipantAccount(store, { label: 'P010', provider, userId });
       upsertDocument(store, { provider: 'oura', type: 'sleep', id: OURA.id, userId: 'u-ams', day: OURA.day, startTime: OURA.bedtime_start, data: OURA });
@@ -170,6 +157,7 @@ describe('participants: one label across providers', () => {
   });
 
   it('refuses bad input with the exit code the contract gives it, changing nothing', async () => {
+    db = await testDatabase(dir);
     expect((await cli(['participants', 'add', 'P001'])).code).toBe(0);
     // What the command line parses, through the CLI.
     const cases: [string[], number, RegExp][] = [
@@ -184,35 +172,30 @@ describe('participants: one label across providers', () => {
       expect(res.stderr).toMatch(message);
     }
     // The core's own checks, in process.
-    const store = openDatabase(db);
-    try {
-      const refused = (fn: () => unknown, exitCode: number, message: RegExp) => {
-        expect(fn).toThrow(message);
-        try {
-          fn();
-        } catch (err) {
-          expect((err as { exitCode?: number }).exitCode).toBe(exitCode);
-        }
+    await withTestStore(db, async (store: Store) => {
+      const refused = async (attempt: () => Promise<unknown>, exitCode: number, message: RegExp) => {
+        const err = await Promise.resolve().then(attempt).then(() => undefined, (e: unknown) => e);
+        expect(String(err)).toMatch(message);
+        expect((err as { exitCode?: number }).exitCode).toBe(exitCode);
       };
-      refused(() => addParticipant(store, 'P2', { start: '2026-04-01', end: '2026-03-01' }), 2, /starts \(2026-04-01\) after it ends \(2026-03-01\)/);
-      refused(() => setParticipant(store, 'P001', { end: '2025-01-01', start: '2025-02-01' }), 2, /after it ends/);
-      refused(() => linkParticipantAccount(store, { label: 'P9', provider: 'oura', userId: 'u1' }), 2, /No participant P9; add it with `wearhook participants add P9`/);
-      refused(() => linkParticipantAccount(store, { label: 'P001', provider: 'fitbit', userId: 'u1' }), 2, /Unknown provider "fitbit"/);
+      await refused(() => store.run(addParticipantOp, 'P2', { start: '2026-04-01', end: '2026-03-01' }), 2, /starts \(2026-04-01\) after it ends \(2026-03-01\)/);
+      await refused(() => store.run(setParticipantOp, 'P001', { end: '2025-01-01', start: '2025-02-01' }), 2, /after it ends/);
+      await refused(() => store.run(linkParticipantAccountOp, { label: 'P9', provider: 'oura', userId: 'u1' }), 2, /No participant P9; add it with `wearhook participants add P9`/);
+      await refused(() => store.run(linkParticipantAccountOp, { label: 'P001', provider: 'fitbit', userId: 'u1' }), 2, /Unknown provider "fitbit"/);
       // An account belongs to one participant: moving it is explicit.
-      linkParticipantAccount(store, { label: 'P001', provider: 'vital', userId: 'v-1' });
-      addParticipant(store, 'P002', {});
-      refused(() => linkParticipantAccount(store, { label: 'P002', provider: 'vital', userId: 'v-1' }), 1, /The vital account v-1 belongs to participant P001; add --move/);
-      expect(linkParticipantAccount(store, { label: 'P002', provider: 'vital', userId: 'v-1', move: true })).toMatchObject({ moved_from: 'P001' });
-      expect(listParticipantViews(store).map((p) => [p.label, p.accounts.length, p.start])).toEqual([
+      await store.run(linkParticipantAccountOp, { label: 'P001', provider: 'vital', userId: 'v-1' });
+      await store.run(addParticipantOp, 'P002', {});
+      await refused(() => store.run(linkParticipantAccountOp, { label: 'P002', provider: 'vital', userId: 'v-1' }), 1, /The vital account v-1 belongs to participant P001; add --move/);
+      expect(await store.run(linkParticipantAccountOp, { label: 'P002', provider: 'vital', userId: 'v-1', move: true })).toMatchObject({ moved_from: 'P001' });
+      expect((await store.read(listParticipantViewsOp)).map((p) => [p.label, p.accounts.length, p.start])).toEqual([
         ['P001', 0, null],
         ['P002', 1, null],
       ]);
-    } finally {
-      store.close();
-    }
+    });
   });
 
-  it('existing Oura labels become participants when an older database is upgraded', () => {
+  // An old SQLite file (PostgreSQL starts at the current schema).
+  it.skipIf(onPostgres)('existing Oura labels become participants when an older database is upgraded', () => {
     const file = path.join(dir, 'old.db');
     const old = openDatabase(file, { migrateTo: 6 });
     const insert = old.prepare('INSERT INTO users (provider, user_id, label, scopes, created_at) VALUES (?, ?, ?, ?, ?)');
