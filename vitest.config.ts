@@ -17,6 +17,8 @@ export const BOTH_ENGINES = [
   'test/export-time.test.ts',
   'test/report.test.ts',
   'test/participants.test.ts',
+  'test/store-subscriptions.test.ts',
+  'test/store-migrations.test.ts',
 ];
 
 export default defineConfig({
