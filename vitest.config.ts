@@ -19,6 +19,9 @@ export const BOTH_ENGINES = [
   'test/participants.test.ts',
   'test/store-subscriptions.test.ts',
   'test/store-migrations.test.ts',
+  'test/subs-cli.test.ts',
+  'test/subs-delete-prompt.test.ts',
+  'test/subs-contract.test.ts',
 ];
 
 export default defineConfig({

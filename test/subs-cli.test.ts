@@ -1,13 +1,22 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../src/store/db.js';
 import { hashVerificationToken } from '../src/store/subscriptions.js';
 import { OURA_WEBHOOK_DATA_TYPES } from '../src/providers/oura/data-types.js';
 import { runCli, tempDir, type CliResult } from './helpers/cli.js';
 import { FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, startFakeOuraSubs, type FakeOuraSubs } from './helpers/oura-subs-fake.js';
 import { startChallengeStandIn } from './helpers/challenge-stand-in.js';
 import type { TestServer } from './helpers/http-server.js';
+import { execute, onPostgres, queryRows, testDatabase } from './helpers/engine.js';
+
+/**
+ * `wearhook subs` against a fake of Oura's subscription API. Runs on SQLite and on PostgreSQL
+ * (vitest.config.ts BOTH_ENGINES): the PostgreSQL pass runs each command's store side once (a
+ * create and a failed one, list, renew, delete); Oura's refusals and usage errors, which end
+ * before the store, and the 48-pair create (the same store operations as the 2-pair one) run on
+ * SQLite alone. The operations themselves are in store-subscriptions.test.ts, on both.
+ */
+const storeSide = it;
+const wireSide = it.skipIf(onPostgres);
 
 const DAY = 86_400_000;
 
@@ -18,7 +27,7 @@ let dbFile: string;
 
 beforeEach(async () => {
   dir = tempDir('wearhook-subs-');
-  dbFile = path.join(dir, 'wearhook.db');
+  dbFile = await testDatabase(dir);
 });
 
 afterEach(async () => {
@@ -40,16 +49,11 @@ function subs(args: string[], extraEnv: Record<string, string> = {}): Promise<Cl
   });
 }
 
-function storedSubscriptions() {
-  const db = openDatabase(dbFile);
-  try {
-    return {
-      rows: db.prepare('SELECT * FROM subscriptions ORDER BY data_type, event_type').all() as Array<Record<string, unknown>>,
-      pending: (db.prepare('SELECT COUNT(*) AS n FROM pending_verification_tokens').get() as { n: number }).n,
-    };
-  } finally {
-    db.close();
-  }
+async function storedSubscriptions() {
+  return {
+    rows: await queryRows(dbFile, 'SELECT * FROM subscriptions ORDER BY data_type, event_type'),
+    pending: (await queryRows<{ n: number }>(dbFile, 'SELECT COUNT(*) AS n FROM pending_verification_tokens'))[0]!.n,
+  };
 }
 
 describe('subs create', () => {
@@ -57,7 +61,7 @@ describe('subs create', () => {
     oura = await startFakeOuraSubs();
   });
 
-  it('--all creates one subscription per (event type, data type) pair, each answered challenge using its own stored token', async () => {
+  wireSide('--all creates one subscription per (event type, data type) pair, each answered challenge using its own stored token', async () => {
     receiver = await startChallengeStandIn(dbFile);
     const callback = `${receiver.url}/oura`;
     const res = await subs(['create', '--callback-url', callback, '--all']);
@@ -77,7 +81,7 @@ describe('subs create', () => {
     expect(new Set(tokens).size).toBe(48); // random per subscription
 
     // The store knows each one by the hash of its token, never the token itself.
-    const { rows, pending } = storedSubscriptions();
+    const { rows, pending } = await storedSubscriptions();
     expect(rows).toHaveLength(48);
     expect(pending).toBe(0);
     for (const row of rows) {
@@ -100,7 +104,7 @@ describe('subs create', () => {
     expect(oura.challenges).toHaveLength(48);
   });
 
-  it('partial failure with --all says which pairs were created and which not, and exits 1', async () => {
+  wireSide('partial failure with --all says which pairs were created and which not, and exits 1', async () => {
     receiver = await startChallengeStandIn(dbFile);
     await oura.close();
     oura = await startFakeOuraSubs({
@@ -123,12 +127,12 @@ describe('subs create', () => {
     expect(res.stderr).toContain('failed   vo2_max/create: Oura refused the request (422: body.data_type: not enabled for this application).');
     expect(res.stderr).toMatch(/error: 3 of 32 subscriptions were not created \(daily_stress\/update, vo2_max\/create, vo2_max\/update\)/);
     expect(oura.subscriptions.size).toBe(29);
-    const { rows, pending } = storedSubscriptions();
+    const { rows, pending } = await storedSubscriptions();
     expect(rows).toHaveLength(29);
     expect(pending).toBe(0); // the tokens of the failed pairs are not kept
   });
 
-  it('explains the likely causes when Oura cannot verify the callback (nothing listening there)', async () => {
+  storeSide('explains the likely causes when Oura cannot verify the callback (nothing listening there)', async () => {
     const closed = await startChallengeStandIn(dbFile);
     const callback = `${closed.url}/oura`;
     await closed.close();
@@ -139,23 +143,23 @@ describe('subs create', () => {
     expect(res.stderr).toMatch(/the URL is not public/);
     expect(res.stderr).toMatch(/the token differs/);
     expect(oura.subscriptions.size).toBe(0);
-    const { rows, pending } = storedSubscriptions();
+    const { rows, pending } = await storedSubscriptions();
     expect(rows).toEqual([]);
     expect(pending).toBe(0);
   });
 
-  it('uses the --verification-token given for every subscription', async () => {
+  storeSide('uses the --verification-token given for every subscription', async () => {
     receiver = await startChallengeStandIn(dbFile);
     const res = await subs(['create', '--callback-url', `${receiver.url}/oura`, '--data-type', 'sleep,daily_readiness', '--event-type', 'create', '--verification-token', 'my-own-token-123']);
     expect(res.code).toBe(0);
     expect([...oura.tokens.values()]).toEqual(['my-own-token-123', 'my-own-token-123']);
-    expect(storedSubscriptions().rows.map((r) => r.verification_token_sha256)).toEqual([
+    expect((await storedSubscriptions()).rows.map((r) => r.verification_token_sha256)).toEqual([
       hashVerificationToken('my-own-token-123'),
       hashVerificationToken('my-own-token-123'),
     ]);
   });
 
-  it('passes an unknown data type on to Oura with a warning', async () => {
+  wireSide('passes an unknown data type on to Oura with a warning', async () => {
     receiver = await startChallengeStandIn(dbFile);
     const res = await subs(['create', '--callback-url', `${receiver.url}/oura`, '--data-type', 'meal', '--event-type', 'create']);
     expect(res.stderr).toMatch(/warning: "meal" is not a data type .* passing it on/);
@@ -163,7 +167,7 @@ describe('subs create', () => {
     expect([...oura.subscriptions.values()].map((s) => s.data_type)).toEqual(['meal']);
   });
 
-  it('names the subscription in the way when the pair already exists for another URL', async () => {
+  wireSide('names the subscription in the way when the pair already exists for another URL', async () => {
     receiver = await startChallengeStandIn(dbFile);
     const other = oura.add({ callback_url: 'https://other.example/oura', event_type: 'create', data_type: 'sleep', inMs: 30 * DAY });
     const res = await subs(['create', '--callback-url', `${receiver.url}/oura`, '--data-type', 'sleep', '--event-type', 'create']);
@@ -171,7 +175,7 @@ describe('subs create', () => {
     expect(res.stderr).toContain(`Oura already has subscription ${other.id} for sleep/create, to https://other.example/oura; delete it first`);
   });
 
-  it('shows the field messages of a 422', async () => {
+  wireSide('shows the field messages of a 422', async () => {
     await oura.close();
     oura = await startFakeOuraSubs({
       refuseCreate: () => ({ status: 422, body: { detail: [{ loc: ['body', 'callback_url'], msg: 'URL scheme should be https', type: 'url_scheme' }] } }),
@@ -182,7 +186,7 @@ describe('subs create', () => {
     expect(res.stderr).not.toMatch(/receiver is not running/);
   });
 
-  it('refuses bad usage with exit 2 before calling Oura', async () => {
+  wireSide('refuses bad usage with exit 2 before calling Oura', async () => {
     const neither = await subs(['create', '--callback-url', 'https://x.example/oura']);
     expect(neither.code).toBe(2);
     expect(neither.stderr).toMatch(/--data-type .* or --all/);
@@ -197,7 +201,7 @@ describe('subs create', () => {
     expect(oura.requests).toEqual([]);
   });
 
-  it('says so when Oura refuses the application credentials, without printing the secret', async () => {
+  wireSide('says so when Oura refuses the application credentials, without printing the secret', async () => {
     const res = await subs(['list'], { OURA_CLIENT_SECRET: 'wrong-secret-value' });
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/Oura refused the application's credentials \(HTTP 401/);
@@ -210,16 +214,15 @@ describe('subs list', () => {
     oura = await startFakeOuraSubs();
   });
 
-  it('--json gives one object per subscription, made anywhere, with its expiry state; the store follows Oura', async () => {
+  storeSide('--json gives one object per subscription, made anywhere, with its expiry state; the store follows Oura', async () => {
     const soon = oura.add({ callback_url: 'https://a.example/oura', event_type: 'create', data_type: 'sleep', inMs: 3 * DAY });
     const expired = oura.add({ callback_url: 'https://a.example/oura', event_type: 'update', data_type: 'sleep', inMs: -DAY });
     const later = oura.add({ callback_url: 'https://b.example/oura', event_type: 'create', data_type: 'daily_readiness', inMs: 60 * DAY });
     // A row Oura no longer has disappears from the store.
-    const db = openDatabase(dbFile);
-    db.prepare(
+    await execute(
+      dbFile,
       "INSERT INTO subscriptions (id, callback_url, event_type, data_type, created_at, updated_at) VALUES ('gone', 'x', 'create', 'tag', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-    ).run();
-    db.close();
+    );
 
     const res = await subs(['list', '--json']);
     expect(res.code).toBe(0);
@@ -237,10 +240,10 @@ describe('subs list', () => {
     expect(byId.get(expired.id)).toMatchObject({ expired: true, expiring_soon: false });
     expect(byId.get(expired.id)!.expires_in_s).toBeLessThan(0);
     expect(byId.get(later.id)).toMatchObject({ expired: false, expiring_soon: false, data_type: 'daily_readiness', event_type: 'create', callback_url: 'https://b.example/oura' });
-    expect(storedSubscriptions().rows.map((r) => r.id).sort()).toEqual([soon.id, expired.id, later.id].sort());
+    expect((await storedSubscriptions()).rows.map((r) => r.id).sort()).toEqual([soon.id, expired.id, later.id].sort());
   });
 
-  it('prints a table that marks expired ones and those expiring within 7 days', async () => {
+  wireSide('prints a table that marks expired ones and those expiring within 7 days', async () => {
     const soon = oura.add({ callback_url: 'https://a.example/oura', event_type: 'create', data_type: 'sleep', inMs: 3 * DAY + 6 * 3_600_000 });
     const expired = oura.add({ callback_url: 'https://a.example/oura', event_type: 'update', data_type: 'sleep', inMs: -2 * DAY - 6 * 3_600_000 });
     oura.add({ callback_url: 'https://a.example/oura', event_type: 'delete', data_type: 'sleep', inMs: 80 * DAY + 6 * 3_600_000 });
@@ -260,7 +263,7 @@ describe('subs renew', () => {
     oura = await startFakeOuraSubs();
   });
 
-  it('--expiring-within renews only those expiring in the window (expired ones too) and prints the new expiry', async () => {
+  storeSide('--expiring-within renews only those expiring in the window (expired ones too) and prints the new expiry', async () => {
     const soon = oura.add({ callback_url: 'https://a.example/oura', event_type: 'create', data_type: 'sleep', inMs: 2 * DAY });
     const expired = oura.add({ callback_url: 'https://a.example/oura', event_type: 'update', data_type: 'sleep', inMs: -DAY });
     const later = oura.add({ callback_url: 'https://a.example/oura', event_type: 'delete', data_type: 'sleep', inMs: 30 * DAY });
@@ -274,7 +277,7 @@ describe('subs renew', () => {
     expect(res.stdout).toContain(`renewed  ${expired.id}  sleep/update  ${oura.subscriptions.get(expired.id)!.expiration_time}`);
     expect(res.stdout).not.toContain(later.id);
     expect(oura.subscriptions.get(later.id)!.expiration_time).toBe(laterExpiry);
-    const stored = storedSubscriptions().rows.find((r) => r.id === soon.id)!;
+    const stored = (await storedSubscriptions()).rows.find((r) => r.id === soon.id)!;
     expect(stored.expiration_time).toBe(oura.subscriptions.get(soon.id)!.expiration_time);
 
     // Nothing left in the window: a normal outcome for a cron job.
@@ -284,7 +287,7 @@ describe('subs renew', () => {
     expect(again.stderr).toMatch(/No subscription expires within 7d; nothing to renew/);
   });
 
-  it('renews named ids and --all, with JSON output', async () => {
+  wireSide('renews named ids and --all, with JSON output', async () => {
     const a = oura.add({ callback_url: 'https://a.example/oura', event_type: 'create', data_type: 'sleep', inMs: 50 * DAY });
     const b = oura.add({ callback_url: 'https://a.example/oura', event_type: 'create', data_type: 'tag', inMs: 50 * DAY });
     const one = await subs(['renew', a.id, '--json']);
@@ -297,13 +300,13 @@ describe('subs renew', () => {
     expect((JSON.parse(all.stdout) as Array<{ id: string }>).map((o) => o.id).sort()).toEqual([a.id, b.id].sort());
   });
 
-  it('says "no such subscription" for an unknown id (Oura answers 403) and exits 1', async () => {
+  wireSide('says "no such subscription" for an unknown id (Oura answers 403) and exits 1', async () => {
     const res = await subs(['renew', 'no-such-id']);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('no such subscription: no-such-id');
   });
 
-  it('needs exactly one of ids, --all, --expiring-within', async () => {
+  wireSide('needs exactly one of ids, --all, --expiring-within', async () => {
     expect((await subs(['renew'])).code).toBe(2);
     expect((await subs(['renew', 'abc', '--all'])).code).toBe(2);
     expect((await subs(['renew', '--expiring-within', 'soon'])).code).toBe(2);
@@ -316,7 +319,7 @@ describe('subs delete', () => {
     oura = await startFakeOuraSubs();
   });
 
-  it('without a terminal, --all needs --yes (exit 2, nothing deleted); with --yes everything goes', async () => {
+  storeSide('without a terminal, --all needs --yes (exit 2, nothing deleted); with --yes everything goes', async () => {
     oura.add({ callback_url: 'https://a.example/oura', event_type: 'create', data_type: 'sleep', inMs: 50 * DAY });
     oura.add({ callback_url: 'https://a.example/oura', event_type: 'update', data_type: 'sleep', inMs: 50 * DAY });
     const refused = await subs(['delete', '--all']);
@@ -329,10 +332,10 @@ describe('subs delete', () => {
     expect(res.code).toBe(0);
     expect((JSON.parse(res.stdout) as Array<{ status: string }>).map((o) => o.status)).toEqual(['deleted', 'deleted']);
     expect(oura.subscriptions.size).toBe(0);
-    expect(storedSubscriptions().rows).toEqual([]);
+    expect((await storedSubscriptions()).rows).toEqual([]);
   });
 
-  it('without a terminal, named ids are deleted without asking', async () => {
+  wireSide('without a terminal, named ids are deleted without asking', async () => {
     const keep = oura.add({ callback_url: 'https://a.example/oura', event_type: 'create', data_type: 'sleep', inMs: 50 * DAY });
     const drop = oura.add({ callback_url: 'https://a.example/oura', event_type: 'update', data_type: 'sleep', inMs: 50 * DAY });
     const res = await subs(['delete', drop.id]);
@@ -341,13 +344,13 @@ describe('subs delete', () => {
     expect([...oura.subscriptions.keys()]).toEqual([keep.id]);
   });
 
-  it('says "no such subscription" for an unknown id and exits 1', async () => {
+  wireSide('says "no such subscription" for an unknown id and exits 1', async () => {
     const res = await subs(['delete', 'no-such-id', '--yes']);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('no such subscription: no-such-id');
   });
 
-  it('needs ids or --all, not both', async () => {
+  wireSide('needs ids or --all, not both', async () => {
     expect((await subs(['delete'])).code).toBe(2);
     expect((await subs(['delete', 'abc', '--all', '--yes'])).code).toBe(2);
   });

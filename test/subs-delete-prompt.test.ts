@@ -1,8 +1,14 @@
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, tempDir } from './helpers/cli.js';
 import { FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, startFakeOuraSubs, type FakeOuraSubs } from './helpers/oura-subs-fake.js';
 import { runOnTerminal, shellQuote } from './helpers/terminal.js';
+import { upsertSubscription } from '../src/store/subscriptions.js';
+import { onPostgres, queryRows, testDatabase } from './helpers/engine.js';
+
+/**
+ * Runs on SQLite and on PostgreSQL (vitest.config.ts BOTH_ENGINES): the prompt itself once; a
+ * delete after a yes, which removes the stored subscription too, on both.
+ */
 
 const DAY = 86_400_000;
 
@@ -17,19 +23,22 @@ describe('subs delete on a terminal', () => {
   beforeEach(async () => {
     oura = await startFakeOuraSubs();
     const dir = tempDir('wearhook-subs-tty-');
+    const subs = [
+      oura.add({ callback_url: 'https://a.example/oura', event_type: 'create', data_type: 'sleep', inMs: 50 * DAY }),
+      oura.add({ callback_url: 'https://a.example/oura', event_type: 'update', data_type: 'sleep', inMs: 50 * DAY }),
+    ];
     env = {
       WEARHOOK_CONFIG_DIR: dir,
-      WEARHOOK_DB: path.join(dir, 'wearhook.db'),
+      // The store knows both, as after a `subs list`.
+      WEARHOOK_DB: await testDatabase(dir, (db) => subs.forEach((sub) => upsertSubscription(db, sub))),
       OURA_CLIENT_ID: FAKE_CLIENT_ID,
       OURA_CLIENT_SECRET: FAKE_CLIENT_SECRET,
       WEARHOOK_OURA_API_URL: oura.url,
     };
-    oura.add({ callback_url: 'https://a.example/oura', event_type: 'create', data_type: 'sleep', inMs: 50 * DAY });
-    oura.add({ callback_url: 'https://a.example/oura', event_type: 'update', data_type: 'sleep', inMs: 50 * DAY });
   });
   afterEach(async () => oura.close());
 
-  it('asks before deleting; anything but yes deletes nothing and exits 1', async () => {
+  it.skipIf(onPostgres)('asks before deleting; anything but yes deletes nothing and exits 1', async () => {
     const res = await runCliOnTerminal(['subs', 'delete', '--all'], 'n\n', env);
     expect(res.output).toContain('Delete 2 subscriptions? [y/N]');
     expect(res.output).toContain('Aborted: nothing was deleted.');
@@ -45,9 +54,10 @@ describe('subs delete on a terminal', () => {
     expect(res.code).toBe(0);
     expect(oura.subscriptions.has(id)).toBe(false);
     expect(oura.subscriptions.size).toBe(1);
+    expect(await queryRows(env.WEARHOOK_DB!, 'SELECT id FROM subscriptions')).toEqual([{ id: [...oura.subscriptions.keys()][0] }]);
   });
 
-  it('does not ask with --yes', async () => {
+  it.skipIf(onPostgres)('does not ask with --yes', async () => {
     const res = await runCliOnTerminal(['subs', 'delete', '--all', '--yes'], '', env);
     expect(res.output).not.toContain('[y/N]');
     expect(res.code).toBe(0);
