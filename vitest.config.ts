@@ -22,6 +22,7 @@ export const BOTH_ENGINES = [
   'test/subs-cli.test.ts',
   'test/subs-delete-prompt.test.ts',
   'test/subs-contract.test.ts',
+  'test/cli-listen.test.ts',
 ];
 
 export default defineConfig({
