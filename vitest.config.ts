@@ -23,6 +23,7 @@ export const BOTH_ENGINES = [
   'test/subs-delete-prompt.test.ts',
   'test/subs-contract.test.ts',
   'test/cli-listen.test.ts',
+  'test/receiver-work.test.ts',
 ];
 
 export default defineConfig({

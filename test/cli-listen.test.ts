@@ -54,7 +54,7 @@ function worked(l: ListenProcess): number {
 
 describe('wearhook listen + trigger', () => {
   it('accepts a trigger of every provider and event, and reports each delivery as NDJSON', async () => {
-    listen = await startListen(env);
+    const l = (listen = await startListen(env));
     const triggers: [string, string | undefined][] = [
       ['oura', undefined],
       ['vital', 'daily.data.sleep.created'],
@@ -65,7 +65,7 @@ describe('wearhook listen + trigger', () => {
       ['corsano', 'activity'],
     ];
     // All at once, as senders do.
-    const results = await Promise.all(triggers.map(([provider, event]) => wearhook(['trigger', provider, ...(event ? [event] : []), '--to', `${listen.url}/${provider}`])));
+    const results = await Promise.all(triggers.map(([provider, event]) => wearhook(['trigger', provider, ...(event ? [event] : []), '--to', `${l.url}/${provider}`])));
     for (const [i, res] of results.entries()) {
       const provider = triggers[i]![0];
       expect(res.stderr).toBe('');

@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { openDatabase } from '../src/store/db.js';
-import { getDocument } from '../src/store/documents.js';
-import { buildProviders } from '../src/providers/registry.js';
-import { startReceiver } from '../src/receiver/server.js';
-import { getDelivery, insertDelivery } from '../src/store/deliveries.js';
+import { getDocumentOp } from '../src/store/documents.js';
+import { getDeliveryOp, insertDeliveryOp } from '../src/store/deliveries.js';
 import type { FetchOuraDocument } from '../src/receiver/work-queue.js';
+import { execute } from './helpers/engine.js';
 import { startServer, type TestServer } from './helpers/http-server.js';
-import { send, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
+import { send, startTestReceiver, waitUntil as waitFor, type TestReceiver } from './helpers/receiver.js';
 import { corsanoHeaders, ouraHeaders, standardHeaders, TEST_SECRETS } from './helpers/signing.js';
+
+/** The work after the acknowledgement, on SQLite and on PostgreSQL (vitest.config.ts BOTH_ENGINES). */
 
 let t: TestReceiver | undefined;
 let servers: TestServer[] = [];
@@ -19,16 +19,9 @@ afterEach(async () => {
   servers = [];
 });
 
-/** Poll until `check` returns something truthy (no timing is asserted, only the outcome). */
-async function waitFor<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+const delivery = (id: number, on = t!) => on.run(getDeliveryOp, id);
+const statusOf = async (id: number, on = t!) => (await delivery(id, on))?.status;
+const documentOf = (provider: string, type: string, id: string, on = t!) => on.run(getDocumentOp, provider, type, id);
 
 function notification(fields: Partial<Record<string, string>> = {}): string {
   return JSON.stringify({
@@ -75,8 +68,8 @@ describe('Oura notifications: fetch after the acknowledgement', () => {
     const oura = await ouraDocumentServer({ 'sleep/sleep-doc-1': SLEEP_DOC });
     t = await startTestReceiver({ fetchOuraDocument: oura.fetchDoc });
     const id = await postOura(notification());
-    await waitFor(() => getDelivery(t!.db, id)?.status === 'processed', 'the fetch');
-    const doc = getDocument(t.db, 'oura', 'sleep', 'sleep-doc-1')!;
+    await waitFor(async () => (await statusOf(id)) === 'processed', 'the fetch');
+    const doc = (await documentOf('oura', 'sleep', 'sleep-doc-1'))!;
     expect(doc).toMatchObject({ user_id: 'oura-user-1', day: '2026-03-02', start_time: '2026-03-01T23:10:00+01:00', source: 'webhook', deleted: 0 });
     expect(JSON.parse(doc.data)).toEqual(SLEEP_DOC);
     expect(t.events).toContainEqual(expect.objectContaining({ type: 'work', id, status: 'processed', documents: 1 }));
@@ -86,19 +79,19 @@ describe('Oura notifications: fetch after the acknowledgement', () => {
     const oura = await ouraDocumentServer({ 'sleep/sleep-doc-1': SLEEP_DOC }, { ready: false, requests: 0 });
     t = await startTestReceiver({ fetchOuraDocument: oura.fetchDoc, work: { retryDelayMs: () => 30 } });
     const id = await postOura(notification());
-    const pending = await waitFor(() => {
-      const row = getDelivery(t!.db, id);
+    const pending = await waitFor(async () => {
+      const row = await delivery(id);
       return row?.status === 'pending' && row;
     }, 'the first 404');
     expect(pending.error).toMatch(/404/);
     expect(pending.next_attempt_at).not.toBeNull();
     oura.state.ready = true;
-    const done = await waitFor(() => {
-      const row = getDelivery(t!.db, id);
+    const done = await waitFor(async () => {
+      const row = await delivery(id);
       return row?.status === 'processed' && row;
     }, 'the retry');
     expect(done.attempts).toBeGreaterThanOrEqual(2);
-    expect(getDocument(t.db, 'oura', 'sleep', 'sleep-doc-1')).toBeDefined();
+    expect(await documentOf('oura', 'sleep', 'sleep-doc-1')).toBeDefined();
   });
 
   it('gives up after the last attempt and says why', async () => {
@@ -109,8 +102,8 @@ describe('Oura notifications: fetch after the acknowledgement', () => {
       work: { retryDelayMs: () => 5, maxAttempts: 3 },
     });
     const id = await postOura(notification());
-    const failed = await waitFor(() => {
-      const row = getDelivery(t!.db, id);
+    const failed = await waitFor(async () => {
+      const row = await delivery(id);
       return row?.status === 'failed' && row;
     }, 'giving up');
     expect(failed.attempts).toBe(3);
@@ -127,11 +120,11 @@ describe('Oura notifications: fetch after the acknowledgement', () => {
       },
     });
     const created = await postOura(notification());
-    await waitFor(() => getDelivery(t!.db, created)?.status === 'processed', 'the create');
+    await waitFor(async () => (await statusOf(created)) === 'processed', 'the create');
     const deleted = await postOura(notification({ event_type: 'delete', event_time: '2026-03-02T09:00:00+00:00' }));
-    await waitFor(() => getDelivery(t!.db, deleted)?.status === 'processed', 'the delete');
+    await waitFor(async () => (await statusOf(deleted)) === 'processed', 'the delete');
     expect(fetched).toBe(1);
-    expect(getDocument(t.db, 'oura', 'sleep', 'sleep-doc-1')!.deleted).toBe(1);
+    expect((await documentOf('oura', 'sleep', 'sleep-doc-1'))!.deleted).toBe(1);
   });
 
   it('runs at most `concurrency` fetches at once', async () => {
@@ -154,7 +147,7 @@ describe('Oura notifications: fetch after the acknowledgement', () => {
       await waitFor(() => releases.length > 0, 'a fetch to start');
       releases.shift()!();
     }
-    await waitFor(() => ids.every((id) => getDelivery(t!.db, id)?.status === 'processed'), 'all fetches');
+    await waitFor(async () => (await Promise.all(ids.map((id) => statusOf(id)))).every((s) => s === 'processed'), 'all fetches');
     expect(most).toBe(2);
   });
 
@@ -165,12 +158,12 @@ describe('Oura notifications: fetch after the acknowledgement', () => {
       },
     });
     const pendingId = await postOura(notification());
-    await waitFor(() => getDelivery(t!.db, pendingId)?.status === 'pending', 'the failed fetch');
+    await waitFor(async () => (await statusOf(pendingId)) === 'pending', 'the failed fetch');
     // Make it due now, as if its retry time passed while wearhook was not running.
-    t.db.prepare('UPDATE deliveries SET next_attempt_at = ? WHERE id = ?').run(new Date(0).toISOString(), pendingId);
+    await execute(t.location, 'UPDATE deliveries SET next_attempt_at = ? WHERE id = ?', [new Date(0).toISOString(), pendingId]);
     // A delivery committed just before a crash, never normalised.
     const vital = JSON.stringify({ event_type: 'daily.data.sleep.created', user_id: 'vu-1', data: { id: 'vs-1', user_id: 'vu-1', calendar_date: '2026-03-02' } });
-    const { id: receivedId } = insertDelivery(t.db, {
+    const { id: receivedId } = await t.run(insertDeliveryOp, {
       provider: 'vital',
       receivedAt: new Date(0),
       method: 'POST',
@@ -181,19 +174,16 @@ describe('Oura notifications: fetch after the acknowledgement', () => {
       eventType: 'daily.data.sleep.created',
       userId: 'vu-1',
     });
-    const dbFile = t.dbFile;
     await t.receiver.close();
 
     const oura = await ouraDocumentServer({ 'sleep/sleep-doc-1': SLEEP_DOC });
-    const db = openDatabase(dbFile);
-    const second = await startReceiver({ db, port: 0, providers: buildProviders({ secrets: TEST_SECRETS }), fetchOuraDocument: oura.fetchDoc });
+    const second = await startTestReceiver({ location: t.location, fetchOuraDocument: oura.fetchDoc });
     try {
-      await waitFor(() => getDelivery(db, pendingId)?.status === 'processed' && getDelivery(db, receivedId)?.status === 'processed', 'resumed work');
-      expect(getDocument(db, 'oura', 'sleep', 'sleep-doc-1')).toBeDefined();
-      expect(getDocument(db, 'vital', 'sleep', 'vs-1')).toBeDefined();
+      await waitFor(async () => (await statusOf(pendingId, second)) === 'processed' && (await statusOf(receivedId, second)) === 'processed', 'resumed work');
+      expect(await documentOf('oura', 'sleep', 'sleep-doc-1', second)).toBeDefined();
+      expect(await documentOf('vital', 'sleep', 'vs-1', second)).toBeDefined();
     } finally {
       await second.close();
-      db.close();
     }
   });
 });
@@ -205,7 +195,7 @@ describe('payloads that carry their data are normalised at once', () => {
     const answer = await send(`${t!.receiver.url}${path}`, { headers: standardHeaders(secret, id, body, { brand: 'svix' }), body });
     expect(answer.status).toBe(200);
     const deliveryId = answer.json().id as number;
-    await waitFor(() => getDelivery(t!.db, deliveryId)?.status === 'processed', `${id} processed`);
+    await waitFor(async () => (await statusOf(deliveryId)) === 'processed', `${id} processed`);
   }
 
   it('Vital sleep and activity become documents keyed by data.id, a later version replacing the earlier', async () => {
@@ -218,18 +208,18 @@ describe('payloads that carry their data are normalised at once', () => {
       user_id: 'vu-1',
       data: { id: 'va-1', user_id: 'vu-1', calendar_date: '2026-03-01', steps: 9412 },
     });
-    const doc = getDocument(t.db, 'vital', 'sleep', 'vs-1')!;
+    const doc = (await documentOf('vital', 'sleep', 'vs-1'))!;
     expect(doc).toMatchObject({ user_id: 'vu-1', day: '2026-03-02', start_time: '2026-03-01T23:14:00+01:00' });
     expect(JSON.parse(doc.data)).toEqual({ ...sleep, total: 25000 });
-    expect(getDocument(t.db, 'vital', 'activity', 'va-1')).toMatchObject({ day: '2026-03-01' });
-    expect((t.db.prepare("SELECT COUNT(*) AS n FROM documents WHERE provider = 'vital'").get() as { n: number }).n).toBe(2);
+    expect(await documentOf('vital', 'activity', 'va-1')).toMatchObject({ day: '2026-03-01' });
+    expect(await t.rows("SELECT COUNT(*) AS n FROM documents WHERE provider = 'vital'")).toEqual([{ n: 2 }]);
   });
 
   it('Open Wearables sleep is a document on the local day it ends; HRV chunks become samples', async () => {
     t = await startTestReceiver();
     const sleep = { id: 'ows-1', user_id: 'ou-9', start_time: '2026-03-01T23:05:00-05:00', end_time: '2026-03-02T06:47:00-05:00', stages: { deep_minutes: 90 } };
     await postStandard('/open-wearables', 'msg_s', { type: 'sleep.created', data: sleep });
-    expect(getDocument(t.db, 'open-wearables', 'sleep', 'ows-1')).toMatchObject({ user_id: 'ou-9', day: '2026-03-02', start_time: sleep.start_time });
+    expect(await documentOf('open-wearables', 'sleep', 'ows-1')).toMatchObject({ user_id: 'ou-9', day: '2026-03-02', start_time: sleep.start_time });
 
     const chunk = (index: number, samples: { timestamp: string; value: number }[]) => ({
       type: 'series.heart_rate_variability_rmssd.created',
@@ -237,7 +227,7 @@ describe('payloads that carry their data are normalised at once', () => {
     });
     await postStandard('/open-wearables', 'msg_c0', chunk(0, [{ timestamp: '2026-03-01T23:30:00-05:00', value: 41.5 }]));
     await postStandard('/open-wearables', 'msg_c1', chunk(1, [{ timestamp: '2026-03-02T00:05:00-05:00', value: 44.2 }]));
-    const rows = t.db.prepare("SELECT series_type, timestamp, day, value, unit FROM samples WHERE provider = 'open-wearables' ORDER BY epoch_ms").all();
+    const rows = await t.rows("SELECT series_type, timestamp, day, value, unit FROM samples WHERE provider = 'open-wearables' ORDER BY epoch_ms");
     expect(rows).toEqual([
       // 23:30 is still March 1st locally, but it is part of the sleep that ends on March 2nd.
       { series_type: 'heart_rate_variability_rmssd', timestamp: '2026-03-01T23:30:00-05:00', day: '2026-03-02', value: 41.5, unit: 'ms' },
@@ -258,15 +248,15 @@ describe('payloads that carry their data are normalised at once', () => {
         ],
       },
     });
-    const days = () => t!.db.prepare("SELECT timestamp, day FROM samples ORDER BY epoch_ms").all();
-    await waitFor(() => (days() as unknown[]).length === 2, 'samples stored');
-    expect(days()).toEqual([
+    const days = () => t!.rows('SELECT timestamp, day FROM samples ORDER BY epoch_ms');
+    await waitFor(async () => (await days()).length === 2, 'samples stored');
+    expect(await days()).toEqual([
       { timestamp: '2026-03-01T14:00:00-05:00', day: '2026-03-01' },
       { timestamp: '2026-03-01T23:45:00-05:00', day: '2026-03-01' },
     ]);
     const sleep = { id: 'ows-2', user_id: 'ou-9', start_time: '2026-03-01T23:05:00-05:00', end_time: '2026-03-02T06:47:00-05:00' };
     await postStandard('/open-wearables', 'msg_s2', { type: 'sleep.created', data: sleep });
-    expect(days()).toEqual([
+    expect(await days()).toEqual([
       { timestamp: '2026-03-01T14:00:00-05:00', day: '2026-03-01' },
       { timestamp: '2026-03-01T23:45:00-05:00', day: '2026-03-02' },
     ]);
@@ -280,8 +270,8 @@ describe('payloads that carry their data are normalised at once', () => {
       data: { user_uuid: 'cu-1', data: [[{ timestamp: '1763562121000', bpm: '79', spo2: '0', last_steps: '12', timezone: '+01:00' }]] },
     });
     const answer = await send(`${t.receiver.url}/corsano`, { headers: corsanoHeaders(TEST_SECRETS.corsano, body), body });
-    await waitFor(() => getDelivery(t!.db, answer.json().id as number)?.status === 'processed', 'corsano processed');
-    const rows = t.db.prepare("SELECT series_type, timestamp, day, value FROM samples WHERE provider = 'corsano' ORDER BY series_type").all();
+    await waitFor(async () => (await statusOf(answer.json().id as number)) === 'processed', 'corsano processed');
+    const rows = await t.rows("SELECT series_type, timestamp, day, value FROM samples WHERE provider = 'corsano' ORDER BY series_type");
     // spo2 0 means "no reading" and is left out.
     expect(rows).toEqual([
       { series_type: 'bpm', timestamp: '2025-11-19T15:22:01.000+01:00', day: '2025-11-19', value: 79 },
