@@ -24,6 +24,9 @@ export const BOTH_ENGINES = [
   'test/subs-contract.test.ts',
   'test/cli-listen.test.ts',
   'test/receiver-work.test.ts',
+  'test/receiver-queue.test.ts',
+  'test/receiver-bodies.test.ts',
+  'test/store-claims.test.ts',
 ];
 
 export default defineConfig({

@@ -1,12 +1,14 @@
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { getDelivery, insertDelivery } from '../src/store/deliveries.js';
-import { getDocument } from '../src/store/documents.js';
-import { runCli } from './helpers/cli.js';
-import { deliveryCount, send, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
+import { getDeliveryOp, insertDeliveryOp } from '../src/store/deliveries.js';
+import { getDocumentOp } from '../src/store/documents.js';
+import { runCli, tempDir } from './helpers/cli.js';
+import { send, startTestReceiver, storedCount, waitUntil, type TestReceiver } from './helpers/receiver.js';
 import { standardHeaders, TEST_SECRETS } from './helpers/signing.js';
 
-/** One decoder for the receiver, the work and `events show`: what is acknowledged can be worked on and shown. */
+/**
+ * One decoder for the receiver, the work and `events show`: what is acknowledged can be worked on
+ * and shown. On SQLite and on PostgreSQL (vitest.config.ts BOTH_ENGINES).
+ */
 
 let t: TestReceiver | undefined;
 afterEach(async () => {
@@ -14,10 +16,6 @@ afterEach(async () => {
   t = undefined;
 });
 
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1000 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  if (!check()) throw new Error(`timed out waiting for ${what}`);
-}
 
 const deep = (levels: number) => Buffer.from('['.repeat(levels) + ']'.repeat(levels));
 
@@ -29,10 +27,13 @@ describe('delivery bodies', () => {
     const answer = await send(`${t.receiver.url}/vital`, { headers: standardHeaders(TEST_SECRETS.vital, 'msg_bom', body), body });
     expect(answer.status).toBe(200);
     const id = answer.json().id as number;
-    await waitFor(() => getDelivery(t!.db, id)?.status !== 'received', 'the work');
-    expect(getDelivery(t.db, id)).toMatchObject({ status: 'processed', error: null });
-    expect(getDelivery(t.db, id)!.body.equals(body)).toBe(true);
-    expect(getDocument(t.db, 'vital', 'sleep', 'vs-bom')).toBeDefined();
+    const worked = await waitUntil(async () => {
+      const row = await t!.run(getDeliveryOp, id);
+      return row?.status !== 'received' && row;
+    }, 'the work');
+    expect(worked).toMatchObject({ status: 'processed', error: null });
+    expect(worked.body.equals(body)).toBe(true);
+    expect(await t.run(getDocumentOp, 'vital', 'sleep', 'vs-bom')).toBeDefined();
   });
 
   it('refuses signed JSON nested deeper than the limit with 400 and stores nothing; 64 levels are fine', async () => {
@@ -43,14 +44,14 @@ describe('delivery bodies', () => {
       expect(answer.status).toBe(400);
       expect(answer.json().error).toMatch(/nested deeper than 64/);
     }
-    expect(deliveryCount(t.db)).toBe(0);
+    expect(await storedCount(t)).toBe(0);
     const fine = deep(64);
     expect((await send(`${t.receiver.url}/standard`, { headers: standardHeaders(TEST_SECRETS.standard, 'msg_64', fine), body: fine })).status).toBe(200);
   });
 
   it('events show prints a deeply nested body stored by an older wearhook without crashing', async () => {
     t = await startTestReceiver();
-    const { id } = insertDelivery(t.db, {
+    const { id } = await t.run(insertDeliveryOp, {
       provider: 'standard',
       receivedAt: new Date('2026-03-02T08:00:00Z'),
       method: 'POST',
@@ -61,7 +62,7 @@ describe('delivery bodies', () => {
       eventType: null,
       userId: null,
     });
-    const env = { WEARHOOK_CONFIG_DIR: path.dirname(t.dbFile), WEARHOOK_DB: t.dbFile };
+    const env = { WEARHOOK_CONFIG_DIR: tempDir(), WEARHOOK_DB: t.location };
     for (const args of [['events', 'show', String(id)], ['--json', 'events', 'show', String(id)]]) {
       const shown = await runCli(args, { env });
       expect(shown.stderr).toBe('');
