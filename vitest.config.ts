@@ -27,6 +27,8 @@ export const BOTH_ENGINES = [
   'test/receiver-queue.test.ts',
   'test/receiver-bodies.test.ts',
   'test/store-claims.test.ts',
+  'test/receiver-hostile.test.ts',
+  'test/receiver-http.test.ts',
 ];
 
 export default defineConfig({

@@ -429,6 +429,11 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       else res.destroy();
     });
   });
+  // A sender that half-closes its side after the body still gets its answer once the commit
+  // returns (RFC 9112: a half-close does not mean it is no longer interested in the response).
+  // By default Node ends the connection at the FIN, dropping an acknowledgement not yet written
+  // (a commit on PostgreSQL takes that long); Node's own flag, not in its type definitions.
+  Object.assign(server, { httpAllowHalfOpen: true });
   applyTimeouts(server, limits);
   new ConnectionCap(server, limits.maxConnections);
 
