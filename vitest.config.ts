@@ -29,6 +29,7 @@ export const BOTH_ENGINES = [
   'test/store-claims.test.ts',
   'test/receiver-hostile.test.ts',
   'test/receiver-http.test.ts',
+  'test/forwarding.test.ts',
 ];
 
 export default defineConfig({

@@ -4,14 +4,20 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseForwardTarget } from '../src/forward/targets.js';
 import { openDatabase } from '../src/store/db.js';
-import { outboxOfDelivery } from '../src/store/outbox.js';
+import { storeLocation } from '../src/store/location.js';
+import { outboxOfDeliveryOp } from '../src/store/outbox.js';
 import { runCli, tempDir } from './helpers/cli.js';
+import { onPostgres, testDatabase } from './helpers/engine.js';
 import { startServer, type TestServer } from './helpers/http-server.js';
 import { startListen, type ListenProcess } from './helpers/listen-process.js';
 import { send, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 import { ouraHeaders, standardHeaders, TEST_SECRETS } from './helpers/signing.js';
 
-/** Durable forwarding: retries, order, filters, restarts, hop-by-hop headers, events show and forward-retry. */
+/**
+ * Durable forwarding: retries, order, filters, restarts, hop-by-hop headers, events show and
+ * forward-retry. On SQLite and on PostgreSQL (vitest.config.ts BOTH_ENGINES), but for the
+ * upgrade of an old SQLite file and the flag checks, which run once.
+ */
 
 interface Seen {
   at: number;
@@ -94,7 +100,7 @@ describe('forwarding in the receiver', () => {
       expect(got.headers['x-hop-note']).toBeUndefined();
       expect(got.headers['keep-alive']).toBeUndefined();
     }
-    const entries = outboxOfDelivery(t.db, id);
+    const entries = await t.run(outboxOfDeliveryOp, id);
     expect(entries).toEqual([expect.objectContaining({ kind: 'forward', target: `${target.url}/hook`, status: 'done', attempts: 3, last_code: 200 })]);
     expect(entries[0]!.attempt_log.map((a) => a.code)).toEqual([500, 500, 200]);
     expect(entries[0]!.attempt_log[0]!.error).toMatch(/^HTTP 500: the app says no$/);
@@ -115,11 +121,11 @@ describe('forwarding in the receiver', () => {
     const next = (await send(`${t.receiver.url}/vital`, vital('msg_next'))).json().id as number;
     await until(() => target.seen.some((s) => s.headers['svix-id'] === 'msg_next'), 'the next delivery');
     await t.receiver.idle();
-    const [given] = outboxOfDelivery(t.db, doomed);
+    const [given] = await t.run(outboxOfDeliveryOp, doomed);
     expect(given).toMatchObject({ status: 'failed', last_code: 503, last_error: expect.stringMatching(/^gave up after \d+ attempts within the retry window: HTTP 503/) });
     expect(given!.attempts).toBeGreaterThanOrEqual(2);
     expect(given!.attempt_log.every((a) => a.code === 503)).toBe(true);
-    expect(outboxOfDelivery(t.db, next)).toEqual([expect.objectContaining({ status: 'done', attempts: 1, last_code: 200 })]);
+    expect(await t.run(outboxOfDeliveryOp, next)).toEqual([expect.objectContaining({ status: 'done', attempts: 1, last_code: 200 })]);
     // In order: nothing of the next delivery went out before the first was given up.
     expect(target.seen.map((s) => s.headers['svix-id']).filter((id, i, all) => id !== all[i - 1])).toEqual(['msg_doomed', 'msg_next']);
   });
@@ -150,7 +156,7 @@ describe('forwarding in the receiver', () => {
     await until(() => target.seen.length === 1, 'the forward');
     await t.receiver.idle();
     expect(target.seen[0]!.headers.authorization).toBe(`Basic ${Buffer.from('hookuser:s3cret-pass').toString('base64')}`);
-    const stored = JSON.stringify(t.db.prepare('SELECT * FROM outbox_targets').all()) + JSON.stringify(t.db.prepare('SELECT * FROM outbox').all());
+    const stored = JSON.stringify(await t.rows('SELECT * FROM outbox_targets')) + JSON.stringify(await t.rows('SELECT * FROM outbox'));
     expect(stored).not.toContain('s3cret');
     expect(JSON.stringify(t.events)).not.toContain('s3cret');
     expect(t.events.find((e) => e.type === 'forward')).toMatchObject({ url: expect.stringMatching(/^http:\/\/hook\*\*\*\*:\*\*\*\*@127\.0\.0\.1:\d+\/hook$/) });
@@ -175,29 +181,23 @@ describe('forwarding in the receiver', () => {
     const target = parseForwardTarget(`${server.url}/hook`);
     const a = await startTestReceiver({ targets: [target], outbox: { retryDelayMs: () => 20, pollMs: 50 } });
     receivers.push(a);
-    const db = openDatabase(a.dbFile);
-    const { startReceiver } = await import('../src/receiver/server.js');
-    const { buildProviders } = await import('../src/providers/registry.js');
-    const b = await startReceiver({ db, port: 0, providers: buildProviders({ secrets: TEST_SECRETS }), fetchOuraDocument: async () => null, targets: [target], outbox: { retryDelayMs: () => 20, pollMs: 50 } });
+    const b = await startTestReceiver({ location: a.location, targets: [target], outbox: { retryDelayMs: () => 20, pollMs: 50 } });
+    receivers.push(b);
     const ids: string[] = [];
-    try {
-      for (let i = 0; i < 20; i++) {
-        ids.push(`msg_${i}`);
-        expect((await send(`${(i % 2 ? a.receiver : b).url}/vital`, vital(`msg_${i}`, i))).status).toBe(200);
-      }
-      await until(() => new Set(seen).size === 20, 'every delivery forwarded');
-      await Promise.all([a.receiver.idle(), b.idle()]);
-    } finally {
-      await b.close();
-      db.close();
+    for (let i = 0; i < 20; i++) {
+      ids.push(`msg_${i}`);
+      expect((await send(`${(i % 2 ? a : b).receiver.url}/vital`, vital(`msg_${i}`, i))).status).toBe(200);
     }
+    await until(() => new Set(seen).size === 20, 'every delivery forwarded');
+    await Promise.all([a.receiver.idle(), b.receiver.idle()]);
     // Each 503 was retried, so a delivery may appear twice in a row, never out of order and never two at once.
     expect(seen.filter((id, i) => id !== seen[i - 1])).toEqual(ids);
     expect(most).toBe(1);
   });
 });
 
-describe('the outbox in an existing database', () => {
+// The upgrade of an old SQLite file.
+describe.skipIf(onPostgres)('the outbox in an existing database', () => {
   it('a schema-7 file gains the outbox in place; its deliveries stay and a new target starts after them', async () => {
     const dir = tempDir();
     dirs.push(dir);
@@ -230,7 +230,7 @@ describe('forwarding in wearhook listen', () => {
   it('SIGKILL while the target is down, restart once it is up: every delivery forwarded, each once, in order; events show lists the attempts', async () => {
     const dir = tempDir();
     dirs.push(dir);
-    const env = { WEARHOOK_CONFIG_DIR: dir, WEARHOOK_DB: path.join(dir, 'wearhook.db'), WEARHOOK_SECRET_VITAL: TEST_SECRETS.vital };
+    const env = { WEARHOOK_CONFIG_DIR: dir, WEARHOOK_DB: await testDatabase(dir), WEARHOOK_SECRET_VITAL: TEST_SECRETS.vital };
     // A port that refuses connections until the app starts on it.
     const reserved = await app();
     await reserved.close();
@@ -241,7 +241,7 @@ describe('forwarding in wearhook listen', () => {
     listeners.push(first);
     // stderr is a pipe of its own: its lines may come in after the ready line on stdout.
     await until(() => first.stderr().includes(`forwarding every delivery to ${url}`), 'the forwarding line');
-    expect(first.stderr()).toContain(`database ${env.WEARHOOK_DB}`);
+    expect(first.stderr()).toContain(`database ${storeLocation(env.WEARHOOK_DB).shown}`);
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
       ids.push(`msg_${i}`);
@@ -271,7 +271,7 @@ describe('forwarding in wearhook listen', () => {
   it('a refusal that is not retried fails at once; events forward-retry sends it again by hand', async () => {
     const dir = tempDir();
     dirs.push(dir);
-    const env = { WEARHOOK_CONFIG_DIR: dir, WEARHOOK_DB: path.join(dir, 'wearhook.db'), WEARHOOK_SECRET_VITAL: TEST_SECRETS.vital };
+    const env = { WEARHOOK_CONFIG_DIR: dir, WEARHOOK_DB: await testDatabase(dir), WEARHOOK_SECRET_VITAL: TEST_SECRETS.vital };
     let status = 400;
     const target = await app(() => ({ status }));
     const l = await startListen(env, ['--forward-to', `vital=${target.url}/hook`, '--forward-to', 'oura=http://127.0.0.1:9/never']);
@@ -294,7 +294,8 @@ describe('forwarding in wearhook listen', () => {
     expect(none.stderr).toMatch(/was never forwarded to http:\/\/127\.0\.0\.1:9\/elsewhere; `wearhook events replay/);
   });
 
-  it('refuses a malformed --forward-to or --exec with exit 2', async () => {
+  // Flags, before any store: checked once, on SQLite.
+  it.skipIf(onPostgres)('refuses a malformed --forward-to or --exec with exit 2', async () => {
     for (const [args, message] of [
       [['--forward-to', 'fitbit:*=http://x'], /--forward-to: unknown provider "fitbit"/],
       [['--forward-to', 'not a url'], /"not a url" is not a URL, or FILTER=URL/],
