@@ -30,6 +30,8 @@ export const BOTH_ENGINES = [
   'test/receiver-hostile.test.ts',
   'test/receiver-http.test.ts',
   'test/forwarding.test.ts',
+  'test/hooks.test.ts',
+  'test/events-replay.test.ts',
 ];
 
 export default defineConfig({

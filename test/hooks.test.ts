@@ -9,15 +9,16 @@ import { startOuraFake, type OuraFake } from './helpers/oura-fake.js';
 import { seedOuraUser } from './helpers/oura-user.js';
 import { ouraSleepDocument } from './fixtures/documents.js';
 import { parseHookTarget } from '../src/forward/targets.js';
-import { outboxOfDelivery } from '../src/store/outbox.js';
-import { send, startTestReceiver } from './helpers/receiver.js';
+import { outboxOfDeliveryOp } from '../src/store/outbox.js';
+import { testDatabase } from './helpers/engine.js';
+import { send, startTestReceiver, waitUntil } from './helpers/receiver.js';
 import { standardHeaders, TEST_SECRETS } from './helpers/signing.js';
 
 /**
  * `listen --exec FILTER=COMMAND`: after a delivery's work is done the command gets the delivery
  * and what it produced as JSON on stdin (for Oura, the document fetched for it) and WEARHOOK_*
  * in its environment; a hook that hangs is killed at its timeout and recorded, and holds up
- * neither the receiver nor the other hooks.
+ * neither the receiver nor the other hooks. On SQLite and on PostgreSQL (vitest.config.ts BOTH_ENGINES).
  */
 
 let fake: OuraFake;
@@ -31,7 +32,7 @@ beforeAll(async () => {
   fake = await startOuraFake();
   dir = tempDir();
   fs.mkdirSync(out());
-  env = { ...fake.env(), WEARHOOK_CONFIG_DIR: path.join(dir, 'config'), WEARHOOK_DB: path.join(dir, 'wearhook.db'), WEARHOOK_SECRET_VITAL: TEST_SECRETS.vital };
+  env = { ...fake.env(), WEARHOOK_CONFIG_DIR: path.join(dir, 'config'), WEARHOOK_DB: await testDatabase(dir), WEARHOOK_SECRET_VITAL: TEST_SECRETS.vital };
   await seedOuraUser(fake, { configDir: env.WEARHOOK_CONFIG_DIR!, dbPath: env.WEARHOOK_DB!, userId: 'ou-1' });
   fake.addDocuments('ou-1', 'sleep', [ouraSleepDocument('sleep-1', '2026-03-02')]);
   // The hook: writes what it got (stdin and its WEARHOOK_* environment) to a file named after the delivery.
@@ -123,9 +124,10 @@ describe('a failing hook', () => {
     try {
       const body = '{"event_type":"daily.data.sleep.created","user_id":"vu","data":{"id":"vs-r","user_id":"vu","calendar_date":"2026-03-02"}}';
       const id = (await send(`${t.receiver.url}/vital`, { headers: standardHeaders(TEST_SECRETS.vital, 'msg_retry_hook', body, { brand: 'svix' }), body })).json().id as number;
-      const deadline = Date.now() + 10_000;
-      while (outboxOfDelivery(t.db, id)[0]?.status !== 'done' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      const [hook] = outboxOfDelivery(t.db, id);
+      const [hook] = await waitUntil(async () => {
+        const entries = await t.run(outboxOfDeliveryOp, id);
+        return entries[0]?.status === 'done' && entries;
+      }, 'the second run');
       expect(hook).toMatchObject({ kind: 'hook', status: 'done', attempts: 2, last_code: 0 });
       expect(hook!.attempt_log.map((a) => [a.code, a.error, a.output?.trim() ?? null])).toEqual([
         [3, 'exit code 3', 'not yet'],
