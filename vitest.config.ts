@@ -32,6 +32,7 @@ export const BOTH_ENGINES = [
   'test/forwarding.test.ts',
   'test/hooks.test.ts',
   'test/events-replay.test.ts',
+  'test/events-search.test.ts',
 ];
 
 export default defineConfig({
