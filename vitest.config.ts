@@ -33,6 +33,7 @@ export const BOTH_ENGINES = [
   'test/hooks.test.ts',
   'test/events-replay.test.ts',
   'test/events-search.test.ts',
+  'test/cli-listen-oura.test.ts',
 ];
 
 export default defineConfig({

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import { request } from 'undici';
-import { openDatabase } from '../src/store/db.js';
 import { runCli, tempDir } from './helpers/cli.js';
+import { queryRows, testDatabase } from './helpers/engine.js';
 import { startListen, type ListenProcess } from './helpers/listen-process.js';
 import { startOuraFake, type OuraFake } from './helpers/oura-fake.js';
 import { seedOuraUser } from './helpers/oura-user.js';
@@ -14,6 +14,7 @@ import { holdingOuraProxy } from './helpers/holding-proxy.js';
 import { startServer } from './helpers/http-server.js';
 import { standardHeaders, TEST_SECRETS } from './helpers/signing.js';
 
+/** `listen` with Oura, as a process: on SQLite and on PostgreSQL (vitest.config.ts BOTH_ENGINES). */
 let fake: OuraFake;
 let dir: string;
 let env: Record<string, string>;
@@ -23,7 +24,7 @@ let closers: (() => Promise<void>)[] = [];
 beforeEach(async () => {
   fake = await startOuraFake();
   dir = tempDir();
-  env = { ...fake.env(), WEARHOOK_CONFIG_DIR: path.join(dir, 'config'), WEARHOOK_DB: path.join(dir, 'wearhook.db') };
+  env = { ...fake.env(), WEARHOOK_CONFIG_DIR: path.join(dir, 'config'), WEARHOOK_DB: await testDatabase(dir) };
 });
 afterEach(async () => {
   await Promise.all(listeners.map((l) => l.stop('SIGKILL')));
@@ -55,13 +56,8 @@ async function notify(url: string, fields: Parameters<typeof signedNotification>
 }
 
 
-function deliveries(): { status: string; attempts: number; error: string | null }[] {
-  const db = openDatabase(env.WEARHOOK_DB!, { readonly: true });
-  try {
-    return db.prepare('SELECT status, attempts, error FROM deliveries ORDER BY id').all() as never;
-  } finally {
-    db.close();
-  }
+function deliveries(): Promise<{ status: string; attempts: number; error: string | null }[]> {
+  return queryRows(env.WEARHOOK_DB!, 'SELECT status, attempts, error FROM deliveries ORDER BY id');
 }
 
 describe('listen end to end with Oura', () => {
@@ -149,7 +145,7 @@ describe('a crash in the middle of a stream of deliveries', () => {
     expect(await first.exited).toBe('SIGKILL');
     expect(acknowledged.size).toBeGreaterThanOrEqual(15);
     expect(proxy.parked()).toBeGreaterThan(0);
-    const afterCrash = deliveries();
+    const afterCrash = await deliveries();
     // Every acknowledged delivery was committed before its answer, and none of them is finished yet.
     expect(afterCrash.length).toBeGreaterThanOrEqual(acknowledged.size);
     expect(afterCrash.every((d) => d.status === 'received')).toBe(true);
@@ -158,19 +154,15 @@ describe('a crash in the middle of a stream of deliveries', () => {
     proxy.release();
     const second = await listen({ WEARHOOK_OURA_API_URL: proxy.url });
     for (const id of unanswered) expect(await notify(second.url, { data_type: 'sleep', object_id: id, user_id: 'ou-1' })).toBe(200);
-    const db = openDatabase(env.WEARHOOK_DB!, { readonly: true });
-    try {
-      for (let i = 0; i < 2000; i++) {
-        const open = db.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE status != 'processed'").get() as { n: number };
-        if (open.n === 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      expect(db.prepare("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status").all()).toEqual([{ status: 'processed', n: 30 }]);
-      const stored = db.prepare("SELECT id FROM documents WHERE provider = 'oura' AND type = 'sleep' ORDER BY day").all() as { id: string }[];
-      expect(stored.map((d) => d.id)).toEqual(ids);
-    } finally {
-      db.close();
+    const db = env.WEARHOOK_DB!;
+    for (let i = 0; i < 1000; i++) {
+      const [open] = await queryRows<{ n: number }>(db, "SELECT COUNT(*) AS n FROM deliveries WHERE status != 'processed'");
+      if (open!.n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    expect(await queryRows(db, 'SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status')).toEqual([{ status: 'processed', n: 30 }]);
+    const stored = await queryRows<{ id: string }>(db, "SELECT id FROM documents WHERE provider = 'oura' AND type = 'sleep' ORDER BY day");
+    expect(stored.map((d) => d.id)).toEqual(ids);
     expect(await second.stop('SIGINT')).toBe(0);
   });
 });
@@ -203,12 +195,9 @@ describe('stopping while Oura and a forward target hang', () => {
     expect(l.lines().at(-1)).toMatchObject({ type: 'stopped', accepted: 2 });
     expect(l.stderr().trimEnd().split('\n').at(-1)).toMatch(/^stopped: 2 accepted/);
     // The fetch was cut, not failed: the notification waits, unclaimed, for the next run.
-    const db = openDatabase(env.WEARHOOK_DB!, { readonly: true });
-    try {
-      expect(db.prepare("SELECT status, attempts, claim_owner FROM deliveries WHERE provider = 'oura'").get()).toEqual({ status: 'received', attempts: 0, claim_owner: null });
-    } finally {
-      db.close();
-    }
+    expect(await queryRows(env.WEARHOOK_DB!, "SELECT status, attempts, claim_owner FROM deliveries WHERE provider = 'oura'")).toEqual([
+      { status: 'received', attempts: 0, claim_owner: null },
+    ]);
 
     proxy.release();
     const next = await listen({ WEARHOOK_OURA_API_URL: proxy.url });
