@@ -34,6 +34,7 @@ export const BOTH_ENGINES = [
   'test/events-replay.test.ts',
   'test/events-search.test.ts',
   'test/cli-listen-oura.test.ts',
+  'test/subs-listen-e2e.test.ts',
 ];
 
 export default defineConfig({

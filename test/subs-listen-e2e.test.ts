@@ -1,13 +1,13 @@
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../src/store/db.js';
 import { hashVerificationToken } from '../src/store/subscriptions.js';
 import { runCli, tempDir } from './helpers/cli.js';
+import { queryRows, testDatabase } from './helpers/engine.js';
 import { startListen, type ListenProcess } from './helpers/listen-process.js';
 import { FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, startFakeOuraSubs, type FakeOuraSubs } from './helpers/oura-subs-fake.js';
 
 // `subs create` against an Oura-like server that performs the GET challenge while create
-// waits, answered by a real `wearhook listen` child process on the same database.
+// waits, answered by a real `wearhook listen` child process on the same database (SQLite or
+// PostgreSQL: vitest.config.ts BOTH_ENGINES).
 describe('subs create with a running wearhook listen', () => {
   let oura: FakeOuraSubs | undefined;
   let listen: ListenProcess | undefined;
@@ -31,7 +31,7 @@ describe('subs create with a running wearhook listen', () => {
   it('creates the subscription: listen answers the challenge with the token subs create stored', async () => {
     oura = await startFakeOuraSubs();
     const dir = tempDir('wearhook-subs-e2e-');
-    const env = envFor(path.join(dir, 'wearhook.db'), dir);
+    const env = envFor(await testDatabase(dir), dir);
     listen = await startListen(env);
 
     const res = await runCli(['subs', 'create', '--callback-url', `${listen.url}/oura`, '--data-type', 'sleep,daily_readiness', '--event-type', 'create', '--json'], { env });
@@ -50,24 +50,19 @@ describe('subs create with a running wearhook listen', () => {
     expect(answered).toMatchObject({ provider: 'oura' });
 
     // The tokens Oura presented are the ones create generated, known to listen only by their hash.
-    const db = openDatabase(env.WEARHOOK_DB!);
-    try {
-      for (const o of outcomes) {
-        const token = oura.tokens.get(o.id)!;
-        expect(oura.challenges.map((c) => c.token)).toContain(token);
-        const row = db.prepare('SELECT verification_token_sha256 AS h FROM subscriptions WHERE id = ?').get(o.id) as { h: string };
-        expect(row.h).toBe(hashVerificationToken(token));
-      }
-    } finally {
-      db.close();
+    for (const o of outcomes) {
+      const token = oura.tokens.get(o.id)!;
+      expect(oura.challenges.map((c) => c.token)).toContain(token);
+      const rows = await queryRows(env.WEARHOOK_DB!, 'SELECT verification_token_sha256 AS h FROM subscriptions WHERE id = ?', [o.id]);
+      expect(rows).toEqual([{ h: hashVerificationToken(token) }]);
     }
   });
 
   it('explains the failure when the listen there does not know the token (another database)', async () => {
     oura = await startFakeOuraSubs();
     const dir = tempDir('wearhook-subs-e2e-');
-    listen = await startListen(envFor(path.join(dir, 'listen.db'), dir));
-    const env = envFor(path.join(dir, 'subs.db'), dir);
+    listen = await startListen(envFor(await testDatabase(dir, undefined, 'listen.db'), dir));
+    const env = envFor(await testDatabase(dir, undefined, 'subs.db'), dir);
 
     const res = await runCli(['subs', 'create', '--callback-url', `${listen.url}/oura`, '--data-type', 'sleep', '--event-type', 'create'], { env });
     expect(res.code).toBe(1);
