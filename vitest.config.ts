@@ -35,6 +35,7 @@ export const BOTH_ENGINES = [
   'test/events-search.test.ts',
   'test/cli-listen-oura.test.ts',
   'test/subs-listen-e2e.test.ts',
+  'test/listen-tunnel.test.ts',
 ];
 
 export default defineConfig({

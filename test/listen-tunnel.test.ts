@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { openDatabase } from '../src/store/db.js';
-import { upsertDocument } from '../src/store/documents.js';
+import { storeDocumentOp } from '../src/store/documents.js';
 import { ouraDocumentInput } from '../src/providers/oura/documents.js';
 import { runCli, tempDir } from './helpers/cli.js';
+import { execute, onPostgres, queryRows, runOp, testDatabase } from './helpers/engine.js';
 import { startServer, type TestServer } from './helpers/http-server.js';
 import { startListen, type ListenProcess } from './helpers/listen-process.js';
 import { LocaltunnelTestServer } from './helpers/localtunnel-server.js';
@@ -17,7 +17,8 @@ import { ouraHeaders, standardHeaders, TEST_SECRETS } from './helpers/signing.js
 
 /**
  * `wearhook listen --tunnel localtunnel` end to end, as child processes, against a
- * localtunnel-protocol server and Oura look-alikes, all on 127.0.0.1.
+ * localtunnel-protocol server and Oura look-alikes, all on 127.0.0.1. On SQLite and on
+ * PostgreSQL (vitest.config.ts BOTH_ENGINES), but for the refused flags (no store).
  */
 
 let dir: string;
@@ -25,11 +26,11 @@ let env: Record<string, string>;
 let listen: ListenProcess | undefined;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = tempDir();
   env = {
     WEARHOOK_CONFIG_DIR: path.join(dir, 'config'),
-    WEARHOOK_DB: path.join(dir, 'wearhook.db'),
+    WEARHOOK_DB: await testDatabase(dir),
     WEARHOOK_SECRET_STANDARD: TEST_SECRETS.standard,
   };
 });
@@ -46,14 +47,9 @@ async function tunnelServer(options?: Parameters<typeof LocaltunnelTestServer.st
   return server;
 }
 
-function storedDelivery(id: number): { body: Buffer; headers: [string, string][] } {
-  const db = openDatabase(env.WEARHOOK_DB!, { readonly: true });
-  try {
-    const row = db.prepare('SELECT body, headers FROM deliveries WHERE id = ?').get(id) as { body: Buffer; headers: string };
-    return { body: row.body, headers: JSON.parse(row.headers) as [string, string][] };
-  } finally {
-    db.close();
-  }
+async function storedDelivery(id: number): Promise<{ body: Buffer; headers: [string, string][] }> {
+  const [row] = await queryRows<{ body: Buffer; headers: string }>(env.WEARHOOK_DB!, 'SELECT body, headers FROM deliveries WHERE id = ?', [id]);
+  return { body: row!.body, headers: JSON.parse(row!.headers) as [string, string][] };
 }
 
 /** Poll a condition of the world outside the child (a fake's state) until it holds. */
@@ -86,7 +82,7 @@ describe('listen --tunnel localtunnel', () => {
     // Exact bytes: odd spacing, escapes and characters outside ASCII must survive the trip.
     const body = Buffer.from('{ "type":"wearhook.test" ,\n "data": {"note":"caf\u00e9 \\u00e9 \u{1F4A4}","n":1.50} }', 'utf8');
     const firstId = await deliver(publicUrl, 'msg_tunnel_1', body);
-    const stored = storedDelivery(firstId);
+    const stored = await storedDelivery(firstId);
     expect(Buffer.compare(stored.body, body)).toBe(0);
     expect(stored.headers).toContainEqual(['webhook-id', 'msg_tunnel_1']);
 
@@ -108,12 +104,13 @@ describe('listen --tunnel localtunnel', () => {
 
     const again = Buffer.from('{"type":"wearhook.test","data":{"after":"the outage"}}');
     const secondId = await deliver(publicUrl, 'msg_tunnel_2', again);
-    expect(Buffer.compare(storedDelivery(secondId).body, again)).toBe(0);
+    expect(Buffer.compare((await storedDelivery(secondId)).body, again)).toBe(0);
 
     expect(await listen.stop('SIGINT')).toBe(0);
   });
 
-  it('refuses what cannot work before anything starts, with the fix', async () => {
+  // Refused before the store is opened: checked once, on SQLite.
+  it.skipIf(onPostgres)('refuses what cannot work before anything starts, with the fix', async () => {
     const noCloudflared = tempDir('wearhook-nopath-');
     cleanups.push(() => fs.rmSync(noCloudflared, { recursive: true, force: true }));
     const cases: Array<[string[], Record<string, string>, RegExp]> = [
@@ -160,7 +157,7 @@ describe('listen --subscribe', () => {
     Object.assign(env, oura.env(), { WEARHOOK_OURA_API_URL: front.url });
   });
 
-  it('subscribes the public URL with the challenge passed, renews one near expiry, follows a new URL and deletes them on SIGINT', async () => {
+  it('subscribes the public URL with the challenge passed, renews one near expiry, follows a new URL and deletes them on SIGINT (keeps them on PostgreSQL)', async () => {
     let server = await tunnelServer();
     listen = await startListen(env, [
       '--tunnel', 'localtunnel', '--tunnel-server', server.url, '--health-interval', '1',
@@ -206,8 +203,14 @@ describe('listen --subscribe', () => {
     expect(subs.challenges.filter((c) => c.callbackUrl === moved).every((c) => c.passed)).toBe(true);
 
     expect(await listen.stop('SIGINT')).toBe(0);
-    expect(subs.subscriptions.size).toBe(0);
-    expect(listen.stderr()).toContain('deleted 6 subscription(s) this run made');
+    if (onPostgres) {
+      // README: on PostgreSQL they stay, since other receivers on the database rely on them.
+      expect(subs.subscriptions.size).toBe(6);
+      expect(listen.stderr()).toMatch(/keeping 6 subscription\(s\) for \S+\/oura/);
+    } else {
+      expect(subs.subscriptions.size).toBe(0);
+      expect(listen.stderr()).toContain('deleted 6 subscription(s) this run made');
+    }
   });
 
   it('keeps them with --keep-subscriptions', async () => {
@@ -227,13 +230,15 @@ describe('listen --subscribe', () => {
     // The last data stored is 20 days old; the ring then stayed offline. While wearhook was
     // stopped it synced those days, and their notifications were lost. The last delivery that
     // did arrive (a delete) came yesterday: the days to look at are the documents', not its.
-    const db = openDatabase(env.WEARHOOK_DB!);
-    upsertDocument(db, ouraDocumentInput('daily_readiness', 'u1', { id: 'dr-before', day: day(-20), score: 60, contributors: {} }, 'webhook'));
-    db.prepare(
+    const db = env.WEARHOOK_DB!;
+    const before = ouraDocumentInput('daily_readiness', 'u1', { id: 'dr-before', day: day(-20), score: 60, contributors: {} }, 'webhook');
+    await runOp(db, storeDocumentOp, before, { source: 'webhook', retrievedAt: new Date() });
+    await execute(
+      db,
       `INSERT INTO deliveries (provider, received_at, method, path, headers, body, verified, dedupe_key, user_id, status)
-       VALUES ('oura', ?, 'POST', '/oura', '[]', x'7b7d', 1, 'earlier', 'u1', 'processed')`,
-    ).run(new Date(Date.now() - 86_400_000).toISOString());
-    db.close();
+       VALUES ('oura', ?, 'POST', '/oura', '[]', ?, 1, 'earlier', 'u1', 'processed')`,
+      [new Date(Date.now() - 86_400_000).toISOString(), Buffer.from('{}')],
+    );
     oura.addDocuments('u1', 'daily_readiness', [
       { id: 'dr-before', day: day(-20), score: 60, contributors: {} },
       { id: 'dr-offline-1', day: day(-19), score: 70, contributors: {} },
@@ -245,15 +250,8 @@ describe('listen --subscribe', () => {
     listen = await startListen(env, ['--tunnel', 'localtunnel', '--tunnel-server', server.url, '--health-interval', '1', '--subscribe', '--data-type', 'daily_readiness']);
     const first = await listen.waitForLine((l) => l.type === 'catch-up', 'the catch-up');
     expect(first).toMatchObject({ user_id: 'u1', from: day(-20), new: 3 });
-    const documents = () => {
-      const d = openDatabase(env.WEARHOOK_DB!, { readonly: true });
-      try {
-        return (d.prepare("SELECT id FROM documents WHERE type = 'daily_readiness' ORDER BY id").all() as { id: string }[]).map((r) => r.id);
-      } finally {
-        d.close();
-      }
-    };
-    expect(documents()).toEqual(['dr-before', 'dr-offline-1', 'dr-offline-2', 'dr-offline-3']);
+    const documents = async () => (await queryRows<{ id: string }>(db, "SELECT id FROM documents WHERE type = 'daily_readiness' ORDER BY id")).map((r) => r.id);
+    expect(await documents()).toEqual(['dr-before', 'dr-offline-1', 'dr-offline-2', 'dr-offline-3']);
     await listen.waitForLine((l) => l.type === 'reconcile-pass' && l.state === 'done', 'the end of the first pass');
 
     // An Oura notification through the tunnel, then an outage during which Oura has a new day
@@ -275,7 +273,7 @@ describe('listen --subscribe', () => {
     const second = await listen.waitForLine((l) => l.type === 'catch-up' && l !== first, 'the catch-up after the outage');
     expect(second).toMatchObject({ user_id: 'u1', new: 1 });
     expect(listen.lines().filter((l) => l.type === 'reconcile-pass' && l.state === 'started').map((l) => l.reason)).toEqual(['start', 'outage']);
-    expect(documents()).toEqual(['dr-before', 'dr-during-outage', 'dr-new', 'dr-offline-1', 'dr-offline-2', 'dr-offline-3']);
+    expect(await documents()).toEqual(['dr-before', 'dr-during-outage', 'dr-new', 'dr-offline-1', 'dr-offline-2', 'dr-offline-3']);
     expect(await listen.stop('SIGINT')).toBe(0);
   });
 });
