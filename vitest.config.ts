@@ -36,6 +36,7 @@ export const BOTH_ENGINES = [
   'test/cli-listen-oura.test.ts',
   'test/subs-listen-e2e.test.ts',
   'test/listen-tunnel.test.ts',
+  'test/ui-console.test.ts',
 ];
 
 export default defineConfig({

@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import type { DB } from '../src/store/db.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { openDatabase } from '../src/store/db.js';
 import { upsertSubscription } from '../src/store/subscriptions.js';
 import { ARTIFACTS, launchChromium } from './helpers/browser.js';
 import { runCli, tempDir } from './helpers/cli.js';
+import { onPostgres, queryRows, testDatabase } from './helpers/engine.js';
 import { startListen, startNdjsonProcess, type ListenProcess } from './helpers/listen-process.js';
 import { TEST_SECRETS } from './helpers/signing.js';
 import { ouraNight, seedOuraParticipant, type SeededAccount } from './helpers/study-seed.js';
@@ -15,8 +16,11 @@ import { addParticipant, linkParticipantAccount } from '../src/participants/core
 /**
  * The web console as a person uses it, in Debian's Chromium: one browser for the file, one
  * database shared by a `listen --ui` (the live console in the receiver's process) and a
- * separate `wearhook ui` (the database as it is, written by another process).
+ * separate `wearhook ui` (the database as it is, written by another process). On SQLite and on
+ * PostgreSQL (vitest.config.ts BOTH_ENGINES); the checks that read no store (flags, access, a
+ * tunnel's health) once, on SQLite.
  */
+const noStore = test.skipIf(onPostgres);
 
 /** The seeded study: 14 days of March 2026, with the gaps a real study has. */
 const MARCH = Array.from({ length: 14 }, (_, i) => `2026-03-${String(i + 1).padStart(2, '0')}`);
@@ -47,33 +51,13 @@ const appMayAnswer = new Promise<void>((resolve) => (letAppAnswer = resolve));
 
 beforeAll(async () => {
   dir = tempDir('wearhook-ui-');
-  dbPath = path.join(dir, 'wearhook.db');
+  dbPath = await testDatabase(dir, seedStudy);
   env = {
     WEARHOOK_DB: dbPath,
     WEARHOOK_CONFIG_DIR: path.join(dir, 'config'),
     WEARHOOK_SECRET_VITAL: TEST_SECRETS.vital,
     WEARHOOK_SECRET_OPEN_WEARABLES: TEST_SECRETS['open-wearables'],
   };
-  const db = openDatabase(dbPath);
-  const day = 86_400_000;
-  const subs: [string, string, number][] = [
-    ['sub-sleep', 'sleep', 60 * day],
-    ['sub-readiness', 'daily_readiness', 3 * day],
-    ['sub-activity', 'daily_activity', -2 * day],
-  ];
-  for (const [id, dataType, left] of subs) {
-    upsertSubscription(
-      db,
-      { id, callback_url: 'https://hooks.example.org/oura', event_type: 'create', data_type: dataType, expiration_time: new Date(Date.now() + left).toISOString() },
-      { createdByWearhook: true },
-    );
-  }
-  for (const account of STUDY) {
-    addParticipant(db, account.label, { tz: account.label === 'P001' ? 'Europe/Amsterdam' : null, start: MARCH[0] });
-    linkParticipantAccount(db, { label: account.label, provider: 'oura', userId: account.userId });
-    seedOuraParticipant(db, account, account.label.length);
-  }
-  db.close();
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   app = http.createServer((req, res) => {
     appSeen.push(String(req.headers['svix-id']));
@@ -102,6 +86,28 @@ afterAll(async () => {
   app?.closeAllConnections();
   app?.close();
 });
+
+/** Three subscriptions (one to renew soon, one expired) and the study's two participants. */
+function seedStudy(db: DB): void {
+  const day = 86_400_000;
+  const subs: [string, string, number][] = [
+    ['sub-sleep', 'sleep', 60 * day],
+    ['sub-readiness', 'daily_readiness', 3 * day],
+    ['sub-activity', 'daily_activity', -2 * day],
+  ];
+  for (const [id, dataType, left] of subs) {
+    upsertSubscription(
+      db,
+      { id, callback_url: 'https://hooks.example.org/oura', event_type: 'create', data_type: dataType, expiration_time: new Date(Date.now() + left).toISOString() },
+      { createdByWearhook: true },
+    );
+  }
+  for (const account of STUDY) {
+    addParticipant(db, account.label, { tz: account.label === 'P001' ? 'Europe/Amsterdam' : null, start: MARCH[0] });
+    linkParticipantAccount(db, { label: account.label, provider: 'oura', userId: account.userId });
+    seedOuraParticipant(db, account, account.label.length);
+  }
+}
 
 async function openPage(url: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
@@ -240,7 +246,7 @@ describe('the web console in a real browser', () => {
     await page.close();
   });
 
-  test('the public URL and its health, live from the run that holds them', async () => {
+  noStore('the public URL and its health, live from the run that holds them', async () => {
     const { startConsole } = await import('../src/ui/server.js');
     const { LiveFeed } = await import('../src/ui/live.js');
     const { Settings } = await import('../src/config/settings.js');
@@ -262,7 +268,7 @@ describe('the web console in a real browser', () => {
     }
   });
 
-  test('the console never takes the receiver\'s port, and --ui-port needs --ui', async () => {
+  noStore('the console never takes the receiver\'s port, and --ui-port needs --ui', async () => {
     const same = await runCli(['listen', '--port', '4567', '--ui', '--ui-port', '4567', '--no-browser'], { env });
     expect(same.code).toBe(2);
     expect(same.stderr).toMatch(/port of its own/);
@@ -276,10 +282,8 @@ describe('the web console in a real browser', () => {
     const cells = page.locator('#heatmap td.cell');
     expect(await cells.count()).toBe(STUDY.length * MARCH.length);
     // What arrived, per participant and day, read from the database independently of the console.
-    const db = openDatabase(dbPath, { readonly: true });
     const kinds: Record<string, string> = { sleep: 'sleep', daily_readiness: 'readiness', daily_activity: 'activity' };
-    const stored = db.prepare('SELECT user_id, type, day FROM documents WHERE provider = ? AND deleted = 0').all('oura') as { user_id: string; type: string; day: string }[];
-    db.close();
+    const stored = await queryRows<{ user_id: string; type: string; day: string }>(dbPath, 'SELECT user_id, type, day FROM documents WHERE provider = ? AND deleted = 0', ['oura']);
     for (const account of STUDY) {
       for (const day of MARCH) {
         const expected = Object.keys(kinds)
@@ -323,7 +327,7 @@ describe('the web console in a real browser', () => {
     await page.close();
   });
 
-  test('access: without the token, with a foreign Host, or on the receiver port, no console', async () => {
+  noStore('access: without the token, with a foreign Host, or on the receiver port, no console', async () => {
     const { origin, pathname } = new URL(liveConsole);
     const port = new URL(liveConsole).port;
     expect((await get(`${origin}/deliveries`)).status).toBe(403);
