@@ -68,7 +68,7 @@ export function registerConfig(program: Command): void {
     .action(async (_opts, cmd: Command) => {
       const { CliContext } = await import('../cli/context.js');
       const ctx = CliContext.from(cmd);
-      const { dbPathSource } = await import('../config/paths.js');
+      const [{ dbPathSource }, { storeLocation }] = await Promise.all([import('../config/paths.js'), import('../store/location.js')]);
       const rows = Object.entries(SETTINGS).map(([key, meta]) => {
         const k = parseSettingKey(key);
         const value = ctx.settings.get(k);
@@ -79,8 +79,8 @@ export function registerConfig(program: Command): void {
           env: meta.env as string,
         };
       });
-      // The database in force is not a stored setting (--db, WEARHOOK_DB or the default), but belongs in the picture.
-      rows.push({ key: 'db', value: ctx.dbPath, source: dbPathSource(ctx.globals.db), env: 'WEARHOOK_DB' });
+      // The database in force is not a stored setting (--db, WEARHOOK_DB or the default), but belongs in the picture; a URL's password redacted.
+      rows.push({ key: 'db', value: storeLocation(ctx.dbPath).shown, source: dbPathSource(ctx.globals.db), env: 'WEARHOOK_DB' });
       if (ctx.globals.json) return ctx.output.resultJson(rows);
       for (const r of rows) ctx.output.result(`${r.key} = ${r.value ?? '(unset)'}  [${r.source}]`);
     });

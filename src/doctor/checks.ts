@@ -10,10 +10,11 @@ import { HttpClient } from '../net/http-client.js';
 import { SECRET_SETTING } from '../providers/registry.js';
 import { StandardWebhook } from '../providers/standard-webhooks/standard-webhook.js';
 import { PROVIDER_NAMES } from '../providers/types.js';
-import { deliveryStatusCounts, inspectDatabase } from '../store/inspect.js';
+import { deliveryStatusCounts, deliveryStatusCountsOp, inspectDatabase } from '../store/inspect.js';
+import { isPostgresUrl, redactDatabaseUrl } from '../store/location.js';
 import { SCHEMA_VERSION } from '../store/migrations.js';
-import { listStoredSubscriptions } from '../store/subscriptions.js';
-import { listUsers } from '../store/users.js';
+import { listStoredSubscriptions, listStoredSubscriptionsOp, type SubscriptionRow } from '../store/subscriptions.js';
+import { listUsers, listUsersOp, type UserRow } from '../store/users.js';
 import { findOnPath } from '../tunnels/cloudflared.js';
 import { formatLocal } from '../time/display.js';
 
@@ -51,9 +52,10 @@ function nodeCheck(): Check {
     : { check: 'node', status: 'fail', detail: `Node.js ${process.versions.node} is older than 20.18`, fix: 'install Node.js 20.18 or newer (20, 22 and 24 work)' };
 }
 
-function databaseChecks(options: DoctorOptions, now: Date): Check[] {
+async function databaseChecks(options: DoctorOptions, now: Date): Promise<Check[]> {
   const file = resolveDbPath(options.dbFlag);
   const source = { flag: '--db', env: 'WEARHOOK_DB', default: 'default' }[dbPathSource(options.dbFlag)];
+  if (isPostgresUrl(file)) return postgresChecks(options, file, source, now);
   const checks: Check[] = [];
   const inspection = inspectDatabase(file);
   if (inspection.state === 'missing') {
@@ -72,27 +74,53 @@ function databaseChecks(options: DoctorOptions, now: Date): Check[] {
   if (inspection.state === 'older') {
     checks.push({ check: 'database', status: 'ok', detail: `${file} (${source}): schema ${inspection.version}, upgraded in place to ${SCHEMA_VERSION} by the next command that writes` });
   } else {
-    const counts = deliveryStatusCounts(inspection.db!);
-    const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    const open = (counts.received ?? 0) + (counts.pending ?? 0);
-    checks.push({
-      check: 'database',
-      status: 'ok',
-      detail: `${file} (${source}): schema ${inspection.version}, ${total} deliveries${open ? `, ${open} with work still to do` : ''}`,
-    });
-    if (counts.failed) {
-      checks.push({ check: 'deliveries', status: 'warn', detail: `${counts.failed} deliveries failed`, fix: 'see `wearhook events list --status failed` and `wearhook events show ID`' });
-    }
+    checks.push(...deliveryChecks(`${file} (${source})`, inspection.version, deliveryStatusCounts(inspection.db!)));
   }
   if (inspection.mode & 0o077) {
     checks.push({ check: 'database mode', status: 'warn', detail: `${file} is mode ${inspection.mode.toString(8)}: others can read participants' health data`, fix: `chmod 600 ${file}` });
   }
   if (inspection.db) {
     try {
-      checks.push(...ouraAccountChecks(options, inspection.db), ...subscriptionChecks(inspection.db, now));
+      checks.push(...ouraAccountChecks(options, listUsers(inspection.db, 'oura')), ...subscriptionChecks(listStoredSubscriptions(inspection.db), now));
     } finally {
       inspection.db.close();
     }
+  }
+  return checks;
+}
+
+/**
+ * A PostgreSQL database, read as it is: connected to without creating or upgrading its schema
+ * (a read-only open), its password never shown.
+ */
+async function postgresChecks(options: DoctorOptions, url: string, source: string, now: Date): Promise<Check[]> {
+  const shown = `${redactDatabaseUrl(url)} (${source})`;
+  const { openPostgresStore } = await import('../store/postgres/store.js');
+  const { SchemaNeedsUpgrade } = await import('../store/postgres/migrate.js');
+  let store;
+  try {
+    store = await openPostgresStore(url, { readonly: true, max: 1 });
+  } catch (err) {
+    if (err instanceof SchemaNeedsUpgrade) {
+      const what = err.version === 0 ? 'no wearhook schema yet; the first command that needs it creates it' : `schema ${err.version}, upgraded in place to ${SCHEMA_VERSION} by the next command that writes`;
+      return [{ check: 'database', status: 'ok', detail: `${shown}: ${what}` }];
+    }
+    return [{ check: 'database', status: 'fail', detail: errorMessage(err), fix: 'point --db or WEARHOOK_DB at a PostgreSQL database wearhook may use (createdb wearhook)' }];
+  }
+  try {
+    const [counts, users, subs] = [await store.read(deliveryStatusCountsOp), await store.read(listUsersOp, 'oura'), await store.read(listStoredSubscriptionsOp)];
+    return [...deliveryChecks(shown, SCHEMA_VERSION, counts), ...ouraAccountChecks(options, users), ...subscriptionChecks(subs, now)];
+  } finally {
+    await store.close();
+  }
+}
+
+function deliveryChecks(shown: string, version: number, counts: Record<string, number>): Check[] {
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  const open = (counts.received ?? 0) + (counts.pending ?? 0);
+  const checks: Check[] = [{ check: 'database', status: 'ok', detail: `${shown}: schema ${version}, ${total} deliveries${open ? `, ${open} with work still to do` : ''}` }];
+  if (counts.failed) {
+    checks.push({ check: 'deliveries', status: 'warn', detail: `${counts.failed} deliveries failed`, fix: 'see `wearhook events list --status failed` and `wearhook events show ID`' });
   }
   return checks;
 }
@@ -153,8 +181,7 @@ function ouraCredentialCheck(settings: Settings): Check {
   };
 }
 
-function ouraAccountChecks(options: DoctorOptions, db: import('../store/db.js').DB): Check[] {
-  const users = listUsers(db, 'oura');
+function ouraAccountChecks(options: DoctorOptions, users: readonly UserRow[]): Check[] {
   if (users.length === 0) {
     let wanted = false;
     try {
@@ -180,8 +207,7 @@ function ouraAccountChecks(options: DoctorOptions, db: import('../store/db.js').
   });
 }
 
-function subscriptionChecks(db: import('../store/db.js').DB, now: Date): Check[] {
-  const subs = listStoredSubscriptions(db);
+function subscriptionChecks(subs: readonly SubscriptionRow[], now: Date): Check[] {
   if (subs.length === 0) return [{ check: 'subscriptions', status: 'ok', detail: 'none known (as of the last `wearhook subs list`)' }];
   const expired = subs.filter((s) => s.expiration_time && Date.parse(s.expiration_time) <= now.getTime());
   const soon = subs.filter((s) => s.expiration_time && Date.parse(s.expiration_time) > now.getTime() && Date.parse(s.expiration_time) - now.getTime() < RENEW_WITHIN_MS);
@@ -258,7 +284,7 @@ export async function runDoctor(options: DoctorOptions): Promise<Check[]> {
     nodeCheck(),
     ...config,
     ...(settingsReadable ? [...secretChecks(options.settings), ouraCredentialCheck(options.settings)] : []),
-    ...databaseChecks(options, now),
+    ...(await databaseChecks(options, now)),
     ...(settingsReadable ? tunnelChecks(options.settings) : []),
     ...(await portChecks(options.ports)),
   ];

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { DB } from './db.js';
 import { SCHEMA_VERSION } from './migrations.js';
+import { all, type Op } from './sql.js';
+import { runSqlite } from './sqlite-run.js';
 
 /**
  * A look at a database file without changing it (`wearhook doctor`): never created, never
@@ -37,6 +39,10 @@ export function inspectDatabase(file: string): Inspection {
 
 /** Deliveries per status. */
 export function deliveryStatusCounts(db: DB): Record<string, number> {
-  const rows = db.prepare('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status').all() as { status: string; n: number }[];
+  return runSqlite(db, deliveryStatusCountsOp());
+}
+
+export function* deliveryStatusCountsOp(): Op<Record<string, number>> {
+  const rows = yield* all<{ status: string; n: number }>('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status');
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }

@@ -16,6 +16,16 @@ export interface MigrateOptions {
   readonly?: boolean;
 }
 
+/** A read-only open (doctor) of a database whose schema is older than this wearhook's, or not there yet. */
+export class SchemaNeedsUpgrade extends RuntimeError {
+  constructor(
+    shown: string,
+    readonly version: number,
+  ) {
+    super(`The database ${shown} needs an upgrade but was opened read-only.`);
+  }
+}
+
 /**
  * Bring the schema up to date in one transaction under an advisory lock, and return the
  * version it is at. A database with tables but no wearhook schema is refused rather than mixed with.
@@ -32,7 +42,7 @@ export async function migratePostgres(client: pg.ClientBase, shown: string, opti
         `The database ${shown} has schema version ${current}, newer than this wearhook understands (${SCHEMA_VERSION}); upgrade wearhook.`,
       );
     }
-    if (current < target && options.readonly) throw new RuntimeError(`The database ${shown} needs an upgrade but was opened read-only.`);
+    if (current < target && options.readonly) throw new SchemaNeedsUpgrade(shown, current);
     if (current === 0 && target > 0) {
       await client.query(BASELINE);
       await client.query(`CREATE TABLE ${VERSION_TABLE} (version INTEGER NOT NULL)`);
