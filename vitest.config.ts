@@ -37,6 +37,8 @@ export const BOTH_ENGINES = [
   'test/subs-listen-e2e.test.ts',
   'test/listen-tunnel.test.ts',
   'test/ui-console.test.ts',
+  'test/doctor-completion.test.ts',
+  'test/cli.test.ts',
 ];
 
 export default defineConfig({

@@ -1,9 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { storeLocation } from '../src/store/location.js';
 import { runCli, tempDir } from './helpers/cli.js';
+import { onPostgres, testDatabase } from './helpers/engine.js';
 
-describe('the command-line surface', () => {
+/**
+ * The command line, the config file and the database path. Only the store named by --db or
+ * WEARHOOK_DB is read on SQLite and on PostgreSQL (vitest.config.ts BOTH_ENGINES); help, config
+ * and SQLite's default file once, on SQLite.
+ */
+
+// No store: checked once, on SQLite.
+describe.skipIf(onPostgres)('the command-line surface', () => {
   it('--help lists every command of the contract', async () => {
     const res = await runCli(['--help']);
     expect(res.code).toBe(0);
@@ -29,7 +38,8 @@ describe('the command-line surface', () => {
   });
 });
 
-describe('wearhook config', () => {
+// The config file, not the store: checked once, on SQLite.
+describe.skipIf(onPostgres)('wearhook config', () => {
   it('stores settings in WEARHOOK_CONFIG_DIR with mode 0600 and redacts secrets in list', async () => {
     const dir = tempDir();
     const env = { WEARHOOK_CONFIG_DIR: dir };
@@ -84,7 +94,19 @@ describe('wearhook config', () => {
 });
 
 describe('the database path', () => {
-  it('config list shows it and where it comes from; a chosen path in a missing folder is exit 2, nothing created', async () => {
+  it('config list names the store in force (a URL without its password), and commands use it', async () => {
+    const dir = tempDir();
+    const db = await testDatabase(dir);
+    const env = { WEARHOOK_CONFIG_DIR: dir, WEARHOOK_DB: db };
+    const listed = await runCli(['config', 'list'], { env });
+    expect(listed.stdout).toContain(`db = ${storeLocation(db).shown}  [env]`);
+    if (onPostgres) expect(listed.stdout).not.toContain(new URL(db).password);
+    const events = await runCli(['events', 'list'], { env });
+    expect(events).toMatchObject({ code: 0, stderr: expect.stringMatching(/no deliveries match/) });
+  });
+
+  // SQLite's default file and its folder: checked once, on SQLite.
+  it.skipIf(onPostgres)('config list shows it and where it comes from; a chosen path in a missing folder is exit 2, nothing created', async () => {
     const dir = tempDir();
     const env = { WEARHOOK_CONFIG_DIR: dir, XDG_DATA_HOME: path.join(dir, 'data') };
     const rows = async (args: string[], extra: Record<string, string> = {}) =>

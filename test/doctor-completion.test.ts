@@ -2,15 +2,20 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../src/store/db.js';
+import type { DB } from '../src/store/db.js';
 import { upsertSubscription } from '../src/store/subscriptions.js';
 import { updateUserTokenState, upsertUser } from '../src/store/users.js';
 import { findOnPath } from '../src/tunnels/cloudflared.js';
 import { runCli, tempDir } from './helpers/cli.js';
+import { onPostgres, testDatabase } from './helpers/engine.js';
 import { startServer, type TestServer } from './helpers/http-server.js';
 import { startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 import { TEST_SECRETS } from './helpers/signing.js';
 
+/**
+ * `wearhook doctor` and `completion`. The store doctor reads (users, subscriptions, deliveries)
+ * is read on SQLite and on PostgreSQL (vitest.config.ts BOTH_ENGINES); the rest once, on SQLite.
+ */
 interface Check {
   check: string;
   status: 'ok' | 'warn' | 'fail';
@@ -38,7 +43,8 @@ afterAll(async () => {
 });
 
 describe('wearhook doctor', () => {
-  it('a working set-up: every line ok or warn with its fix, secrets redacted, exit 0', async () => {
+  // A database file not there yet, and the config: checked once, on SQLite.
+  it.skipIf(onPostgres)('a working set-up: every line ok or warn with its fix, secrets redacted, exit 0', async () => {
     const env = {
       WEARHOOK_CONFIG_DIR: path.join(dir, 'good-config'),
       WEARHOOK_DB: path.join(dir, 'good.db'),
@@ -69,15 +75,18 @@ describe('wearhook doctor', () => {
 
   it('a broken set-up: each problem a fail or warn with its fix, exit 1', async () => {
     const configDir = path.join(dir, 'bad-config');
-    const dbFile = path.join(dir, 'bad.db');
-    const db = openDatabase(dbFile);
-    upsertUser(db, { provider: 'oura', userId: 'ou-1', label: 'P001', scopes: 'daily', tokenExpiresAt: new Date().toISOString() });
-    updateUserTokenState(db, 'oura', 'ou-1', { needsReauth: true, lastError: 'invalid_grant' });
-    const day = 86_400_000;
-    upsertSubscription(db, { id: 's-old', callback_url: 'https://x/oura', event_type: 'create', data_type: 'sleep', expiration_time: new Date(Date.now() - day).toISOString() });
-    upsertSubscription(db, { id: 's-soon', callback_url: 'https://x/oura', event_type: 'create', data_type: 'daily_activity', expiration_time: new Date(Date.now() + 3 * day).toISOString() });
-    db.close();
-    fs.chmodSync(dbFile, 0o644);
+    const dbFile = await testDatabase(
+      dir,
+      (db: DB) => {
+        upsertUser(db, { provider: 'oura', userId: 'ou-1', label: 'P001', scopes: 'daily', tokenExpiresAt: new Date().toISOString() });
+        updateUserTokenState(db, 'oura', 'ou-1', { needsReauth: true, lastError: 'invalid_grant' });
+        const day = 86_400_000;
+        upsertSubscription(db, { id: 's-old', callback_url: 'https://x/oura', event_type: 'create', data_type: 'sleep', expiration_time: new Date(Date.now() - day).toISOString() });
+        upsertSubscription(db, { id: 's-soon', callback_url: 'https://x/oura', event_type: 'create', data_type: 'daily_activity', expiration_time: new Date(Date.now() + 3 * day).toISOString() });
+      },
+      'bad.db',
+    );
+    if (!onPostgres) fs.chmodSync(dbFile, 0o644);
     // No cloudflared on this PATH (the CLI runs from process.execPath and needs no PATH).
     const env = { WEARHOOK_CONFIG_DIR: configDir, WEARHOOK_DB: dbFile, WEARHOOK_SECRET_STANDARD: 'not a whsec secret', OURA_CLIENT_ID: 'id', PATH: path.join(dir, 'empty-bin') };
     const res = await runCli(['doctor', '--port', String(busy.port)], { env });
@@ -88,16 +97,20 @@ describe('wearhook doctor', () => {
     expect(out).toMatch(/^fail +oura user +ou-1 \(P001\): Oura refused the refresh token \(invalid_grant\)\n +fix: wearhook auth oura --label P001$/m);
     expect(out).toMatch(/^fail +subscriptions +1 expired: Oura sends nothing for sleep\n +fix: wearhook subs renew --all/m);
     expect(out).toMatch(/^warn +subscriptions +1 expire within 7 days\n +fix: wearhook subs renew --expiring-within 7d$/m);
-    expect(out).toMatch(new RegExp(`^warn +database mode +${dbFile.replace(/[.]/g, '\\.')} is mode 644.*\\n +fix: chmod 600 `, 'm'));
+    // A file's mode is SQLite's; a PostgreSQL URL is shown without its password.
+    if (onPostgres) expect(out).not.toContain(new URL(dbFile).password);
+    else expect(out).toMatch(new RegExp(`^warn +database mode +${dbFile.replace(/[.]/g, '\\.')} is mode 644.*\\n +fix: chmod 600 `, 'm'));
     expect(out).toMatch(new RegExp(`^warn +port ${busy.port} +in use by another program, so wearhook listen cannot take it\\n +fix: stop that program or use listen --port N$`, 'm'));
     expect(out).toMatch(/^warn +oura app +OURA_CLIENT_SECRET not set/m);
     expect(out).toMatch(/^warn +tunnel cloudflared +cloudflared is not on PATH\n +fix: install cloudflared/m);
     expect(out).toMatch(/^warn +tunnel ngrok +no auth token\n +fix: export NGROK_AUTHTOKEN=/m);
-    expect(out).toMatch(/^ok +database +.*bad\.db \(WEARHOOK_DB\): schema \d+, 0 deliveries$/m);
-    expect(fs.statSync(dbFile).mode & 0o777).toBe(0o644); // doctor changes nothing
+    const shown = onPostgres ? 'postgres://\\S+:\\*\\*\\*\\*@\\S+' : '.*bad\\.db';
+    expect(out).toMatch(new RegExp(`^ok +database +${shown} \\(WEARHOOK_DB\\): schema \\d+, 0 deliveries$`, 'm'));
+    if (!onPostgres) expect(fs.statSync(dbFile).mode & 0o777).toBe(0o644); // doctor changes nothing
   });
 
-  it('a corrupt config file is one failure with its fix', async () => {
+  // The config file, before any store: checked once, on SQLite.
+  it.skipIf(onPostgres)('a corrupt config file is one failure with its fix', async () => {
     const configDir = path.join(dir, 'corrupt');
     fs.mkdirSync(configDir);
     fs.writeFileSync(path.join(configDir, 'config.json'), '{oops');
@@ -110,7 +123,8 @@ describe('wearhook doctor', () => {
   });
 });
 
-describe('wearhook completion', () => {
+// No store: checked once, on SQLite.
+describe.skipIf(onPostgres)('wearhook completion', () => {
   const complete = (script: string, shell: string, words: string[]) => {
     const file = path.join(dir, `completion.${shell}`);
     fs.writeFileSync(file, script);
