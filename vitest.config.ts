@@ -39,6 +39,7 @@ export const BOTH_ENGINES = [
   'test/ui-console.test.ts',
   'test/doctor-completion.test.ts',
   'test/cli.test.ts',
+  'test/contract-audit.test.ts',
 ];
 
 export default defineConfig({
