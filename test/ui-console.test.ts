@@ -16,11 +16,14 @@ import { addParticipant, linkParticipantAccount } from '../src/participants/core
 /**
  * The web console as a person uses it, in Debian's Chromium: one browser for the file, one
  * database shared by a `listen --ui` (the live console in the receiver's process) and a
- * separate `wearhook ui` (the database as it is, written by another process). On SQLite and on
- * PostgreSQL (vitest.config.ts BOTH_ENGINES); the checks that read no store (flags, access, a
- * tunnel's health) once, on SQLite.
+ * separate `wearhook ui` (the database as it is, written by another process). The live list and
+ * a delivery's outbox, written by other processes, are read on SQLite and on PostgreSQL
+ * (vitest.config.ts BOTH_ENGINES); the other pages (test/postgres/study.test.ts on PostgreSQL)
+ * and the checks that read no store (flags, access, a tunnel's health) once, on SQLite.
  */
 const noStore = test.skipIf(onPostgres);
+/** The console's pages on PostgreSQL are test/postgres/study.test.ts's: here the live list and a delivery's outbox, once, on SQLite too. */
+const pagesOnSqlite = test.skipIf(onPostgres);
 
 /** The seeded study: 14 days of March 2026, with the gaps a real study has. */
 const MARCH = Array.from({ length: 14 }, (_, i) => `2026-03-${String(i + 1).padStart(2, '0')}`);
@@ -186,7 +189,7 @@ describe('the web console in a real browser', () => {
     await page.close();
   });
 
-  test('replay re-signed from a delivery\'s page: the receiver stores it anew, and the open list shows it live', async () => {
+  pagesOnSqlite('replay re-signed from a delivery\'s page: the receiver stores it anew, and the open list shows it live', async () => {
     const sent = await runCli(['trigger', 'open-wearables', 'series.heart_rate_variability_rmssd.created', '--to', listen.url], { env });
     expect(sent.code, sent.stderr).toBe(0);
     const list = await openPage(`${liveConsole}deliveries`);
@@ -213,7 +216,7 @@ describe('the web console in a real browser', () => {
     await Promise.all([list.close(), detail.close()]);
   });
 
-  test('the filters narrow the list, and a new delivery that does not match stays out', async () => {
+  pagesOnSqlite('the filters narrow the list, and a new delivery that does not match stays out', async () => {
     const page = await openPage(`${liveConsole}deliveries?provider=open-wearables&event=sleep.*`);
     await page.locator('#live.on').waitFor();
     expect(await page.locator('#deliveries tbody tr').count()).toBe(0);
@@ -234,7 +237,7 @@ describe('the web console in a real browser', () => {
     await page.close();
   });
 
-  test('subscriptions with their expiry, and the receiver of a listen --ui run', async () => {
+  pagesOnSqlite('subscriptions with their expiry, and the receiver of a listen --ui run', async () => {
     const page = await openPage(`${liveConsole}subscriptions`);
     const rows = page.locator('#subscriptions tbody tr');
     expect(await rows.count()).toBe(3);
@@ -277,7 +280,7 @@ describe('the web console in a real browser', () => {
     expect(stray.stderr).toMatch(/--ui-port only applies with --ui/);
   });
 
-  test('the heatmap of the seeded study: every cell as the database has it', async () => {
+  pagesOnSqlite('the heatmap of the seeded study: every cell as the database has it', async () => {
     const page = await openPage(`${uiConsole}participants?from=2026-03-01&to=2026-03-14`);
     const cells = page.locator('#heatmap td.cell');
     expect(await cells.count()).toBe(STUDY.length * MARCH.length);
@@ -303,7 +306,7 @@ describe('the web console in a real browser', () => {
     await page.close();
   });
 
-  test('a participant\'s charts: every night, score and 5-minute stage of the database drawn', async () => {
+  pagesOnSqlite('a participant\'s charts: every night, score and 5-minute stage of the database drawn', async () => {
     const p001 = STUDY[0]!;
     const page = await openPage(`${uiConsole}participants/P001?from=2026-03-01&to=2026-03-14`);
     await page.locator('#chart-hypnogram[data-drawn]').waitFor();
