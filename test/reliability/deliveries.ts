@@ -3,6 +3,7 @@ import { expect } from 'vitest';
 import { openDatabase } from '../../src/store/db.js';
 import { buildPayload } from '../../src/trigger/payloads.js';
 import { startListen, type ListenProcess } from '../helpers/listen-process.js';
+import { waitUntil } from '../helpers/receiver.js';
 import { ouraHeaders, standardHeaders, TEST_SECRETS } from '../helpers/signing.js';
 
 /**
@@ -92,14 +93,8 @@ export function integrityCheck(dbFile: string): string {
   }
 }
 
-export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+export function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
+  return waitUntil(check, what, timeoutMs, 50);
 }
 
 export { holdingOuraProxy } from '../helpers/holding-proxy.js';
