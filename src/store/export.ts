@@ -78,16 +78,33 @@ export function exportSourceQuery(sources: readonly ExportSourceSpec[], filter: 
   if (sources.length === 0) return null;
   const parts: Sql[] = [];
   const params: unknown[] = [];
+  // Documents of one type from several providers (Oura's, Vital's and Open Wearables' sleep)
+  // are read in one pass over the index on (type, day): a SELECT per provider would read
+  // every document of that type once per provider to check the provider.
+  const byType = new Map<string, { provider: string; index: number }[]>();
   sources.forEach((source, index) => {
-    const users = userFilterSql(filter, source.kind === 'document' ? 'd' : 's');
+    if (source.kind !== 'document') return;
+    const group = byType.get(source.documentType);
+    if (group) group.push({ provider: source.provider, index });
+    else byType.set(source.documentType, [{ provider: source.provider, index }]);
+  });
+  // The parts stay in the order of the sources (PostgreSQL types a UNION's NULL columns from its first parts).
+  sources.forEach((source, index) => {
     if (source.kind === 'document') {
-      parts.push(sql`SELECT ${index} AS src, d.provider AS provider, d.user_id AS user_id, d.day AS day, d.id AS id, d.data AS data,
+      const group = byType.get(source.documentType)!;
+      if (group[0]!.index !== index) return; // read with the first source of its type
+      const users = userFilterSql(filter, 'd');
+      const src = group.length === 1 ? String(index) : `CASE d.provider ${group.map((g) => `WHEN ? THEN ${g.index}`).join(' ')} END`;
+      const providers = group.length === 1 ? 'd.provider = ?' : `d.provider IN (${group.map(() => '?').join(', ')})`;
+      parts.push(sql`SELECT ${src} AS src, d.provider AS provider, d.user_id AS user_id, d.day AS day, d.id AS id, d.data AS data,
                 NULL AS ts, NULL AS value, d.source AS source, d.retrieved_at AS retrieved_at, d.version AS version,
                 NULL AS sleep_id, NULL AS sleep_data, NULL AS context, COALESCE(${START_MS}, 0) AS sort_key
          FROM documents d
-         WHERE d.provider = ? AND d.type = ? AND d.deleted = 0 AND d.superseded_by_run IS NULL${filter.undated ? '' : ' AND d.day BETWEEN ? AND ?'}${users.sql}`);
-      params.push(source.provider, source.documentType, ...(filter.undated ? [] : [filter.from, filter.to]), ...users.params);
+         WHERE ${providers} AND d.type = ? AND d.deleted = 0 AND d.superseded_by_run IS NULL${filter.undated ? '' : ' AND d.day BETWEEN ? AND ?'}${users.sql}`);
+      if (group.length > 1) params.push(...group.map((g) => g.provider));
+      params.push(...group.map((g) => g.provider), source.documentType, ...(filter.undated ? [] : [filter.from, filter.to]), ...users.params);
     } else {
+      const users = userFilterSql(filter, 's');
       parts.push(`SELECT ${index} AS src, s.provider AS provider, s.user_id AS user_id, s.day AS day, s.source_id AS id, NULL AS data,
                 s.timestamp AS ts, s.value AS value, s.source AS source, s.retrieved_at AS retrieved_at, NULL AS version,
                 s.sleep_id AS sleep_id, sd.data AS sleep_data, s.context AS context, s.epoch_ms AS sort_key
