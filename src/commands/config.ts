@@ -21,7 +21,7 @@ export function registerConfig(program: Command): void {
       const ctx = CliContext.from(cmd);
       const k = parseSettingKey(key);
       const value = given === '-' ? await (await import('../cli/stdin.js')).readSecretFromStdin(`${k}: `) : given;
-      ctx.settings.set(k, value);
+      await ctx.settings.set(k, value);
       const shown = SETTINGS[k].secret ? redact(value) : value;
       if (ctx.globals.json) return ctx.output.resultJson({ key: k, value: shown, file: ctx.settings.path });
       ctx.output.log(`${k} saved in ${ctx.settings.path}${SETTINGS[k].secret ? ` (${shown})` : ''}.`);
@@ -55,7 +55,7 @@ export function registerConfig(program: Command): void {
       const { CliContext } = await import('../cli/context.js');
       const ctx = CliContext.from(cmd);
       const k = parseSettingKey(key);
-      ctx.settings.unset(k);
+      await ctx.settings.unset(k);
       if (ctx.globals.json) return ctx.output.resultJson({ key: k, file: ctx.settings.path });
       ctx.output.log(`${k} removed from ${ctx.settings.path}.`);
     });

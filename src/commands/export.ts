@@ -64,7 +64,7 @@ Examples:
       }
       if (!flags.from || !flags.to) throw new UsageError('export needs --from and --to (or --codebook to print the codebook only).');
       const [{ runExport }, { exportProgressBar }] = await Promise.all([import('../export/export.js'), import('../export/progress.js')]);
-      const progress = exportProgressBar(ctx.output);
+      const progress = await exportProgressBar(ctx.output);
       const store = await ctx.openStore();
       try {
         const result = await runExport(store, {

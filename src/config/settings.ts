@@ -1,72 +1,66 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Conf from 'conf';
 import { configDir } from './paths.js';
 import { RuntimeError, UsageError, errorMessage } from '../errors.js';
 import { DEFAULTS, SETTINGS, type SettingKey } from './setting-keys.js';
 
 export { DEFAULTS, SETTINGS, isSettingKey, parseSettingKey, redact, type SettingKey } from './setting-keys.js';
 
-/**
- * Open a conf store in the config directory with mode 0600. A corrupt file is reported,
- * never silently cleared: it may hold the only copy of a user's credentials.
- */
-export function openConfFile<T extends Record<string, unknown>>(name: string): Conf<T> {
-  const dir = configDir();
-  try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return new Conf<T>({
-      cwd: dir,
-      configName: name,
-      projectName: 'wearhook',
-      configFileMode: 0o600,
-      clearInvalidConfig: false,
-      accessPropertiesByDotNotation: false,
-    });
-  } catch (err) {
-    const file = path.join(dir, `${name}.json`);
-    if (err instanceof SyntaxError || /JSON/i.test(errorMessage(err))) {
-      throw new RuntimeError(
-        `The file ${file} is not valid JSON (${errorMessage(err)}); fix it by hand or move it away, wearhook will not overwrite it.`,
-      );
-    }
-    throw new RuntimeError(`Cannot open ${file}: ${errorMessage(err)}`);
-  }
+/** A settings or credentials file that does not parse: reported, never silently cleared (it may hold the only copy of a user's credentials). */
+export function invalidJsonError(file: string, err: unknown): RuntimeError {
+  return new RuntimeError(`The file ${file} is not valid JSON (${errorMessage(err)}); fix it by hand or move it away, wearhook will not overwrite it.`);
 }
 
+/**
+ * The settings: the environment, then `config.json` in the config directory, then the
+ * defaults. Reading parses the file directly, as conf would (a missing file is empty, a corrupt
+ * one an error), so that commands which only read settings (most of them, and export) do not
+ * load conf and its JSON-schema validator at start-up; writing goes through conf (atomic, 0600).
+ */
 export class Settings {
-  private conf: Conf<Record<string, string>> | undefined;
-
-  private file(): Conf<Record<string, string>> {
-    this.conf ??= openConfFile<Record<string, string>>('config');
-    return this.conf;
-  }
-
   get path(): string {
     return path.join(configDir(), 'config.json');
+  }
+
+  /** The file's settings, read afresh each time (another process may have changed it). */
+  private stored(key: SettingKey): unknown {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.path, 'utf8');
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') return undefined;
+      throw new RuntimeError(`Cannot open ${this.path}: ${errorMessage(err)}`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw invalidJsonError(this.path, err);
+    }
+    return parsed && typeof parsed === 'object' && Object.hasOwn(parsed, key) ? (parsed as Record<string, unknown>)[key] : undefined;
   }
 
   /** The value in force: environment first, then the file, then the default. */
   get(key: SettingKey): string | undefined {
     const fromEnv = process.env[SETTINGS[key].env];
     if (fromEnv) return fromEnv;
-    const stored = this.file().get(key);
+    const stored = this.stored(key);
     if (typeof stored === 'string' && stored !== '') return stored;
     return DEFAULTS[key];
   }
 
   source(key: SettingKey): 'env' | 'file' | 'default' | 'unset' {
     if (process.env[SETTINGS[key].env]) return 'env';
-    if (typeof this.file().get(key) === 'string') return 'file';
+    if (typeof this.stored(key) === 'string') return 'file';
     return DEFAULTS[key] !== undefined ? 'default' : 'unset';
   }
 
-  set(key: SettingKey, value: string): void {
-    this.file().set(key, value);
+  async set(key: SettingKey, value: string): Promise<void> {
+    (await confFile()).set(key, value);
   }
 
-  unset(key: SettingKey): void {
-    this.file().delete(key);
+  async unset(key: SettingKey): Promise<void> {
+    (await confFile()).delete(key);
   }
 
   require(key: SettingKey, what: string): string {
@@ -78,4 +72,9 @@ export class Settings {
     }
     return value;
   }
+}
+
+async function confFile() {
+  const { openConfFile } = await import('./conf-file.js');
+  return openConfFile<Record<string, string>>('config');
 }

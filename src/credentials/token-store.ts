@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import lockfile from 'proper-lockfile';
 import type Conf from 'conf';
 import { configDir } from '../config/paths.js';
-import { openConfFile } from '../config/settings.js';
+import { openConfFile } from '../config/conf-file.js';
 import { RuntimeError, errorMessage } from '../errors.js';
 
 /** One user's OAuth tokens as kept in the credential file (never in the database). */

@@ -1,4 +1,4 @@
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
 import type { Output } from '../cli/output.js';
 import type { ExportProgress } from './export.js';
 
@@ -7,8 +7,10 @@ import type { ExportProgress } from './export.js';
  * being written and the rows written so far; nothing at all when stderr is not a terminal
  * (the contract: no bars in pipes and CI logs).
  */
-export function exportProgressBar(output: Output): { onProgress?: (progress: ExportProgress) => void; stop(): void } {
+export async function exportProgressBar(output: Output): Promise<{ onProgress?: (progress: ExportProgress) => void; stop(): void }> {
   if (!output.interactive) return { stop: () => undefined };
+  // Loaded only for a terminal: an export into a pipe or a file never pays for it.
+  const { default: cliProgress } = await import('cli-progress');
   let bar: cliProgress.SingleBar | null = null;
   return {
     onProgress(progress) {
