@@ -25,6 +25,29 @@ for (const machineZone of MACHINE_ZONES) {
       expect(localDate(at('2026-03-02T03:00:00Z'), -300)).toBe('2026-03-01');
     });
 
+    it('reads the usual form (read without the regular expression) and every other one alike', () => {
+      process.env.TZ = machineZone;
+      const read = (text: string) => {
+        const w = readTimestamp(text);
+        return w && { utc: new Date(w.wallMs).toISOString(), offsetMin: w.offsetMin };
+      };
+      expect(read('2026-03-01T23:55:07Z')).toEqual({ utc: '2026-03-01T23:55:07.000Z', offsetMin: 0 });
+      expect(read('2026-03-01T23:55:07-00:30')).toEqual({ utc: '2026-03-01T23:55:07.000Z', offsetMin: -30 });
+      expect(read('2026-03-01T23:55:07.5+14:00')).toEqual({ utc: '2026-03-01T23:55:07.500Z', offsetMin: 840 });
+      expect(read('2026-03-01T23:55:07.123456789Z')).toEqual({ utc: '2026-03-01T23:55:07.123Z', offsetMin: 0 });
+      expect(read('2024-02-29T00:00:00')).toEqual({ utc: '2024-02-29T00:00:00.000Z', offsetMin: null });
+      // The other forms the regular expression reads: lower case, a comma, a space, no colon, hours only, blanks.
+      expect(read('2026-03-01t23:55:07z')).toEqual({ utc: '2026-03-01T23:55:07.000Z', offsetMin: 0 });
+      expect(read('2026-03-01T23:55:07,25+0100')).toEqual({ utc: '2026-03-01T23:55:07.250Z', offsetMin: 60 });
+      expect(read('2026-03-01T23:55:07 +02')).toEqual({ utc: '2026-03-01T23:55:07.000Z', offsetMin: 120 });
+      expect(read(' 2026-03-01T23:55:07Z ')).toEqual({ utc: '2026-03-01T23:55:07.000Z', offsetMin: 0 });
+      expect(read('2026-03-01T23:55')).toEqual({ utc: '2026-03-01T23:55:00.000Z', offsetMin: null });
+      for (const bad of ['2023-02-29T00:00:00Z', '2026-13-01T00:00:00Z', '2026-03-01T24:00:00Z', '2026-03-01T23:60:00Z', '2026-03-01T23:55:60Z',
+        '2026-03-01T23:55:07.1234567890Z', '2026-03-01T23:55:07.Z', '2026-03-01T23:55:07+01:0', '2026-03-01T23:55:07+1:00', '2026-03-01T23:55:07X', '2026-0a-01T23:55:07Z']) {
+        expect(readTimestamp(bad), bad).toBeNull();
+      }
+    });
+
     it('formats instants in a given offset and in UTC', () => {
       process.env.TZ = machineZone;
       const f = new InstantFormatter();

@@ -18,6 +18,53 @@ const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[
 /** Reads an ISO 8601 date-time; null for anything else (a date alone, a non-date, impossible fields). */
 export function readTimestamp(text: unknown): WrittenTime | null {
   if (typeof text !== 'string') return null;
+  return readCanonical(text) ?? readAnyForm(text);
+}
+
+/** The digit at `i` as a number, or NaN for any other character. */
+function digitAt(text: string, i: number): number {
+  const c = text.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : NaN;
+}
+
+/**
+ * The form providers write (`2026-03-01T23:10:00`, then `.123`, then `Z` or `+01:00`), read
+ * without the regular expression: exports read a million of them. Anything else (or an
+ * impossible field) is left to `readAnyForm`, which decides; this one only answers what it
+ * reads exactly as `readAnyForm` would.
+ */
+function readCanonical(text: string): WrittenTime | null | undefined {
+  const n = text.length;
+  if (n < 19 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
+  const year = digitAt(text, 0) * 1000 + digitAt(text, 1) * 100 + digitAt(text, 2) * 10 + digitAt(text, 3);
+  const month = digitAt(text, 5) * 10 + digitAt(text, 6);
+  const day = digitAt(text, 8) * 10 + digitAt(text, 9);
+  const hour = digitAt(text, 11) * 10 + digitAt(text, 12);
+  const minute = digitAt(text, 14) * 10 + digitAt(text, 15);
+  const second = digitAt(text, 17) * 10 + digitAt(text, 18);
+  // NaN (a non-digit) fails every comparison: left to the regular expression.
+  if (!(month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) && hour <= 23 && minute <= 59 && second <= 59 && year >= 0)) return undefined;
+  let i = 19;
+  let ms = 0;
+  if (i < n && text.charCodeAt(i) === 46) {
+    const from = ++i;
+    while (i < n && i - from < 9 && digitAt(text, i) >= 0) i++;
+    if (i === from) return undefined;
+    ms = Math.floor(Number(`0.${text.slice(from, i)}`) * 1000 + 1e-6);
+  }
+  let offsetMin: number | null;
+  if (i === n) offsetMin = null;
+  else if (i === n - 1 && text.charCodeAt(i) === 90) offsetMin = 0;
+  else if (i === n - 6 && (text.charCodeAt(i) === 43 || text.charCodeAt(i) === 45) && text.charCodeAt(i + 3) === 58) {
+    const hh = digitAt(text, i + 1) * 10 + digitAt(text, i + 2);
+    const mm = digitAt(text, i + 4) * 10 + digitAt(text, i + 5);
+    if (!(hh >= 0 && mm >= 0)) return undefined;
+    offsetMin = (text.charCodeAt(i) === 45 ? -1 : 1) * (hh * 60 + mm);
+  } else return undefined;
+  return { wallMs: Date.UTC(year, month - 1, day, hour, minute, second, ms), offsetMin };
+}
+
+function readAnyForm(text: string): WrittenTime | null {
   const m = TIMESTAMP_RE.exec(text.trim());
   if (!m) return null;
   const [, y, mo, d, h, mi, s, frac, zone] = m;
