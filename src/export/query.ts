@@ -90,15 +90,16 @@ function rowMapper(type: ExportType, filter: ExportFilter, accounts: readonly Ex
       label,
     };
     if (source.kind === 'sample') {
+      // A query with samples has every column (ExportSourceRow).
       const row = source.toRow({
         common,
         day: raw[SRC.day],
         timestamp: raw[SRC.ts]!,
-        value: raw[SRC.value],
+        value: raw[SRC.value] as number | null,
         sourceId: raw[SRC.id],
-        context: raw[SRC.context],
-        sleepId: raw[SRC.sleep_id],
-        sleepData: raw[SRC.sleep_data],
+        context: raw[SRC.context] as string | null,
+        sleepId: raw[SRC.sleep_id] as string | null,
+        sleepData: raw[SRC.sleep_data] as string | null,
         zone,
         times,
       });
