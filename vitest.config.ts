@@ -40,6 +40,7 @@ export const BOTH_ENGINES = [
   'test/doctor-completion.test.ts',
   'test/cli.test.ts',
   'test/contract-audit.test.ts',
+  'test/sync-concurrency.test.ts',
 ];
 
 export default defineConfig({
