@@ -41,6 +41,8 @@ export const BOTH_ENGINES = [
   'test/cli.test.ts',
   'test/contract-audit.test.ts',
   'test/sync-concurrency.test.ts',
+  'test/oura-sync.test.ts',
+  'test/oura-refresh.test.ts',
 ];
 
 export default defineConfig({

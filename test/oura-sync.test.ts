@@ -3,24 +3,36 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './helpers/cli.js';
 import { startOuraFake, type OuraFake } from './helpers/oura-fake.js';
-import { seedOuraUser } from './helpers/oura-user.js';
-import { openDatabase } from '../src/store/db.js';
 import { ouraSleepDocument as sleepDoc } from './fixtures/documents.js';
+import { onPostgres, queryRows, testDatabase } from './helpers/engine.js';
+import { seedLabelledOuraUser } from './helpers/oura-labelled-user.js';
 
-/** `wearhook sync` against the Oura fake: paging, rate limits, server errors, refusals, idempotence. */
+/**
+ * `wearhook sync` against the Oura fake: paging, rate limits, server errors, refusals, idempotence.
+ * Runs on SQLite and on PostgreSQL (vitest.config.ts BOTH_ENGINES); the PostgreSQL pass, kept lean,
+ * covers what the store decides (new/unchanged counts, versions, needs_reauth, superseding) and leaves
+ * to SQLite's pass the answers of Oura that end before the store (403s, usage errors, a cut listing)
+ * and what repeats those store paths (an update then an export; heart-rate samples, which the
+ * receiver's tests store on PostgreSQL).
+ */
+const storeSide = it;
+/** Once, on SQLite. */
+const wireSide = it.skipIf(onPostgres);
 
 let fake: OuraFake;
 let dir: string;
 let env: Record<string, string>;
 
 
+const seedUser = (options: Parameters<typeof seedLabelledOuraUser>[1]) => seedLabelledOuraUser(fake, options);
+
 const DAYS = ['2026-02-28', '2026-03-01', '2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05', '2026-03-06'];
 
 beforeEach(async () => {
   fake = await startOuraFake({ pageSize: 2 });
   dir = tempDir();
-  env = { ...fake.env(), WEARHOOK_CONFIG_DIR: path.join(dir, 'config'), WEARHOOK_DB: path.join(dir, 'wearhook.db') };
-  await seedOuraUser(fake, { configDir: env.WEARHOOK_CONFIG_DIR!, dbPath: env.WEARHOOK_DB!, userId: 'u1', label: 'P001' });
+  env = { ...fake.env(), WEARHOOK_CONFIG_DIR: path.join(dir, 'config'), WEARHOOK_DB: await testDatabase(dir) };
+  await seedUser({ configDir: env.WEARHOOK_CONFIG_DIR!, dbPath: env.WEARHOOK_DB!, userId: 'u1', label: 'P001' });
   fake.addDocuments('u1', 'sleep', DAYS.map((day, i) => sleepDoc(`sleep-${i}`, day)));
   fake.addDocuments('u1', 'daily_sleep', DAYS.map((day, i) => ({ id: `ds-${i}`, day, score: 70 + i })));
   fake.addDocuments('u1', 'daily_readiness', DAYS.map((day, i) => ({ id: `dr-${i}`, day, score: 80 + i, contributors: {} })));
@@ -34,17 +46,12 @@ afterEach(async () => {
 
 const RANGE = ['--from', '2026-03-01', '--to', '2026-03-05'];
 
-function documentRows(): { type: string; id: string; updated_at: string }[] {
-  const db = openDatabase(env.WEARHOOK_DB!);
-  try {
-    return db.prepare('SELECT type, id, updated_at FROM documents ORDER BY type, id').all() as { type: string; id: string; updated_at: string }[];
-  } finally {
-    db.close();
-  }
+function documentRows(): Promise<{ type: string; id: string; updated_at: string }[]> {
+  return queryRows(env.WEARHOOK_DB!, 'SELECT type, id, updated_at FROM documents ORDER BY type, id');
 }
 
 describe('wearhook sync', () => {
-  it('pages through every collection, through a 429 and a 503, and a second run changes nothing', async () => {
+  storeSide('pages through every collection, through a 429 and a 503, and a second run changes nothing', async () => {
     // A rate limit on the second page of sleep, a server error on the first daily_sleep request.
     fake.fail({ path: '/v2/usercollection/sleep', status: 429, headers: { 'retry-after': '1' }, after: 1 });
     fake.fail({ path: '/v2/usercollection/daily_sleep', status: 503 });
@@ -65,7 +72,7 @@ describe('wearhook sync', () => {
     expect(sleepRequests[0]!.query).toMatchObject({ start_date: '2026-02-28', end_date: '2026-03-06' });
     expect(fake.requestsTo('/v2/usercollection/daily_sleep').map((r) => r.status)[0]).toBe(503);
 
-    const stored = documentRows();
+    const stored = await documentRows();
     expect(stored.filter((d) => d.type === 'sleep').map((d) => d.id)).toEqual(['sleep-1', 'sleep-2', 'sleep-3', 'sleep-4', 'sleep-5']);
 
     const second = await runCli(['sync', ...RANGE, '--json'], { env });
@@ -74,10 +81,10 @@ describe('wearhook sync', () => {
     for (const type of ['sleep', 'daily_sleep', 'daily_readiness', 'daily_activity']) {
       expect(again.totals[type]).toEqual({ new: 0, updated: 0, unchanged: 5, older: 0, superseded: 0 });
     }
-    expect(documentRows()).toEqual(stored);
+    expect(await documentRows()).toEqual(stored);
   });
 
-  it('stores a changed document as an update, and export shows the synced data', async () => {
+  wireSide('stores a changed document as an update, and export shows the synced data', async () => {
     expect((await runCli(['sync', ...RANGE], { env })).code).toBe(0);
     fake.addDocuments('u1', 'sleep', [{ ...sleepDoc('sleep-2', '2026-03-02'), efficiency: 88 }]);
     const result = await runCli(['sync', ...RANGE, '--type', 'sleep'], { env });
@@ -97,7 +104,7 @@ describe('wearhook sync', () => {
 
   });
 
-  it('keeps both versions of an updated sleep, and history shows them with the fields that changed', async () => {
+  storeSide('keeps both versions of an updated sleep, and history shows them with the fields that changed', async () => {
     expect((await runCli(['sync', ...RANGE, '--type', 'sleep'], { env })).code).toBe(0);
     fake.addDocuments('u1', 'sleep', [{ ...sleepDoc('sleep-2', '2026-03-02'), efficiency: 88 }]);
     expect((await runCli(['sync', ...RANGE, '--type', 'sleep'], { env })).code).toBe(0);
@@ -117,7 +124,7 @@ describe('wearhook sync', () => {
     expect(unknown.stderr).toMatch(/^error: No oura sleep document no-such-id is stored/);
   });
 
-  it('reports a 403 with the scope it needs, keeps the other types, and exits 1', async () => {
+  wireSide('reports a 403 with the scope it needs, keeps the other types, and exits 1', async () => {
     fake.fail({ path: '/v2/usercollection/heartrate', status: 403 });
     const result = await runCli(['sync', ...RANGE, '--type', 'daily_sleep,heartrate'], { env });
     expect(result.code).toBe(1);
@@ -126,15 +133,15 @@ describe('wearhook sync', () => {
     expect(result.stderr).toMatch(/^error: sync failed for 1 of 1 users\. P001: .*membership has lapsed, or the `heartrate` scope/m);
   });
 
-  it('names the missing scope when the user did not grant it', async () => {
-    await seedOuraUser(fake, { configDir: env.WEARHOOK_CONFIG_DIR!, dbPath: env.WEARHOOK_DB!, userId: 'u2', label: 'P002', scope: 'personal daily' });
+  wireSide('names the missing scope when the user did not grant it', async () => {
+    await seedUser({ configDir: env.WEARHOOK_CONFIG_DIR!, dbPath: env.WEARHOOK_DB!, userId: 'u2', label: 'P002', scope: 'personal daily' });
     fake.fail({ path: '/v2/usercollection/heartrate', status: 403 });
     const result = await runCli(['sync', ...RANGE, '--type', 'heartrate', '--label', 'P002'], { env });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('the `heartrate` scope that heartrate needs was not granted; run `wearhook auth oura --label P002` again');
   });
 
-  it('stores heart rate as samples, idempotently', async () => {
+  wireSide('stores heart rate as samples, idempotently', async () => {
     fake.addHeartRate('u1', [
       { timestamp: '2026-03-01T10:00:00+00:00', bpm: 61 },
       { timestamp: '2026-03-01T10:05:00+00:00', bpm: 63 },
@@ -149,8 +156,8 @@ describe('wearhook sync', () => {
     expect(hr.query).toMatchObject({ start_datetime: '2026-03-01T00:00:00+00:00', end_datetime: '2026-03-05T23:59:59+00:00' });
   });
 
-  it('syncs every user by default and fails only the one whose grant is gone', async () => {
-    const seeded = await seedOuraUser(fake, { configDir: env.WEARHOOK_CONFIG_DIR!, dbPath: env.WEARHOOK_DB!, userId: 'u2', label: 'P002', accessTokenExpired: true });
+  storeSide('syncs every user by default and fails only the one whose grant is gone', async () => {
+    const seeded = await seedUser({ configDir: env.WEARHOOK_CONFIG_DIR!, dbPath: env.WEARHOOK_DB!, userId: 'u2', label: 'P002', accessTokenExpired: true });
     fake.addDocuments('u2', 'daily_sleep', [{ id: 'u2-ds', day: '2026-03-03', score: 60 }]);
     // Spend u2's refresh token elsewhere: it can never be refreshed again.
     await fetch(`${fake.url}/oauth/token`, {
@@ -172,7 +179,7 @@ describe('wearhook sync', () => {
     expect(fake.requestsTo('/oauth/token')).toHaveLength(tokenCalls);
   });
 
-  it('refuses bad input with usage errors and unknown users with exit 1', async () => {
+  wireSide('refuses bad input with usage errors and unknown users with exit 1', async () => {
     const badType = await runCli(['sync', ...RANGE, '--type', 'sleeep'], { env });
     expect(badType.code).toBe(2);
     expect(badType.stderr).toContain('Unknown data type sleeep');
@@ -190,7 +197,7 @@ describe('wearhook sync', () => {
 });
 
 describe('a sync is authoritative for its range', () => {
-  it('a night Oura re-issued under a new id is exported once, with one set of HRV slots; the old one is kept as superseded', async () => {
+  storeSide('a night Oura re-issued under a new id is exported once, with one set of HRV slots; the old one is kept as superseded', async () => {
     expect((await runCli(['sync', ...RANGE], { env })).code).toBe(0);
     // Oura re-analyses the night of 03-02: the same night under a new id, the old id gone.
     fake.removeDocuments('u1', 'sleep', ['sleep-2']);
@@ -206,22 +213,18 @@ describe('a sync is authoritative for its range', () => {
     const hrv = JSON.parse((await runCli(['export', '--from', night.from, '--to', night.to, '--type', 'hrv', '--format', 'json'], { env })).stdout);
     expect(hrv.map((r: Record<string, unknown>) => r.source_id)).toEqual(['sleep-2-reanalysed', 'sleep-2-reanalysed']);
 
-    const db = openDatabase(env.WEARHOOK_DB!);
-    try {
-      const run = summary.users[0].run_id as number;
-      expect(db.prepare("SELECT id, superseded_by_run FROM documents WHERE id = 'sleep-2'").get()).toEqual({ id: 'sleep-2', superseded_by_run: run });
-      expect(db.prepare('SELECT kind, user_id, types, range_from, range_to, status, finished_at IS NOT NULL AS finished FROM sync_runs WHERE id = ?').get(run)).toEqual({
-        kind: 'sync', user_id: 'u1', types: '["sleep"]', range_from: '2026-03-01', range_to: '2026-03-05', status: 'ok', finished: 1,
-      });
-      expect(db.prepare('SELECT type, listed, new, unchanged, superseded, complete FROM sync_run_types WHERE run_id = ?').all(run)).toEqual([
-        { type: 'sleep', listed: 5, new: 1, unchanged: 4, superseded: 1, complete: 1 },
-      ]);
-    } finally {
-      db.close();
-    }
+    const db = env.WEARHOOK_DB!;
+    const run = summary.users[0].run_id as number;
+    expect(await queryRows(db, "SELECT id, superseded_by_run FROM documents WHERE id = 'sleep-2'")).toEqual([{ id: 'sleep-2', superseded_by_run: run }]);
+    expect(await queryRows(db, 'SELECT kind, user_id, types, range_from, range_to, status, CASE WHEN finished_at IS NOT NULL THEN 1 ELSE 0 END AS finished FROM sync_runs WHERE id = ?', [run])).toEqual([
+      { kind: 'sync', user_id: 'u1', types: '["sleep"]', range_from: '2026-03-01', range_to: '2026-03-05', status: 'ok', finished: 1 },
+    ]);
+    expect(await queryRows(db, 'SELECT type, listed, new, unchanged, superseded, complete FROM sync_run_types WHERE run_id = ?', [run])).toEqual([
+      { type: 'sleep', listed: 5, new: 1, unchanged: 4, superseded: 1, complete: 1 },
+    ]);
   });
 
-  it('a listing cut short supersedes nothing', async () => {
+  wireSide('a listing cut short supersedes nothing', async () => {
     expect((await runCli(['sync', ...RANGE, '--type', 'sleep'], { env })).code).toBe(0);
     fake.removeDocuments('u1', 'sleep', ['sleep-1']);
     fake.fail({ path: '/v2/usercollection/sleep', status: 400, after: 1 });
