@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
 import { expect } from 'vitest';
-import { openDatabase } from '../../src/store/db.js';
+import { execute, queryRows, testDatabase } from './engine.js';
 import { runCli, tempDir } from './cli.js';
 import { startListen, type ListenProcess } from './listen-process.js';
 import { startOuraFake, type OuraFake } from './oura-fake.js';
@@ -114,7 +114,8 @@ export async function runStudySim(options: StudySimOptions): Promise<StudySimRes
   const env: Record<string, string> = {
     ...oura.env(),
     WEARHOOK_CONFIG_DIR: path.join(dir, 'config'),
-    WEARHOOK_DB: path.join(dir, 'wearhook.db'),
+    // A SQLite file, or a PostgreSQL database in the `postgres` test project (helpers/engine.ts).
+    WEARHOOK_DB: await testDatabase(dir),
   };
   const users = Array.from({ length: options.users }, (_, i) => `sim-user-${i + 1}`);
   for (const [i, userId] of users.entries()) {
@@ -123,9 +124,7 @@ export async function runStudySim(options: StudySimOptions): Promise<StudySimRes
   const today = new Date().toISOString().slice(0, 10);
   const firstDay = addDays(today, -(options.days - 1));
   // The participants enrolled (authorised) when the study began, its first simulated day.
-  const db = openDatabase(env.WEARHOOK_DB!);
-  db.prepare("UPDATE users SET created_at = ? WHERE provider = 'oura'").run(`${firstDay}T08:00:00.000Z`);
-  db.close();
+  await execute(env.WEARHOOK_DB!, "UPDATE users SET created_at = ? WHERE provider = 'oura'", [`${firstDay}T08:00:00.000Z`]);
   const args = ['--reconcile', '--reconcile-interval', options.interval, '--reconcile-days', String(options.reconcileDays), '--data-type', SIM_TYPES.join(','), ...(options.listenArgs ?? [])];
   const processes: ListenProcess[] = [];
   const start = async () => {
@@ -346,11 +345,6 @@ export async function expectStudyComplete(sim: StudySimResult, intervalMs: numbe
   }
 
   // However many receivers, their passes never ran at once.
-  const db = openDatabase(sim.env.WEARHOOK_DB!, { readonly: true });
-  try {
-    const passes = db.prepare("SELECT started_at, finished_at FROM reconcile_passes WHERE status = 'done' ORDER BY started_at").all() as { started_at: string; finished_at: string }[];
-    for (let i = 1; i < passes.length; i++) expect(passes[i]!.started_at >= passes[i - 1]!.finished_at, `pass ${i} overlaps the one before`).toBe(true);
-  } finally {
-    db.close();
-  }
+  const passes = await queryRows<{ started_at: string; finished_at: string }>(sim.env.WEARHOOK_DB!, "SELECT started_at, finished_at FROM reconcile_passes WHERE status = 'done' ORDER BY started_at");
+  for (let i = 1; i < passes.length; i++) expect(passes[i]!.started_at >= passes[i - 1]!.finished_at, `pass ${i} overlaps the one before`).toBe(true);
 }
