@@ -9,7 +9,7 @@ import { ouraHeaders, standardHeaders, TEST_SECRETS } from './helpers/signing.js
 
 /**
  * `events list` filters and layout, `events tail [--follow]`, and the one date parser. On SQLite
- * and on PostgreSQL (vitest.config.ts BOTH_ENGINES), but for the layout and the refused dates.
+ * and on PostgreSQL (vitest.config.ts BOTH_ENGINES), but for the layout and the dates.
  */
 
 let dir: string;
@@ -83,7 +83,8 @@ describe('events list', () => {
     }
   });
 
-  it('--since/--until take dates, times and durations', async () => {
+  // The same text comparison of received_at on both engines (the filters above run there): checked once, on SQLite.
+  it.skipIf(onPostgres)('--since/--until take dates, times and durations', async () => {
     expect(await listIds(['--since', '2h'])).toHaveLength(4);
     expect(await listIds(['--until', '1d'])).toEqual([]);
     expect(await listIds(['--since', '2999-01-01'])).toEqual([]);
