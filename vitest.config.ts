@@ -43,6 +43,9 @@ export const BOTH_ENGINES = [
   'test/sync-concurrency.test.ts',
   'test/oura-sync.test.ts',
   'test/oura-refresh.test.ts',
+  'test/coverage.test.ts',
+  'test/oura-auth.test.ts',
+  'test/enrolment.test.ts',
 ];
 
 export default defineConfig({

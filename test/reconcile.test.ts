@@ -13,15 +13,13 @@ import { upsertUser, getUser } from '../src/store/users.js';
 import { upsertDocument, storeDocument } from '../src/store/documents.js';
 import { finishSyncRun, startSyncRun } from '../src/store/sync-runs.js';
 import { acquireLease, leaseHolder, releaseLease, renewLease } from '../src/store/leases.js';
-import { insertDelivery } from '../src/store/deliveries.js';
 import { ouraDocumentInput } from '../src/providers/oura/documents.js';
 import { MAX_LOOK_BACK_DAYS, planRanges } from '../src/sync/reconcile.js';
 import { abortableSleep, Reconciler, type ReconcileEvents } from '../src/sync/reconciler.js';
-import { arrivalsByDayOp, coverage } from '../src/sync/coverage.js';
-import { runSqlite } from '../src/store/sqlite-run.js';
+import { coverage } from '../src/sync/coverage.js';
 import { addDays } from '../src/util/days.js';
 
-/** Reconciliation's parts: the range each user needs, the lease, a pass against the Oura look-alike, the gap accounting, the pace. */
+/** Reconciliation's parts: the range each user needs, the lease, a pass against the Oura look-alike, the gap accounting of a pass (the rest: coverage.test.ts), the pace. */
 
 const NOW = new Date('2026-03-10T12:00:00Z');
 const TYPES = ['sleep', 'daily_readiness', 'daily_activity'];
@@ -251,45 +249,6 @@ describe('a reconciliation pass against the Oura look-alike', () => {
     expect(seen.find((e) => e.type === 'done')!.value).toMatchObject({ status: 'stopped' });
     expect(db.prepare('SELECT status FROM reconcile_passes').pluck().get()).toBe('stopped');
     expect(leaseHolder(db, 'reconcile:oura')).toBeUndefined();
-  });
-});
-
-describe('gap accounting', () => {
-  it('counts a document as webhook when its notification arrived, even if reconciliation fetched it first', () => {
-    const db = database();
-    upsertUser(db, { provider: 'oura', userId: 'u1', label: 'P001' });
-    const run = (kind: string) => startSyncRun(db, { provider: 'oura', kind, userId: 'u1', types: TYPES, from: '2026-03-01', to: '2026-03-10' }).id;
-    const store = (id: string, day: string, provenance: Parameters<typeof storeDocument>[2]) =>
-      db.transaction(() => storeDocument(db, ouraDocumentInput('daily_readiness', 'u1', { id, day, score: 70 }, provenance.source), provenance)).immediate();
-    const at = new Date('2026-03-10T08:00:00Z');
-    const reconcile = run('reconcile');
-    store('by-webhook', '2026-03-08', { source: 'webhook', retrievedAt: at, deliveryId: 1 });
-    store('only-reconciled', '2026-03-08', { source: 'sync', retrievedAt: at, syncRunId: reconcile });
-    store('caught-up', '2026-03-09', { source: 'sync', retrievedAt: at, syncRunId: run('catch-up') });
-    store('history', '2026-03-01', { source: 'sync', retrievedAt: at, syncRunId: run('sync') });
-    // Notified early (Oura answered 404), fetched meanwhile by a pass, then fetched unchanged by the retry.
-    store('early', '2026-03-09', { source: 'sync', retrievedAt: at, syncRunId: reconcile });
-    const notification = (objectId: string, event: string) => {
-      const body = Buffer.from(JSON.stringify({ event_type: event, data_type: 'daily_readiness', object_id: objectId, event_time: '2026-03-09T07:00:00+00:00', user_id: 'u1' }));
-      insertDelivery(db, { provider: 'oura', receivedAt: at, method: 'POST', path: '/oura', headers: [], body, dedupeKey: `test:${objectId}:${event}`, eventType: `daily_readiness.${event}`, userId: 'u1' });
-    };
-    notification('early', 'create');
-    // A delete of a document that only reconciliation found says nothing of how it arrived.
-    notification('only-reconciled', 'delete');
-
-    const result = coverage(db);
-    expect(result.accounts).toEqual([
-      {
-        participant: 'P001', provider: 'oura', user_id: 'u1', documents: 5, webhook: 2, reconciliation: 2, sync: 1, webhook_share: 0.5,
-        types: { daily_readiness: { documents: 5, webhook: 2, reconciliation: 2, sync: 1 } },
-      },
-    ]);
-    expect(coverage(db, { from: '2026-03-09', to: '2026-03-09' }).totals).toEqual({ documents: 2, webhook: 1, reconciliation: 1, sync: 0, webhook_share: 0.5 });
-    expect(Object.fromEntries(runSqlite(db, arrivalsByDayOp()).get('oura\u0000u1')!)).toEqual({
-      '2026-03-01': { documents: 1, webhook: 0, reconciliation: 0, sync: 1 },
-      '2026-03-08': { documents: 2, webhook: 1, reconciliation: 1, sync: 0 },
-      '2026-03-09': { documents: 2, webhook: 1, reconciliation: 1, sync: 0 },
-    });
   });
 });
 

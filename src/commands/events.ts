@@ -220,7 +220,7 @@ Example:
   $ wearhook events coverage --from 2026-03-01 --to 2026-03-31`,
     )
     .action(async (_opts: unknown, cmd: Command) => {
-      const [{ CliContext }, { coverage, printCoverage }, { accountsOf }] = await Promise.all([
+      const [{ CliContext }, { coverageOp, printCoverage }, { accountsOfOp }] = await Promise.all([
         import('../cli/context.js'),
         import('../sync/coverage.js'),
         import('../store/participants.js'),
@@ -229,17 +229,19 @@ Example:
       const flags = cmd.optsWithGlobals<{ from?: string; to?: string; provider?: string; user?: string; label?: string; json?: boolean }>();
       if (flags.from && flags.to && flags.from > flags.to) throw new UsageError(`--from ${flags.from} is after --to ${flags.to}.`);
       if (flags.user && flags.label) throw new UsageError('Give --user or --label, not both.');
+      // SQLite or PostgreSQL.
+      const store = await ctx.openStore();
       try {
-        const db = ctx.openDb();
         let accounts: { provider: string; userId: string }[] | undefined;
         if (flags.label) {
-          accounts = accountsOf(db, [flags.label]).map((a) => ({ provider: a.provider, userId: a.user_id }));
+          accounts = (await store.read(accountsOfOp, [flags.label])).map((a) => ({ provider: a.provider, userId: a.user_id }));
           if (accounts.length === 0) throw new RuntimeError(`No participant ${flags.label} with an account is known here; see \`wearhook participants list\`.`);
         }
-        const result = coverage(db, { from: flags.from, to: flags.to, provider: flags.provider, userIds: flags.user ? [flags.user] : undefined, accounts });
+        const result = await store.read(coverageOp, { from: flags.from, to: flags.to, provider: flags.provider, userIds: flags.user ? [flags.user] : undefined, accounts });
         if (flags.json) ctx.output.resultJson(result);
         else printCoverage(ctx.output, result);
       } finally {
+        await store.close();
         ctx.close();
       }
     });

@@ -1,7 +1,5 @@
-import type { DB } from './db.js';
 import { RECONCILE_KINDS } from './reconcile.js';
 import { all, inJsonList, sql, sqlFor, type Op, type Sql } from './sql.js';
-import { runSqlite } from './sqlite-run.js';
 
 /**
  * How each current document came to be stored, from the provenance of its versions (issue #10)
@@ -62,10 +60,6 @@ export function* documentArrivalsOp(filter: ArrivalFilter = {}): Op<DocumentArri
   );
   // EXISTS is 0/1 on SQLite, a boolean on PostgreSQL.
   return rows.map((r) => ({ ...r, webhook: r.webhook === 1 || r.webhook === true }));
-}
-
-export function documentArrivals(db: DB, filter: ArrivalFilter = {}): DocumentArrival[] {
-  return runSqlite(db, documentArrivalsOp(filter));
 }
 
 /** The bodies of the stored Oura notifications of one user that bring a document (create, update): one indexed range (deliveries_by_user). */

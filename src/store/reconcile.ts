@@ -66,10 +66,6 @@ export function* finishPassOp(id: number, status: 'done' | 'stopped', totals: Pa
 }
 
 /** The latest pass (any process) that ran to its end and started at or after `since` (ISO 8601 UTC). */
-export function donePassSince(db: DB, provider: string, since: string): PassRow | undefined {
-  return runSqlite(db, donePassSinceOp(provider, since));
-}
-
 export function* donePassSinceOp(provider: string, since: string): Op<PassRow | undefined> {
   return yield* get<PassRow>(`SELECT * FROM reconcile_passes WHERE provider = ? AND started_at >= ? AND status = 'done' ORDER BY started_at DESC LIMIT 1`, [
     provider,
@@ -78,8 +74,8 @@ export function* donePassSinceOp(provider: string, since: string): Op<PassRow | 
 }
 
 /** The latest pass that ran to its end, if any. */
-export function lastDonePass(db: DB, provider: string): PassRow | undefined {
-  return donePassSince(db, provider, '');
+export function* lastDonePassOp(provider: string): Op<PassRow | undefined> {
+  return yield* donePassSinceOp(provider, '');
 }
 
 /** The latest local day of any stored document of this user among `types` (deleted or superseded ones count: data was there). */

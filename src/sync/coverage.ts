@@ -1,9 +1,9 @@
 import type { DB } from '../store/db.js';
-import { documentArrivals, documentArrivalsOp, isReconcileKind, ouraNotificationBodiesOp, type ArrivalFilter, type DocumentArrival } from '../store/coverage.js';
+import { documentArrivalsOp, isReconcileKind, ouraNotificationBodiesOp, type ArrivalFilter, type DocumentArrival } from '../store/coverage.js';
 import type { Op } from '../store/sql.js';
 import { runSqlite } from '../store/sqlite-run.js';
-import { lastDonePass } from '../store/reconcile.js';
-import { accountKey, accountLabels } from '../store/participants.js';
+import { lastDonePassOp } from '../store/reconcile.js';
+import { accountKey, accountLabelsOp } from '../store/participants.js';
 import { parseOuraNotification } from '../providers/oura/webhook.js';
 import { decodeJson } from '../util/json.js';
 import type { Output } from '../cli/output.js';
@@ -91,25 +91,25 @@ export function webhookShare(counts: ArrivalCounts): number | null {
 }
 
 /** Per account (provider and user, with its participant) and data type, over the documents the filter selects; a participant's accounts are adjacent. */
-export function coverage(db: DB, filter: ArrivalFilter = {}): Coverage {
-  const labels = accountLabels(db);
+export function* coverageOp(filter: ArrivalFilter = {}): Op<Coverage> {
+  const labels = yield* accountLabelsOp();
   const arrivalOf = arrivals();
   const accounts = new Map<string, AccountCoverage>();
   const totals = emptyCounts();
-  for (const doc of documentArrivals(db, filter)) {
+  for (const doc of yield* documentArrivalsOp(filter)) {
     const key = accountKey(doc.provider, doc.user_id);
     let account = accounts.get(key);
     if (!account) {
       account = { participant: labels.get(key) ?? null, provider: doc.provider, user_id: doc.user_id, ...emptyCounts(), webhook_share: null, types: {} };
       accounts.set(key, account);
     }
-    const arrival = runSqlite(db, arrivalOf(doc));
+    const arrival = yield* arrivalOf(doc);
     add(account, arrival);
     add((account.types[doc.type] ??= emptyCounts()), arrival);
     add(totals, arrival);
   }
   for (const account of accounts.values()) account.webhook_share = webhookShare(account);
-  const pass = lastDonePass(db, 'oura');
+  const pass = yield* lastDonePassOp('oura');
   const byParticipant = (a: AccountCoverage, b: AccountCoverage) =>
     (a.participant === null ? 1 : 0) - (b.participant === null ? 1 : 0) || (a.participant ?? '').localeCompare(b.participant ?? '') || a.provider.localeCompare(b.provider) || a.user_id.localeCompare(b.user_id);
   return {
@@ -117,6 +117,11 @@ export function coverage(db: DB, filter: ArrivalFilter = {}): Coverage {
     totals: { ...totals, webhook_share: webhookShare(totals) },
     last_reconcile: pass ? { started_at: pass.started_at, finished_at: pass.finished_at, reason: pass.reason, new: pass.new, updated: pass.updated } : null,
   };
+}
+
+/** The same on a SQLite connection. */
+export function coverage(db: DB, filter: ArrivalFilter = {}): Coverage {
+  return runSqlite(db, coverageOp(filter));
 }
 
 /** Per account and document day: what the study report adds to each participant's day. */
