@@ -20,9 +20,11 @@ export function registerAuth(program: Command): void {
     .action(async (opts: { port: number; scopes: string; browser: boolean; label?: string; timeout: number }, cmd: Command) => {
       const [{ CliContext }, { loginOuraUser }] = await Promise.all([import('../cli/context.js'), import('../providers/oura/login.js')]);
       const ctx = CliContext.from(cmd);
+      // SQLite or PostgreSQL (the user row; the tokens go to the credential file either way), opened before the consent.
+      const store = await ctx.openStore();
       try {
         const user = await loginOuraUser(
-          { db: ctx.openDb(), settings: ctx.settings },
+          { store, settings: ctx.settings },
           {
             port: opts.port,
             scopes: opts.scopes,
@@ -39,6 +41,7 @@ export function registerAuth(program: Command): void {
           ctx.output.result(safeText(`Authorized Oura user ${user.user_id}${details ? ` (${details})` : ''}; scopes: ${user.scopes.join(' ') || 'none'}.`));
         }
       } finally {
+        await store.close();
         ctx.close();
       }
     });

@@ -30,7 +30,7 @@ export type FetchOuraDocument = (userId: string, dataType: string, objectId: str
 /**
  * The fetch cannot succeed until someone authorizes the user (nobody has, or their grant was
  * refused): the delivery waits, `pending` with this reason and no next attempt, its attempts
- * untouched, until an authorization wakes it (`wakeDeliveriesOf`).
+ * untouched, until an authorization wakes it (`wakeDeliveriesOfOp`).
  */
 export class AwaitingAuthorization extends Error {}
 

@@ -241,7 +241,7 @@ export function* markFailedOp(owner: string, id: number, attempts: number, error
 
 /**
  * A delivery that waits for its user to authorize wearhook: `pending` without a next attempt
- * (so nothing claims it), its attempts unchanged, until `wakeDeliveriesOf` makes it due.
+ * (so nothing claims it), its attempts unchanged, until `wakeDeliveriesOfOp` makes it due.
  */
 export function parkDelivery(db: DB, owner: string, id: number, reason: string): void {
   runSqlite(db, parkDeliveryOp(owner, id, reason));
@@ -253,11 +253,11 @@ export function* parkDeliveryOp(owner: string, id: number, reason: string): Op<v
 }
 
 /** The user has authorized: their waiting deliveries are due now (any receiver on this database picks them up). Returns how many. */
-export function wakeDeliveriesOf(db: DB, provider: string, userId: string, now = new Date()): number {
-  return db
-    .prepare(
-      `UPDATE deliveries SET next_attempt_at = ?
-       WHERE provider = ? AND user_id = ? AND status = 'pending' AND next_attempt_at IS NULL`,
-    )
-    .run(now.toISOString(), provider, userId).changes;
+export function* wakeDeliveriesOfOp(provider: string, userId: string, now = new Date()): Op<number> {
+  const result = yield* run(
+    `UPDATE deliveries SET next_attempt_at = ?
+     WHERE provider = ? AND user_id = ? AND status = 'pending' AND next_attempt_at IS NULL`,
+    [now.toISOString(), provider, userId],
+  );
+  return result.changes;
 }

@@ -1,6 +1,6 @@
 import type { DB } from './db.js';
-import { ensureParticipant, linkAccount } from './participants.js';
-import { runSqlite } from './sqlite-run.js';
+import { ensureParticipantOp, linkAccountOp } from './participants.js';
+import { runSqlite, transactSqlite } from './sqlite-run.js';
 import { all, get, run, type Op } from './sql.js';
 
 /** What the database knows of a user. Tokens are never here: they live in the credential store. */
@@ -27,27 +27,31 @@ export interface UserInput {
 }
 
 export function upsertUser(db: DB, user: UserInput, now = new Date()): void {
+  transactSqlite(db, upsertUserOp, user, now);
+}
+
+/** The user authorized (again): its scopes and token expiry, its re-authorization cleared, and its participant when a label is given. */
+export function* upsertUserOp(user: UserInput, now = new Date()): Op<void> {
   const ts = now.toISOString();
-  db.transaction(() => {
-    db.prepare(
-      `INSERT INTO users (provider, user_id, scopes, created_at, updated_at, token_expires_at, needs_reauth)
-       VALUES (@provider, @userId, @scopes, @ts, @ts, @tokenExpiresAt, 0)
-       ON CONFLICT (provider, user_id) DO UPDATE SET
-         scopes = COALESCE(excluded.scopes, users.scopes),
-         token_expires_at = COALESCE(excluded.token_expires_at, users.token_expires_at),
-         updated_at = excluded.updated_at, needs_reauth = 0, last_error = NULL`,
-    ).run({
+  yield* run(
+    `INSERT INTO users (provider, user_id, scopes, created_at, updated_at, token_expires_at, needs_reauth)
+     VALUES (@provider, @userId, @scopes, @ts, @ts, @tokenExpiresAt, 0)
+     ON CONFLICT (provider, user_id) DO UPDATE SET
+       scopes = COALESCE(excluded.scopes, users.scopes),
+       token_expires_at = COALESCE(excluded.token_expires_at, users.token_expires_at),
+       updated_at = excluded.updated_at, needs_reauth = 0, last_error = NULL`,
+    {
       provider: user.provider,
       userId: user.userId,
       scopes: user.scopes ?? null,
       tokenExpiresAt: user.tokenExpiresAt ?? null,
       ts,
-    });
-    if (user.label) {
-      ensureParticipant(db, user.label, now);
-      linkAccount(db, { provider: user.provider, userId: user.userId, label: user.label }, now);
-    }
-  })();
+    },
+  );
+  if (user.label) {
+    yield* ensureParticipantOp(user.label, now);
+    yield* linkAccountOp({ provider: user.provider, userId: user.userId, label: user.label }, now);
+  }
 }
 
 /** Users with the label of the participant their account belongs to. */

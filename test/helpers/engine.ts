@@ -1,4 +1,5 @@
 import path from 'node:path';
+import fs from 'node:fs';
 import { openDatabase, type DB } from '../../src/store/db.js';
 import { copyStore } from '../../src/store/copy.js';
 import { openStore } from '../../src/store/open.js';
@@ -110,4 +111,17 @@ function* rowsOf<Row>(sql: Sql, params: Params): Op<Row[]> {
 
 function* statementOf(sql: Sql, params: Params): Op<RunResult> {
   return yield* run(sql, params);
+}
+
+/**
+ * Everything the store holds, as text, to check that a secret never reaches it: the SQLite
+ * file's bytes (with its WAL), or every row of every table on PostgreSQL (bytea as hex).
+ */
+export async function storeText(location: string): Promise<string> {
+  if (!onPostgres) {
+    return [location, `${location}-wal`].filter((file) => fs.existsSync(file)).map((file) => fs.readFileSync(file).toString('latin1')).join('\n');
+  }
+  const tables = await queryRows<{ name: string }>(location, "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'");
+  const texts = await Promise.all(tables.map(({ name }) => queryRows<{ row: string }>(location, `SELECT t::text AS row FROM "${name}" t`)));
+  return texts.flat().map((r) => r.row).join('\n');
 }

@@ -1,14 +1,13 @@
-import pg from 'pg';
 import { CredentialStore } from '../../src/credentials/token-store.js';
-import { isPostgresUrl } from '../../src/store/location.js';
-import { openDatabase } from '../../src/store/db.js';
-import { upsertUser } from '../../src/store/users.js';
+import { storeLocation } from '../../src/store/location.js';
+import { openStore } from '../../src/store/open.js';
+import { upsertUserOp } from '../../src/store/users.js';
 import type { IssuedTokens, OuraFake } from './oura-fake.js';
 
 /**
  * Put an Oura user into a wearhook config dir and database as if `wearhook auth oura` had
- * run against `fake`: tokens in the credential file, the user row in SQLite (or PostgreSQL, a
- * postgres:// `dbPath` on a migrated database).
+ * run against `fake`: tokens in the credential file, the user row (and its participant, with
+ * `label`) in the store `dbPath` names: a SQLite file, or a postgres:// URL of a migrated database.
  * `accessTokenExpired` stores an access token that is already past its expiry (and dead
  * at the fake), so the first data call must refresh.
  */
@@ -33,25 +32,12 @@ export async function seedOuraUser(
     if (previous === undefined) delete process.env.WEARHOOK_CONFIG_DIR;
     else process.env.WEARHOOK_CONFIG_DIR = previous;
   }
-  if (isPostgresUrl(options.dbPath)) {
-    // The user row as `auth oura` writes it (without a participant: login is SQLite's for now).
-    const client = new pg.Client({ connectionString: options.dbPath });
-    await client.connect();
-    try {
-      await client.query(
-        `INSERT INTO users (provider, user_id, scopes, created_at, updated_at, token_expires_at, needs_reauth) VALUES ('oura', $1, $2, $3, $3, $4, 0)`,
-        [options.userId, tokens.scope, new Date().toISOString(), expiresAt],
-      );
-    } finally {
-      await client.end();
-    }
-    return tokens;
-  }
-  const db = openDatabase(options.dbPath);
+  // The user row (and its participant) as `auth oura` writes it, on SQLite or PostgreSQL.
+  const store = await openStore(storeLocation(options.dbPath));
   try {
-    upsertUser(db, { provider: 'oura', userId: options.userId, label: options.label ?? null, scopes: tokens.scope, tokenExpiresAt: expiresAt });
+    await store.run(upsertUserOp, { provider: 'oura', userId: options.userId, label: options.label ?? null, scopes: tokens.scope, tokenExpiresAt: expiresAt });
   } finally {
-    db.close();
+    await store.close();
   }
   return tokens;
 }

@@ -1,13 +1,15 @@
 import open from 'open';
 import { RuntimeError, errorMessage } from '../../errors.js';
 import { CredentialStore } from '../../credentials/token-store.js';
-import { getUser, upsertUser } from '../../store/users.js';
-import { accountOwner, accountsOf } from '../../store/participants.js';
-import { wakeDeliveriesOf } from '../../store/deliveries.js';
+import { getUserOp, upsertUserOp } from '../../store/users.js';
+import { accountOwnerOp, accountsOfOp } from '../../store/participants.js';
+import { wakeDeliveriesOfOp } from '../../store/deliveries.js';
+import type { Op } from '../../store/sql.js';
+import type { Store } from '../../store/store.js';
 import { FixedBearer, OuraApi } from './api.js';
 import { ouraAppCredentials, ouraEndpoints, ouraHttpClient } from './http.js';
 import { authorizeUrl, expiresAt, listenForCallback, newPkce, newState, requestToken } from './oauth.js';
-import type { SqliteOuraDeps } from './session.js';
+import { lockRefreshOp, storeOf, type OuraDeps } from './session.js';
 
 export interface LoginOptions {
   port: number;
@@ -32,9 +34,10 @@ const APPLICATIONS_PAGE = 'https://cloud.ouraring.com/oauth/applications';
 
 /**
  * `wearhook auth oura`: send the user to Oura's consent page, take the code on the loopback
- * redirect, exchange it, learn the user id from personal_info, and store tokens and user.
+ * redirect, exchange it, learn the user id from personal_info, and store tokens (the credential
+ * file) and user (the store: SQLite or PostgreSQL).
  */
-export async function loginOuraUser(deps: SqliteOuraDeps, options: LoginOptions): Promise<LoginResult> {
+export async function loginOuraUser(deps: OuraDeps, options: LoginOptions): Promise<LoginResult> {
   const app = ouraAppCredentials(deps.settings);
   const endpoints = ouraEndpoints(deps.settings);
   const http = deps.http ?? ouraHttpClient();
@@ -105,11 +108,12 @@ export interface AuthorizationGrant {
  * code, learn the user id from personal_info, check the participant, store the tokens under
  * the user's refresh lock, then the user and its participant link.
  */
-export async function completeOuraAuthorization(deps: SqliteOuraDeps, grant: AuthorizationGrant): Promise<LoginResult> {
+export async function completeOuraAuthorization(deps: OuraDeps, grant: AuthorizationGrant): Promise<LoginResult> {
   const app = ouraAppCredentials(deps.settings);
   const endpoints = ouraEndpoints(deps.settings);
   const http = deps.http ?? ouraHttpClient();
   const credentials = deps.credentials ?? new CredentialStore();
+  const store = storeOf(deps);
   const now = deps.now ?? (() => new Date());
 
   const tokens = await requestToken(http, endpoints, app, {
@@ -122,13 +126,13 @@ export async function completeOuraAuthorization(deps: SqliteOuraDeps, grant: Aut
   const label = grant.label;
   if (label) {
     // One Oura account per participant this way; a second one (a new account) is linked on purpose with `participants link`.
-    const holder = accountsOf(deps.db, [label]).find((a) => a.provider === 'oura' && a.user_id !== info.id);
+    const holder = (await store.read(accountsOfOp, [label])).find((a) => a.provider === 'oura' && a.user_id !== info.id);
     if (holder) {
       throw new OuraLabelConflictError(
         `The label ${label} already belongs to Oura user ${holder.user_id}; choose another label, or if this is the same person's new account run \`wearhook participants link ${label} oura ${info.id}\` and authorize again.`,
       );
     }
-    const owner = accountOwner(deps.db, 'oura', info.id);
+    const owner = await store.read(accountOwnerOp, 'oura', info.id);
     if (!grant.moveAccount && owner !== undefined && owner !== label) {
       throw new OuraLabelConflictError(`Oura user ${info.id} is already enrolled as participant ${owner}, not ${label}; nothing was changed.`);
     }
@@ -136,21 +140,29 @@ export async function completeOuraAuthorization(deps: SqliteOuraDeps, grant: Aut
   const granted = (grant.grantedScope ?? tokens.scope ?? grant.requestedScopes).split(/[\s+]+/).filter(Boolean);
   const obtained = now();
   const tokenExpiresAt = expiresAt(tokens, obtained);
-  // The refresh lock too: a refresh of the previous grant must not overwrite this pair.
-  await credentials.withUserLock('oura', info.id, () =>
-    credentials.save('oura', info.id, {
+  const user = { provider: 'oura', userId: info.id, label, scopes: granted.join(' '), tokenExpiresAt };
+  // The tokens go to the credential file (never the database), then the user to the store.
+  const save = async (tx: Pick<Store, 'run'>) => {
+    await credentials.save('oura', info.id, {
       access_token: tokens.access_token,
       refresh_token: tokens.refresh_token,
       expires_at: tokenExpiresAt,
       scopes: granted,
       obtained_at: obtained.toISOString(),
-    }),
+    });
+    return tx.run(recordAuthorizationOp, user, obtained);
+  };
+  // The refresh lock too: a refresh of the previous grant must not overwrite this pair. On
+  // PostgreSQL that is also the user's advisory lock (session.ts), which reaches the receivers
+  // of other machines; SQLite's writer lock is not held across the file's save.
+  const storedLabel = await credentials.withUserLock('oura', info.id, () =>
+    store.dialect === 'postgres'
+      ? store.transaction(async (tx) => {
+          await tx.run(lockRefreshOp, info.id);
+          return save(tx);
+        })
+      : save(store),
   );
-  upsertUser(deps.db, { provider: 'oura', userId: info.id, label, scopes: granted.join(' '), tokenExpiresAt }, obtained);
-  // Deliveries that waited for this user's authorization are due now.
-  wakeDeliveriesOf(deps.db, 'oura', info.id, obtained);
-  // Authorizing again without a label keeps the participant the account already belongs to.
-  const storedLabel = getUser(deps.db, 'oura', info.id)?.label ?? null;
   return {
     provider: 'oura',
     user_id: info.id,
@@ -159,4 +171,15 @@ export async function completeOuraAuthorization(deps: SqliteOuraDeps, grant: Aut
     scopes: granted,
     token_expires_at: tokenExpiresAt,
   };
+}
+
+/**
+ * The user of a new grant: its row (and participant link), the deliveries that waited for
+ * its authorization made due, and the label it now has (authorizing again without a label
+ * keeps the participant the account already belongs to).
+ */
+function* recordAuthorizationOp(user: { provider: string; userId: string; label: string | null; scopes: string; tokenExpiresAt: string }, now: Date): Op<string | null> {
+  yield* upsertUserOp(user, now);
+  yield* wakeDeliveriesOfOp(user.provider, user.userId, now);
+  return (yield* getUserOp(user.provider, user.userId))?.label ?? null;
 }

@@ -24,6 +24,9 @@ export interface OuraDeps {
   now?: () => Date;
 }
 
+/** OuraDeps with a SQLite connection, for callers that also read that connection. */
+export type SqliteOuraDeps = OuraDeps & { db: DB };
+
 /** Refresh this long before the access token expires, so a request never starts with a dying token. */
 export const REFRESH_AHEAD_MS = 5 * 60_000;
 
@@ -33,9 +36,6 @@ export class OuraReauthRequiredError extends RuntimeError {}
 export function reauthCommand(label: string | null | undefined): string {
   return label ? `wearhook auth oura --label ${label}` : 'wearhook auth oura';
 }
-
-/** OuraDeps on a SQLite connection, for the parts not yet written as store operations (login). */
-export type SqliteOuraDeps = OuraDeps & { db: DB };
 
 /** The store of `deps`: its own, or one over its SQLite connection. */
 export function storeOf(deps: Pick<OuraDeps, 'db' | 'store'>): Store {
@@ -188,7 +188,7 @@ export function ouraApiForUser(deps: OuraDeps, user: UserRow): OuraApi {
 }
 
 /** Hold the refresh lock of one Oura user until the transaction ends (PostgreSQL; SQLite's writer lock already excludes). */
-function* lockRefreshOp(userId: string): Op<void> {
+export function* lockRefreshOp(userId: string): Op<void> {
   yield* lock(`oura-refresh:${userId}`);
 }
 
