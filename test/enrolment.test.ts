@@ -2,19 +2,21 @@ import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../src/store/db.js';
-import { createInvite } from '../src/participants/enrolment.js';
+import { createHash } from 'node:crypto';
+import { createInviteOp } from '../src/participants/enrolment.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import { startListen, type ListenProcess } from './helpers/listen-process.js';
 import { startOuraFake, type OuraFake } from './helpers/oura-fake.js';
 import { storedOuraTokens } from './helpers/oura-user.js';
 import { startPublicProxy, type PublicProxy } from './helpers/public-proxy.js';
 import { ouraSleepDocument } from './fixtures/documents.js';
+import { onPostgres, queryRows, runOp, testDatabase } from './helpers/engine.js';
 
 /**
  * Remote enrolment end to end: `listen --public-url` behind the user's own proxy, the Oura
  * look-alike, `participants invite`, and the participant's browser played by fetch following
- * redirects: /enroll/<token> -> Oura's consent -> /oauth/callback.
+ * redirects: /enroll/<token> -> Oura's consent -> /oauth/callback. On SQLite and on PostgreSQL
+ * (vitest.config.ts BOTH_ENGINES).
  */
 
 let oura: OuraFake;
@@ -28,15 +30,24 @@ beforeAll(async () => {
   oura.addUser({ id: 'oura-p007', email: 'p007@example.com' });
   oura.addDocuments('oura-p007', 'sleep', [ouraSleepDocument('sleep-p007', '2026-03-02')]);
   dir = tempDir('wearhook-enrol-');
-  env = { ...oura.env(), WEARHOOK_CONFIG_DIR: path.join(dir, 'config'), WEARHOOK_DB: path.join(dir, 'wearhook.db') };
+  env = { ...oura.env(), WEARHOOK_CONFIG_DIR: path.join(dir, 'config'), WEARHOOK_DB: await testDatabase(dir) };
   proxy = await startPublicProxy();
-  listen = await startListen(env, ['--public-url', proxy.url], {
+  listen = await startBehindProxy();
+});
+
+/** A `listen --public-url` of the proxy; the proxy forwards to it once its receiver runs (before its public side opens). */
+function startBehindProxy(): Promise<ListenProcess> {
+  let forwarded = false;
+  return startListen(env, ['--public-url', proxy.url], {
     onStderr: (stderr) => {
       const receiver = /receiver on (http:\/\/[\d.:]+);/.exec(stderr)?.[1];
-      if (receiver) proxy.forwardTo(receiver);
+      if (receiver && !forwarded) {
+        forwarded = true;
+        proxy.forwardTo(receiver);
+      }
     },
   });
-});
+}
 
 afterAll(async () => {
   await listen.stop('SIGTERM');
@@ -58,13 +69,8 @@ function notify(userId: string, objectId: string): Promise<Response> {
   return fetch(`${listen.url}/oura`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-oura-timestamp': timestamp, 'x-oura-signature': signature } });
 }
 
-function query<T>(sql: string, ...params: unknown[]): T[] {
-  const db = openDatabase(env.WEARHOOK_DB!, { readonly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
+function query<T>(sql: string, ...params: unknown[]): Promise<T[]> {
+  return queryRows<T>(env.WEARHOOK_DB!, sql, params);
 }
 
 const tokenRequests = () => oura.requestsTo('/oauth/token').length;
@@ -104,7 +110,7 @@ describe('remote enrolment', () => {
     // The tokens are in the credential store (0600), never in the database; the invite only as a hash.
     tokens = storedOuraTokens(env.WEARHOOK_CONFIG_DIR!, 'oura-p007');
     expect(tokens && oura.isAccessTokenValid(tokens.access_token)).toBe(true);
-    const rows = query<Record<string, unknown>>('SELECT * FROM enrolment_invites');
+    const rows = await query<Record<string, unknown>>('SELECT * FROM enrolment_invites');
     expect(rows).toHaveLength(1);
     expect(JSON.stringify(rows)).not.toContain(token);
     expect(JSON.stringify(rows)).not.toContain(tokens!.access_token);
@@ -112,7 +118,7 @@ describe('remote enrolment', () => {
 
     // The waiting delivery is fetched as soon as the user has enrolled.
     await listen.waitForLine((l) => l.type === 'work' && l.user_id === 'oura-p007' && l.status === 'processed', 'the delivery processed after enrolment');
-    expect(query('SELECT id, user_id FROM documents WHERE provider = ?', 'oura')).toEqual([{ id: 'sleep-p007', user_id: 'oura-p007' }]);
+    expect(await query('SELECT id, user_id FROM documents WHERE provider = ?', 'oura')).toEqual([{ id: 'sleep-p007', user_id: 'oura-p007' }]);
   });
 
   it('the enrolled participant: auth list shows the label, a sync works, the used link is refused', async () => {
@@ -134,15 +140,8 @@ describe('remote enrolment', () => {
 
   it('an expired, a forged or a declined link changes nothing; a declined one works when tried again', async () => {
     oura.addUser({ id: 'oura-p008', email: 'p008@example.com' });
-    const db = openDatabase(env.WEARHOOK_DB!);
-    let expired;
-    let fresh;
-    try {
-      expired = createInvite(db, { label: 'P008', publicUrl: proxy.url, now: new Date(Date.now() - 8 * 86_400_000) });
-      fresh = createInvite(db, { label: 'P008', publicUrl: proxy.url, ttlMs: 3_600_000 });
-    } finally {
-      db.close();
-    }
+    const expired = await runOp(env.WEARHOOK_DB!, createInviteOp, { label: 'P008', publicUrl: proxy.url, now: new Date(Date.now() - 8 * 86_400_000) });
+    const fresh = await runOp(env.WEARHOOK_DB!, createInviteOp, { label: 'P008', publicUrl: proxy.url, ttlMs: 3_600_000 });
     const authorizations = oura.requestsTo('/oauth/authorize').length;
     const tokensBefore = tokenRequests();
 
@@ -160,17 +159,51 @@ describe('remote enrolment', () => {
     // Nothing was stored for P008 by any of them.
     expect(tokenRequests()).toBe(tokensBefore);
     expect(storedOuraTokens(env.WEARHOOK_CONFIG_DIR!, 'oura-p008')).toBeUndefined();
-    expect(query('SELECT user_id FROM users WHERE user_id = ?', 'oura-p008')).toEqual([]);
-    expect(query('SELECT used_at FROM enrolment_invites WHERE label = ?', 'P008')).toEqual([{ used_at: null }, { used_at: null }]);
+    expect(await query('SELECT user_id FROM users WHERE user_id = ?', 'oura-p008')).toEqual([]);
+    expect(await query('SELECT used_at FROM enrolment_invites WHERE label = ?', 'P008')).toEqual([{ used_at: null }, { used_at: null }]);
 
     oura.consent = { userId: 'oura-p008' };
     expect((await browse(fresh.url)).page).toContain('You are enrolled');
-    expect(query('SELECT label FROM participant_accounts WHERE user_id = ?', 'oura-p008')).toEqual([{ label: 'P008' }]);
+    expect(await query('SELECT label FROM participant_accounts WHERE user_id = ?', 'oura-p008')).toEqual([{ label: 'P008' }]);
   });
 
   it('participants invite without a running listen or --public-url says how to get one (exit 2)', async () => {
-    const res = await runCli(['--db', path.join(dir, 'other.db'), 'participants', 'invite', 'P009'], { env });
+    const res = await runCli(['--db', await testDatabase(dir, undefined, 'other.db'), 'participants', 'invite', 'P009'], { env });
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/^error: No public URL to put the link on: .*`wearhook listen --public-url https:\/\/your\.domain`.*or pass --public-url URL\.\n$/);
+  });
+
+  it('a consent begun at one receiver ends at another: its state is in the database, its PKCE verifier derived from it', async () => {
+    oura.addUser({ id: 'oura-p010', email: 'p010@example.com' });
+    oura.consent = { userId: 'oura-p010' };
+    const { url } = await runOp(env.WEARHOOK_DB!, createInviteOp, { label: 'P010', publicUrl: proxy.url });
+    const first = listen;
+    // The participant opens the link: this receiver sends them to Oura, Oura sends them back.
+    const toOura = await fetch(url, { redirect: 'manual' });
+    expect(toOura.status).toBe(302);
+    const authorize = new URL(toOura.headers.get('location')!);
+    const fromOura = await fetch(authorize, { redirect: 'manual' });
+    const callback = fromOura.headers.get('location')!;
+    expect(callback.startsWith(`${proxy.url}/oauth/callback?`)).toBe(true);
+    await first.waitForLine((l) => l.type === 'enrolment' && l.status === 'consent' && l.label === 'P010', 'the consent at the first receiver');
+
+    // Oura's answer reaches another receiver of the database: on PostgreSQL one running beside
+    // the first behind the same public URL; on SQLite (one receiver per file) the next run.
+    if (!onPostgres) await first.stop('SIGTERM');
+    const second = onPostgres ? await startListen(env, ['--public-url', proxy.url]) : await startBehindProxy();
+    listen = second;
+    try {
+      proxy.forwardTo(second.url);
+      const done = await browse(callback);
+      expect([done.status, done.page.includes('You are enrolled')]).toEqual([200, true]);
+      await second.waitForLine((l) => l.type === 'enrolment' && l.status === 'enrolled' && l.label === 'P010', 'the enrolment at the second receiver');
+      // The look-alike enforces PKCE: the second receiver sent the verifier of the first one's challenge.
+      const verifier = oura.requestsTo('/oauth/token').at(-1)!.form!.code_verifier!;
+      expect(createHash('sha256').update(verifier).digest('base64url')).toBe(authorize.searchParams.get('code_challenge'));
+      expect(await query('SELECT label FROM participant_accounts WHERE user_id = ?', 'oura-p010')).toEqual([{ label: 'P010' }]);
+      expect(storedOuraTokens(env.WEARHOOK_CONFIG_DIR!, 'oura-p010')).toBeDefined();
+    } finally {
+      if (onPostgres) await first.stop('SIGTERM');
+    }
   });
 });

@@ -28,18 +28,17 @@ export class CliContext {
   }
 
   /**
-   * The store, opened (and created or upgraded) on first use. The per-user default's folder
-   * is created; a path the user chose (`--db`, `WEARHOOK_DB`) in a folder that does not exist
-   * is a usage error rather than a new empty database somewhere unexpected.
+   * The SQLite connection, opened (and created or upgraded) on first use, for the SQLite
+   * engine's own paths (`openStore()`, `listen` on a file); every command works through
+   * `openStore()`. The per-user default's folder is created; a path the user chose (`--db`,
+   * `WEARHOOK_DB`) in a folder that does not exist is a usage error rather than a new empty
+   * database somewhere unexpected.
    */
   openDb(): DB {
     if (!this.db) {
       const file = this.dbPath;
-      if (isPostgresUrl(file)) {
-        throw new UsageError(
-          `This command does not work on PostgreSQL yet (${redactDatabaseUrl(file)}); give it a SQLite file with --db, or copy the data over with wearhook db copy.`,
-        );
-      }
+      // Never a SQLite file named like a URL: a caller that gets here on PostgreSQL is a bug.
+      if (isPostgresUrl(file)) throw new Error(`A SQLite connection was asked for the PostgreSQL database ${redactDatabaseUrl(file)}; use openStore().`);
       const folder = path.dirname(path.resolve(file));
       if (dbPathSource(this.globals.db) !== 'default' && !fs.existsSync(folder)) {
         const given = this.globals.db ? '--db' : 'WEARHOOK_DB';

@@ -1,28 +1,27 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type { DB } from '../store/db.js';
 import type { Settings } from '../config/settings.js';
 import type { HttpClient } from '../net/http-client.js';
 import type { CredentialStore } from '../credentials/token-store.js';
 import type { ReceiverRoute, RouteCall } from '../receiver/server.js';
 import { UsageError, errorMessage } from '../errors.js';
 import {
-  beginConsent,
-  claimInvite,
-  completeInvite,
+  beginConsentOp,
+  claimInviteOp,
+  completeInviteOp,
   forgetPublicUrlOp,
   insertInviteOp,
-  inviteByState,
-  inviteByToken,
+  inviteByStateOp,
+  inviteByTokenOp,
   publicUrlsOp,
-  releaseInvite,
+  releaseInviteOp,
   type InviteRow,
 } from '../store/enrolment.js';
 import { insertParticipantOp } from '../store/participants.js';
 import type { Op } from '../store/sql.js';
-import { transactSqlite } from '../store/sqlite-run.js';
+import type { Store } from '../store/store.js';
 import { ouraAppCredentials, ouraEndpoints } from '../providers/oura/http.js';
-import { DEFAULT_SCOPES, authorizeUrl, newPkce, newState, sendPage } from '../providers/oura/oauth.js';
+import { DEFAULT_SCOPES, authorizeUrl, newState, pkceOf, sendPage } from '../providers/oura/oauth.js';
 import { OuraLabelConflictError, completeOuraAuthorization } from '../providers/oura/login.js';
 
 /**
@@ -78,11 +77,6 @@ export function* createInviteOp(options: { label: string; publicUrl?: string; tt
   };
 }
 
-/** The same on a SQLite connection, as one transaction. */
-export function createInvite(db: DB, options: { label: string; publicUrl?: string; ttlMs?: number; now?: Date }): Invite {
-  return transactSqlite(db, createInviteOp, options);
-}
-
 /**
  * The public URL of a `listen` serving this database now. A run on this machine whose process
  * is gone (killed before it could clean up) no longer counts, and its record is dropped.
@@ -113,7 +107,8 @@ export type EnrolmentEvent =
   | { type: 'enrolment'; status: 'refused' | 'failed'; label: string | null; reason: string };
 
 export interface EnrolmentDeps {
-  db: DB;
+  /** The store of the `listen` run (SQLite or PostgreSQL): invites, users, participants. */
+  store: Store;
   settings: Settings;
   /** The run's public URL now (it changes when a tunnel comes back elsewhere). */
   publicUrl: () => string | undefined;
@@ -134,28 +129,36 @@ function inviteProblem(invite: InviteRow | undefined, now: Date): Problem | unde
   return undefined;
 }
 
+/**
+ * The PKCE verifier of a consent, derived from its state with the Oura application's client
+ * secret rather than kept in memory: the callback may reach another receiver of the database
+ * than the one that served the link (behind a load balancer), or this one after a restart, and
+ * every one of them holds the secret (the code exchange needs it) and computes the same
+ * verifier again. Without the secret nobody can, and no secret is written to the database.
+ */
+function consentPkce(clientSecret: string, state: string): { verifier: string; challenge: string } {
+  return pkceOf(createHmac('sha256', clientSecret).update(`wearhook enrolment pkce\0${state}`).digest('base64url'));
+}
+
 /** The receiver's routes of remote enrolment: `GET /enroll/<token>` and `GET /oauth/callback`. */
 export function enrolmentRoutes(deps: EnrolmentDeps): ReceiverRoute[] {
+  const { store } = deps;
   const now = deps.now ?? (() => new Date());
   const emit = (event: EnrolmentEvent) => deps.onEvent?.(event);
   const page = (call: RouteCall, status: number, title: string, message: string) =>
     sendPage(call.res, status, title, message, status === 200 ? 'You can close this page.' : '');
-  // PKCE verifiers of the consents under way, by state hash: kept in this process only (a secret
-  // is never written to the database). After a restart a consent goes on without one, which Oura,
-  // documenting no PKCE, accepts; a server that insisted would refuse, and the link works again.
-  const verifiers = new Map<string, { verifier: string; until: number }>();
   const onlyGet = (call: RouteCall): boolean => {
     if (call.method === 'GET') return true;
     call.refuse(405, `use GET ${call.path}`, { allow: 'GET' });
     return false;
   };
 
-  const enrol = (call: RouteCall): void => {
+  const enrol = async (call: RouteCall): Promise<void> => {
     if (!onlyGet(call)) return;
     const token = call.path.slice(ENROL_PREFIX.length);
     const tokenHash = sha256(token);
     const at = now();
-    const invite = token ? inviteByToken(deps.db, tokenHash) : undefined;
+    const invite = token ? await store.read(inviteByTokenOp, tokenHash) : undefined;
     const problem = inviteProblem(invite, at);
     if (problem || !invite) {
       emit({ type: 'enrolment', status: 'refused', label: invite?.label ?? null, reason: problem!.title.toLowerCase() });
@@ -168,11 +171,9 @@ export function enrolmentRoutes(deps: EnrolmentDeps): ReceiverRoute[] {
       const app = ouraAppCredentials(deps.settings);
       const redirectUri = `${publicUrl.replace(/\/+$/, '')}${CALLBACK_PATH}`;
       const state = newState();
-      const pkce = newPkce();
       // The state binds Oura's answer to this invite: only its hash is kept.
-      beginConsent(deps.db, tokenHash, { stateSha256: sha256(state), stateExpiresAt: new Date(at.getTime() + CONSENT_TTL_MS), redirectUri });
-      for (const [key, entry] of verifiers) if (entry.until <= at.getTime()) verifiers.delete(key);
-      verifiers.set(sha256(state), { verifier: pkce.verifier, until: at.getTime() + CONSENT_TTL_MS });
+      await store.run(beginConsentOp, tokenHash, { stateSha256: sha256(state), stateExpiresAt: new Date(at.getTime() + CONSENT_TTL_MS), redirectUri });
+      const pkce = consentPkce(app.clientSecret, state);
       url = authorizeUrl(ouraEndpoints(deps.settings), { clientId: app.clientId, redirectUri, state, scopes: deps.scopes ?? DEFAULT_SCOPES, codeChallenge: pkce.challenge });
     } catch (err) {
       emit({ type: 'enrolment', status: 'failed', label: invite.label, reason: errorMessage(err) });
@@ -187,7 +188,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): ReceiverRoute[] {
     const state = call.query.get('state') ?? '';
     const stateHash = sha256(state);
     const at = now();
-    const invite = state ? inviteByState(deps.db, stateHash) : undefined;
+    const invite = state ? await store.read(inviteByStateOp, stateHash) : undefined;
     const problem =
       invite && invite.state_expires_at !== null && Date.parse(invite.state_expires_at) <= at.getTime()
         ? { status: 403, title: 'This sign-in took too long', message: 'Please open your enrolment link again.' }
@@ -209,23 +210,22 @@ export function enrolmentRoutes(deps: EnrolmentDeps): ReceiverRoute[] {
         `${declined ? 'You did not allow the study to read your Oura data.' : 'Oura did not complete the sign-in.'} To try again, open your enrolment link again.`,
       );
     }
-    const codeVerifier = verifiers.get(stateHash)?.verifier;
-    verifiers.delete(stateHash);
-    // One callback completes an invite: a second one (a reload, a copy) finds it taken.
-    if (!claimInvite(deps.db, invite.token_sha256, stateHash, at)) {
+    // One callback completes an invite: a second one (a reload, a copy, at another receiver) finds it taken.
+    if (!(await store.run(claimInviteOp, invite.token_sha256, stateHash, at))) {
       emit({ type: 'enrolment', status: 'refused', label: invite.label, reason: 'already used' });
       return page(call, 403, 'This link was already used', 'This enrolment has already been completed or is being completed.');
     }
     try {
+      const codeVerifier = consentPkce(ouraAppCredentials(deps.settings).clientSecret, state).verifier;
       const result = await completeOuraAuthorization(
-        { db: deps.db, settings: deps.settings, http: deps.http, credentials: deps.credentials, now: deps.now },
+        { store, settings: deps.settings, http: deps.http, credentials: deps.credentials, now: deps.now },
         { code, codeVerifier, redirectUri: invite.redirect_uri!, grantedScope: call.query.get('scope'), requestedScopes: deps.scopes ?? DEFAULT_SCOPES, label: invite.label, moveAccount: false },
       );
-      completeInvite(deps.db, invite.token_sha256, result.user_id);
+      await store.run(completeInviteOp, invite.token_sha256, result.user_id);
       emit({ type: 'enrolment', status: 'enrolled', label: invite.label, user_id: result.user_id });
       page(call, 200, 'You are enrolled', 'Your Oura ring is now connected to the study. Thank you!');
     } catch (err) {
-      releaseInvite(deps.db, invite.token_sha256);
+      await store.run(releaseInviteOp, invite.token_sha256);
       emit({ type: 'enrolment', status: 'failed', label: invite.label, reason: errorMessage(err) });
       const message =
         err instanceof OuraLabelConflictError

@@ -1,6 +1,4 @@
-import type { DB } from './db.js';
-import { all, run, type Op } from './sql.js';
-import { runSqlite } from './sqlite-run.js';
+import { all, get, run, type Op } from './sql.js';
 
 /**
  * Remote enrolment: invites (one-use links, stored only as the SHA-256 of their token, with the
@@ -30,52 +28,45 @@ export function* insertInviteOp(invite: { tokenSha256: string; label: string; cr
   ]);
 }
 
-export function insertInvite(db: DB, invite: { tokenSha256: string; label: string; createdAt: Date; expiresAt: Date }): void {
-  runSqlite(db, insertInviteOp(invite));
+export function* inviteByTokenOp(tokenSha256: string): Op<InviteRow | undefined> {
+  return yield* get<InviteRow>('SELECT * FROM enrolment_invites WHERE token_sha256 = ?', [tokenSha256]);
 }
 
-export function inviteByToken(db: DB, tokenSha256: string): InviteRow | undefined {
-  return db.prepare('SELECT * FROM enrolment_invites WHERE token_sha256 = ?').get(tokenSha256) as InviteRow | undefined;
-}
-
-export function inviteByState(db: DB, stateSha256: string): InviteRow | undefined {
-  return db.prepare('SELECT * FROM enrolment_invites WHERE state_sha256 = ?').get(stateSha256) as InviteRow | undefined;
+export function* inviteByStateOp(stateSha256: string): Op<InviteRow | undefined> {
+  return yield* get<InviteRow>('SELECT * FROM enrolment_invites WHERE state_sha256 = ?', [stateSha256]);
 }
 
 /** The consent now under way for an unused invite (a later visit of the link replaces an earlier one). */
-export function beginConsent(db: DB, tokenSha256: string, consent: { stateSha256: string; stateExpiresAt: Date; redirectUri: string }): boolean {
-  return (
-    db
-      .prepare(
-        `UPDATE enrolment_invites SET state_sha256 = ?, state_expires_at = ?, redirect_uri = ?
-         WHERE token_sha256 = ? AND used_at IS NULL`,
-      )
-      .run(consent.stateSha256, consent.stateExpiresAt.toISOString(), consent.redirectUri, tokenSha256).changes > 0
+export function* beginConsentOp(tokenSha256: string, consent: { stateSha256: string; stateExpiresAt: Date; redirectUri: string }): Op<boolean> {
+  const result = yield* run(
+    `UPDATE enrolment_invites SET state_sha256 = ?, state_expires_at = ?, redirect_uri = ?
+     WHERE token_sha256 = ? AND used_at IS NULL`,
+    [consent.stateSha256, consent.stateExpiresAt.toISOString(), consent.redirectUri, tokenSha256],
   );
+  return result.changes > 0;
 }
 
 /**
  * Take the invite for the one callback that completes it: only while unused and still bound to
- * this state, so that two callbacks never both proceed. Its state is spent either way.
+ * this state, so that two callbacks (on any receivers of the database) never both proceed. Its
+ * state is spent either way.
  */
-export function claimInvite(db: DB, tokenSha256: string, stateSha256: string, now: Date): boolean {
-  return (
-    db
-      .prepare(
-        `UPDATE enrolment_invites SET used_at = ?, state_sha256 = NULL, state_expires_at = NULL
-         WHERE token_sha256 = ? AND used_at IS NULL AND state_sha256 = ?`,
-      )
-      .run(now.toISOString(), tokenSha256, stateSha256).changes > 0
+export function* claimInviteOp(tokenSha256: string, stateSha256: string, now: Date): Op<boolean> {
+  const result = yield* run(
+    `UPDATE enrolment_invites SET used_at = ?, state_sha256 = NULL, state_expires_at = NULL
+     WHERE token_sha256 = ? AND used_at IS NULL AND state_sha256 = ?`,
+    [now.toISOString(), tokenSha256, stateSha256],
   );
+  return result.changes > 0;
 }
 
 /** The enrolment failed after the claim (Oura refused the code, ...): the link works again. */
-export function releaseInvite(db: DB, tokenSha256: string): void {
-  db.prepare('UPDATE enrolment_invites SET used_at = NULL WHERE token_sha256 = ? AND enrolled_user_id IS NULL').run(tokenSha256);
+export function* releaseInviteOp(tokenSha256: string): Op<void> {
+  yield* run('UPDATE enrolment_invites SET used_at = NULL WHERE token_sha256 = ? AND enrolled_user_id IS NULL', [tokenSha256]);
 }
 
-export function completeInvite(db: DB, tokenSha256: string, userId: string): void {
-  db.prepare('UPDATE enrolment_invites SET enrolled_user_id = ? WHERE token_sha256 = ?').run(userId, tokenSha256);
+export function* completeInviteOp(tokenSha256: string, userId: string): Op<void> {
+  yield* run('UPDATE enrolment_invites SET enrolled_user_id = ? WHERE token_sha256 = ?', [userId, tokenSha256]);
 }
 
 export interface PublicUrlRow {
@@ -88,25 +79,25 @@ export interface PublicUrlRow {
 }
 
 /** A `listen` run's public URL, recorded when its public side opens; returns the row's id. */
-export function recordPublicUrl(db: DB, run: { publicUrl: string; pid: number; host: string }, now = new Date()): number {
+export function* recordPublicUrlOp(listen: { publicUrl: string; pid: number; host: string }, now = new Date()): Op<number> {
   const ts = now.toISOString();
-  return Number(
-    db.prepare('INSERT INTO listen_public_urls (public_url, pid, host, started_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(run.publicUrl, run.pid, run.host, ts, ts)
-      .lastInsertRowid,
-  );
+  const row = yield* get<{ id: number }>('INSERT INTO listen_public_urls (public_url, pid, host, started_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id', [
+    listen.publicUrl,
+    listen.pid,
+    listen.host,
+    ts,
+    ts,
+  ]);
+  return Number(row!.id);
 }
 
 /** The run's tunnel came back on a new URL. */
-export function updatePublicUrl(db: DB, id: number, publicUrl: string, now = new Date()): void {
-  db.prepare('UPDATE listen_public_urls SET public_url = ?, updated_at = ? WHERE id = ?').run(publicUrl, now.toISOString(), id);
+export function* updatePublicUrlOp(id: number, publicUrl: string, now = new Date()): Op<void> {
+  yield* run('UPDATE listen_public_urls SET public_url = ?, updated_at = ? WHERE id = ?', [publicUrl, now.toISOString(), id]);
 }
 
 export function* forgetPublicUrlOp(id: number): Op<void> {
   yield* run('DELETE FROM listen_public_urls WHERE id = ?', [id]);
-}
-
-export function forgetPublicUrl(db: DB, id: number): void {
-  runSqlite(db, forgetPublicUrlOp(id));
 }
 
 /** Recorded public URLs, the most recently updated first. */

@@ -6,7 +6,7 @@ import { UsageError } from '../errors.js';
 import { CALLBACK_VERIFICATION_HELP, CallbackVerificationError, OuraSubscriptionsApi } from '../providers/oura/subscriptions-api.js';
 import { OURA_WEBHOOK_DATA_TYPES, isKnownWebhookDataType } from '../providers/oura/data-types.js';
 import { ouraHttpClient } from '../providers/oura/http.js';
-import { SqliteStore, type Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { newClaimOwner } from '../store/claims.js';
 import { acquireLeaseOp, releaseLeaseOp } from '../store/leases.js';
 import { createSubscriptions, deleteSubscriptions, listAndSync, renewSubscriptions, type SubscriptionDeps } from '../subscriptions/core.js';
@@ -36,9 +36,9 @@ export interface PublicPlan {
   healthKey: Buffer;
   /**
    * `afterOutage` is called whenever the public URL reaches this run again after it did not.
-   * The subscriptions are kept in `store` (default: the SQLite database of `--db`).
+   * The subscriptions are kept in `store` (the run's: SQLite or PostgreSQL).
    */
-  start(target: LocalTarget, afterOutage?: () => void, store?: Store): Promise<PublicSide>;
+  start(target: LocalTarget, afterOutage: (() => void) | undefined, store: Store): Promise<PublicSide>;
 }
 
 const DEFAULT_HEALTH_INTERVAL_S = 30;
@@ -101,7 +101,7 @@ export async function planPublicSide(ctx: CliContext, flags: PublicFlags): Promi
         subscriptions: subscription && {
           keeper: subscription.keeper(store),
           // Several receivers on one PostgreSQL database rely on the same subscriptions: one stopping keeps them.
-          keep: flags.keepSubscriptions === true || store?.dialect === 'postgres',
+          keep: flags.keepSubscriptions === true || store.dialect === 'postgres',
           renewCheckMs: flags.renewCheck,
         },
         afterOutage,
@@ -116,11 +116,6 @@ export async function planPublicSide(ctx: CliContext, flags: PublicFlags): Promi
  */
 export const RENEW_LEASE = 'subscriptions:oura';
 const RENEW_LEASE_MS = 5 * 60_000;
-
-function sqliteStoreOf(ctx: CliContext): Store {
-  const db = ctx.openDb();
-  return new SqliteStore(db, db.name);
-}
 
 function subscriptionPlan(ctx: CliContext, flags: PublicFlags) {
   if (flags.all && flags.dataType) throw new UsageError('Give either --data-type or --all, not both.');
@@ -144,8 +139,7 @@ function subscriptionPlan(ctx: CliContext, flags: PublicFlags) {
     },
   };
 
-  const keeper = (given?: Store) => {
-    const store = given ?? sqliteStoreOf(ctx);
+  const keeper = (store: Store) => {
     const deps: SubscriptionDeps = { api, store };
     const owner = newClaimOwner();
     const ops: SubscriptionOps = {

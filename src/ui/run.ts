@@ -1,6 +1,6 @@
 import type { CliContext } from '../cli/context.js';
 import { errorMessage } from '../errors.js';
-import { untilStopSignal } from '../receiver/listen.js';
+import { untilStopSignal } from '../receiver/listen-run.js';
 import type { LiveFeed } from './live.js';
 import { startConsole, type ConsoleServer } from './server.js';
 

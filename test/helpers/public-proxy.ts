@@ -2,7 +2,7 @@ import http from 'node:http';
 import { startServer, type TestServer } from './http-server.js';
 
 export interface PublicProxy extends TestServer {
-  /** Where requests go from now on; requests that came before wait for it. */
+  /** Where requests go from now on (a later call moves them elsewhere); requests that came before the first wait for it. */
   forwardTo(upstream: string): void;
 }
 
@@ -12,8 +12,8 @@ export interface PublicProxy extends TestServer {
  * untouched (a redirect stays a redirect). The receiver's port is known only once it runs.
  */
 export async function startPublicProxy(): Promise<PublicProxy> {
-  let setUpstream!: (url: string) => void;
-  const upstream = new Promise<string>((resolve) => (setUpstream = resolve));
+  let setFirst!: (url: string) => void;
+  let upstream = new Promise<string>((resolve) => (setFirst = resolve));
   const server = await startServer((req, res) => {
     void upstream.then((base) => {
       const target = new URL(req.url ?? '/', base);
@@ -25,5 +25,11 @@ export async function startPublicProxy(): Promise<PublicProxy> {
       req.pipe(forward);
     });
   });
-  return { ...server, forwardTo: setUpstream };
+  return {
+    ...server,
+    forwardTo: (url) => {
+      setFirst(url);
+      upstream = Promise.resolve(url);
+    },
+  };
 }

@@ -23,7 +23,11 @@ export function newState(): string {
  * else. Oura does not document PKCE; a server that ignores the parameters works as before.
  */
 export function newPkce(): { verifier: string; challenge: string } {
-  const verifier = randomBytes(32).toString('base64url'); // 43 characters of [A-Za-z0-9_-]
+  return pkceOf(randomBytes(32).toString('base64url')); // 43 characters of [A-Za-z0-9_-]
+}
+
+/** A PKCE pair from its verifier (43 to 128 characters of [A-Za-z0-9._~-]). */
+export function pkceOf(verifier: string): { verifier: string; challenge: string } {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
