@@ -284,9 +284,9 @@ describe.skipIf(onPostgres)('the loopback redirect', () => {
       await both.close();
     }
 
-    const taken = net.createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '::1', resolve));
-    const port = (taken.address() as net.AddressInfo).port;
+    // A port taken on [::1] only: another process may hold the same number on 127.0.0.1, so
+    // take one whose 127.0.0.1 side is free (checked just before the login tries it).
+    const { taken, port } = await portTakenOnIpv6Only();
     try {
       await expect(listenForCallback({ port, state: 's', timeoutMs: 1_000, resolveLocalhost: async () => ['127.0.0.1', '::1'] })).rejects.toThrow(
         `Port ${port} on [::1] is already in use`,
@@ -299,3 +299,21 @@ describe.skipIf(onPostgres)('the loopback redirect', () => {
     );
   });
 });
+
+async function portTakenOnIpv6Only(): Promise<{ taken: net.Server; port: number }> {
+  for (;;) {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '::1', resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    const probe = net.createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (free) {
+      await new Promise((resolve) => probe.close(resolve));
+      return { taken, port };
+    }
+    await new Promise((resolve) => taken.close(resolve));
+  }
+}
