@@ -46,6 +46,7 @@ export const BOTH_ENGINES = [
   'test/coverage.test.ts',
   'test/oura-auth.test.ts',
   'test/enrolment.test.ts',
+  'test/reconcile-study.test.ts',
 ];
 
 export default defineConfig({
