@@ -74,7 +74,7 @@ export interface ReceiverStats {
 }
 
 export interface ReceiverOptions {
-  /** The SQLite database; or, instead, a PostgreSQL `store` (stored subscriptions' tokens are SQLite-only for now). */
+  /** The SQLite database; or, instead, a PostgreSQL `store`. */
   db?: DB;
   store?: Store;
   host?: string;
