@@ -3,7 +3,6 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './helpers/cli.js';
 import { startOuraFake, type OuraFake } from './helpers/oura-fake.js';
-import { storedOuraTokens } from './helpers/oura-user.js';
 import { Settings } from '../src/config/settings.js';
 import { HttpClient } from '../src/net/http-client.js';
 import { getUserOp } from '../src/store/users.js';
@@ -11,7 +10,7 @@ import type { Store } from '../src/store/store.js';
 import { fetchOuraDocument } from '../src/providers/oura/fetch-document.js';
 import { OuraReauthRequiredError, type OuraDeps } from '../src/providers/oura/session.js';
 import { openTestStore, testDatabase } from './helpers/engine.js';
-import { seedLabelledOuraUser } from './helpers/oura-labelled-user.js';
+import { seedOuraUser, storedOuraTokens } from './helpers/oura-user.js';
 
 /**
  * Single-use refresh tokens: refreshed ahead of expiry and on a 401, never spent twice, one refresh at a time.
@@ -25,7 +24,7 @@ let dbPath: string;
 let store: Store | undefined;
 const savedEnv = { ...process.env };
 
-const seedUser = (options: Parameters<typeof seedLabelledOuraUser>[1]) => seedLabelledOuraUser(fake, options);
+const seedUser = (options: Parameters<typeof seedOuraUser>[1]) => seedOuraUser(fake, options);
 
 beforeEach(async () => {
   fake = await startOuraFake();

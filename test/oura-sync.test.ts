@@ -5,7 +5,7 @@ import { runCli, tempDir } from './helpers/cli.js';
 import { startOuraFake, type OuraFake } from './helpers/oura-fake.js';
 import { ouraSleepDocument as sleepDoc } from './fixtures/documents.js';
 import { onPostgres, queryRows, testDatabase } from './helpers/engine.js';
-import { seedLabelledOuraUser } from './helpers/oura-labelled-user.js';
+import { seedOuraUser } from './helpers/oura-user.js';
 
 /**
  * `wearhook sync` against the Oura fake: paging, rate limits, server errors, refusals, idempotence.
@@ -24,7 +24,7 @@ let dir: string;
 let env: Record<string, string>;
 
 
-const seedUser = (options: Parameters<typeof seedLabelledOuraUser>[1]) => seedLabelledOuraUser(fake, options);
+const seedUser = (options: Parameters<typeof seedOuraUser>[1]) => seedOuraUser(fake, options);
 
 const DAYS = ['2026-02-28', '2026-03-01', '2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05', '2026-03-06'];
 

@@ -24,9 +24,6 @@ export interface OuraDeps {
   now?: () => Date;
 }
 
-/** OuraDeps with a SQLite connection, for callers that also read that connection. */
-export type SqliteOuraDeps = OuraDeps & { db: DB };
-
 /** Refresh this long before the access token expires, so a request never starts with a dying token. */
 export const REFRESH_AHEAD_MS = 5 * 60_000;
 
