@@ -104,7 +104,7 @@ if (results.export) {
 }
 if (results.export_tables?.tables) {
   for (const [type, t] of Object.entries(results.export_tables.tables)) {
-    rows.push([`export ${type} csv`, `${t.csv.rows} rows/s (peak MiB)`, `${t.csv.rows_per_s} (${t.csv.peak_mib})`, `sqlite3 -csv, equivalent query: ${t.sqlite3_csv.rows_per_s}`, t.ratio]);
+    rows.push([`export ${type} csv`, `${t.csv.rows} rows/s (peak MiB)`, `${t.csv.rows_per_s} (${t.csv.peak_mib})`, `sqlite3 -csv, equivalent query: ${t.sqlite3_csv.rows_per_s}; node floor: ${t.node_floor?.rows_per_s} (${t.floor_ratio})`, t.ratio]);
   }
 }
 if (results.export_postgres?.csv) {
