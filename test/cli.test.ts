@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { storeLocation } from '../src/store/location.js';
+import { commandToRun } from '../src/cli/program.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import { onPostgres, testDatabase } from './helpers/engine.js';
 
@@ -27,6 +28,22 @@ describe.skipIf(onPostgres)('the command-line surface', () => {
     expect(res.stderr).toMatch(/Usage: wearhook auth/);
     expect((await runCli(['subs', '--help'])).code).toBe(0);
     expect((await runCli(['--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('a mistyped command is answered from the whole tree, with a suggestion, wherever the global options are', async () => {
+    for (const args of [['exprot'], ['--db', 'x.db', 'lisen'], ['--json', 'participant']]) {
+      const res = await runCli(args);
+      expect(res.code, args.join(' ')).toBe(2);
+      expect(res.stderr, args.join(' ')).toMatch(/unknown command '\w+'\n\(Did you mean (export|listen|participants)\?\)/);
+    }
+  });
+
+  it('a run registers only its own command, found past the global options; help, completion and anything unknown get every command', () => {
+    expect(commandToRun(['--db', 'export', 'export', '--type', 'sleep'])).toBe('export');
+    expect(commandToRun(['--db=a.db', '--json', '--no-color', '--debug', 'sync', '--help'])).toBe('sync');
+    for (const args of [[], ['--help'], ['-h'], ['-V'], ['help', 'export'], ['completion', 'bash'], ['exprot'], ['--colour', 'export'], ['--db']]) {
+      expect(commandToRun(args), args.join(' ')).toBeNull();
+    }
   });
 
   it('every command has an example in its help', async () => {

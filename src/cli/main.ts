@@ -13,7 +13,7 @@ export async function main(argv: string[]): Promise<number> {
   // Past a file size limit (ulimit -f) a write then fails with EFBIG, reported like a full disk
   // (the receiver answers 503 and keeps running), instead of the signal killing the process.
   process.on('SIGXFSZ', () => {});
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   const debug = argv.includes('--debug') || process.env.WEARHOOK_DEBUG === '1';
   try {
     await program.parseAsync(argv);
