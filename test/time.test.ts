@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InstantFormatter, instantOf, localDate, readTimestamp } from '../src/time/instant.js';
 import { localFrame, zoneClock } from '../src/time/local-time.js';
 import { inferTransition, zoneOffsetAt } from '../src/time/zones.js';
+import { spanColumns, writtenSpan } from '../src/export/local-times.js';
 
 /** Every assertion here must hold whatever zone the machine is in. */
 const MACHINE_ZONES = ['UTC', 'Asia/Tokyo', 'America/New_York'];
@@ -56,6 +57,24 @@ for (const machineZone of MACHINE_ZONES) {
       expect(f.local(at('2026-03-08T12:00:00.250Z'), -330)).toBe('2026-03-08T06:30:00.250-05:30');
       expect(f.local(at('1969-12-31T23:59:30Z'), 0)).toBe('1969-12-31T23:59:30+00:00');
       expect(f.utc(at('2026-03-08T06:59:59.999Z'))).toBe('2026-03-08T06:59:59Z');
+    });
+
+    it('a span keeps a start or end written in the local form as it is, and writes every other form afresh', () => {
+      process.env.TZ = machineZone;
+      const times = { local: new InstantFormatter(), utc: new InstantFormatter() };
+      const columns = (start: string, end: string, zone: string | null = null) => {
+        const span = writtenSpan(start, end, zone);
+        const t = spanColumns(times, span, localFrame(span, zone));
+        return [t.start, t.end, t.startUtc, t.endUtc];
+      };
+      expect(columns('2026-03-01T23:10:00+01:00', '2026-03-02T07:40:00+01:00')).toEqual(['2026-03-01T23:10:00+01:00', '2026-03-02T07:40:00+01:00', '2026-03-01T22:10:00Z', '2026-03-02T06:40:00Z']);
+      // Forms the export does not write: its own form instead.
+      expect(columns('2026-03-01T23:10:00-00:00', '2026-03-02T07:40:00.000-00:00')).toEqual(['2026-03-01T23:10:00+00:00', '2026-03-02T07:40:00+00:00', '2026-03-01T23:10:00Z', '2026-03-02T07:40:00Z']);
+      expect(columns('2026-03-01 23:10:00+01:00', '2026-03-02T07:40:00 +0100')).toEqual(['2026-03-01T23:10:00+01:00', '2026-03-02T07:40:00+01:00', '2026-03-01T22:10:00Z', '2026-03-02T06:40:00Z']);
+      // Across a change of offset: the end at the offset in force then, whatever either was written at.
+      expect(columns('2026-10-25T00:30:00+02:00', '2026-10-25T07:30:00+02:00', 'Europe/Amsterdam')).toEqual(['2026-10-25T00:30:00+02:00', '2026-10-25T06:30:00+01:00', '2026-10-24T22:30:00Z', '2026-10-25T05:30:00Z']);
+      // In the participant's zone, not the offset written.
+      expect(columns('2026-03-01T23:10:00+01:00', '2026-03-02T07:40:00+01:00', 'Asia/Tokyo')).toEqual(['2026-03-02T07:10:00+09:00', '2026-03-02T15:40:00+09:00', '2026-03-01T22:10:00Z', '2026-03-02T06:40:00Z']);
     });
 
     it('Amsterdam 2026-10-25: a night from +02:00 to +01:00 switches at 01:00Z, and every zone agrees', () => {

@@ -9,12 +9,19 @@ import type { ExportTimes } from './tables.js';
  * and `time_uncertain` (CONTRACT, second edition).
  */
 
+/** A span read from the provider's text, with that text where it already is the export's local form. */
+export interface WrittenSpan extends DocumentTimes {
+  /** The start as written, when it is exactly `YYYY-MM-DDTHH:MM:SS±HH:MM` (what the export writes at that offset), else null. */
+  startWritten: string | null;
+  endWritten: string | null;
+}
+
 /**
  * A document's span from two timestamps the provider wrote with their offsets (Oura's
  * bedtimes, Open Wearables' start and end). A time written without an offset is read in the
  * other one's offset, else in the participant's zone, else as UTC (and the frame says it is uncertain).
  */
-export function writtenSpan(startText: unknown, endText: unknown, zone: string | null): DocumentTimes {
+export function writtenSpan(startText: unknown, endText: unknown, zone: string | null): WrittenSpan {
   const start = readTimestamp(startText);
   const end = readTimestamp(endText);
   const known = start?.offsetMin ?? end?.offsetMin ?? null;
@@ -24,15 +31,44 @@ export function writtenSpan(startText: unknown, endText: unknown, zone: string |
     if (known !== null) return instantOf(w, known);
     return instantOf(w, zone && isKnownZone(zone) ? zoneOffsetAt(zone, w.wallMs) : 0);
   };
-  return { startMs: instant(start), endMs: instant(end), startOffset: start?.offsetMin ?? null, endOffset: end?.offsetMin ?? null };
+  return {
+    startMs: instant(start),
+    endMs: instant(end),
+    startOffset: start?.offsetMin ?? null,
+    endOffset: end?.offsetMin ?? null,
+    startWritten: start && inLocalForm(startText as string, start.offsetMin) ? (startText as string) : null,
+    endWritten: end && inLocalForm(endText as string, end.offsetMin) ? (endText as string) : null,
+  };
 }
 
-/** The local and UTC forms of a span's start and end, and the span's offset (at its start) and certainty. */
-export function spanColumns(times: ExportTimes, span: DocumentTimes, frame: LocalFrame) {
-  const at = (ms: number | null): [string | null, string | null] =>
-    ms === null ? [null, null] : [times.local.local(ms, frame.offsetAt(ms)), times.utc.utc(ms)];
-  const [start, startUtc] = at(span.startMs);
-  const [end, endUtc] = at(span.endMs);
+/**
+ * Whether a timestamp that was read (so its fields are valid) is written exactly as
+ * InstantFormatter.local writes it at its own offset: `2026-03-01T23:10:00+01:00`, no
+ * fraction, a T, the offset with its colon and the sign local() gives (`+00:00`, never `-00:00`).
+ */
+function inLocalForm(text: string, offsetMin: number | null): boolean {
+  return (
+    offsetMin !== null &&
+    text.length === 25 &&
+    text.charCodeAt(10) === 84 && // T
+    text.charCodeAt(19) === (offsetMin < 0 ? 45 : 43) && // - or +
+    text.charCodeAt(22) === 58 // :
+  );
+}
+
+/**
+ * The local and UTC forms of a span's start and end, and the span's offset (at its start) and
+ * certainty. A start or end the provider already wrote in the local form at the offset in
+ * force then is kept as written (the same text local() would make, without making it).
+ */
+export function spanColumns(times: ExportTimes, span: DocumentTimes & Partial<WrittenSpan>, frame: LocalFrame) {
+  const at = (ms: number | null, written: string | null | undefined, writtenOffset: number | null): [string | null, string | null] => {
+    if (ms === null) return [null, null];
+    const offset = frame.offsetAt(ms);
+    return [written && offset === writtenOffset ? written : times.local.local(ms, offset), times.utc.utc(ms)];
+  };
+  const [start, startUtc] = at(span.startMs, span.startWritten, span.startOffset);
+  const [end, endUtc] = at(span.endMs, span.endWritten, span.endOffset);
   return {
     start,
     end,
