@@ -26,7 +26,11 @@ const COMMANDS: readonly (readonly [name: string, load: () => Promise<Register>]
   ['db', async () => (await import('../commands/db.js')).registerDb],
 ];
 
-/** Global options that take a value (the next argument, unless given as --db=...). */
+/**
+ * The global options below (buildProgram): those that take a value (the next argument, unless
+ * given as --db=...) and the flags. One missing here only costs the speed-up: a command line
+ * with it registers the whole tree.
+ */
 const VALUED_GLOBALS = new Set(['--db']);
 const FLAG_GLOBALS = new Set(['--json', '--no-color', '--debug']);
 
