@@ -69,7 +69,7 @@ describe('Vital: a late created after updated', () => {
 });
 
 describe('the provider order in the store', () => {
-  it('Oura: the latest fetch wins, whichever commits last; the same content again is unchanged; a revert is a new version', async () => {
+  it('Oura: the latest fetch wins, whichever commits last; the same content again is unchanged, also when its fetch commits late; a revert is a new version', async () => {
     const db = await testDatabase(tempDir(), undefined, 'order.db');
     const doc = (score: number) => ({ provider: 'oura', type: 'daily_readiness', id: 'r1', userId: 'u1', day: '2026-03-02', data: { id: 'r1', day: '2026-03-02', score } });
     const store = (score: number, iso: string) => runOp(db, storeDocumentOp, doc(score), { source: 'webhook', retrievedAt: new Date(iso) });
@@ -78,6 +78,8 @@ describe('the provider order in the store', () => {
     // A fetch made at 08:30 that only commits now is older than the 09:00 one.
     expect(await store(72, '2026-03-02T08:30:00Z')).toBe('older');
     expect(await store(75, '2026-03-02T10:00:00Z')).toBe('unchanged');
+    // The current content from a fetch made before that one, committing late (two syncs of one page): no version added.
+    expect(await store(75, '2026-03-02T09:30:00Z')).toBe('unchanged');
     expect(await store(70, '2026-03-02T11:00:00Z')).toBe('updated');
     const score = { sqlite: "json_extract(data, '$.score')", postgres: "(data::jsonb ->> 'score')::int" };
     const current = await queryRows(db, { sqlite: `SELECT ${score.sqlite} AS score, version FROM documents WHERE id = 'r1'`, postgres: `SELECT ${score.postgres} AS score, version FROM documents WHERE id = 'r1'` });

@@ -50,7 +50,7 @@ export interface Provenance {
 /**
  * - `new`: the first version of the document;
  * - `updated`: a newer version, now the current one;
- * - `unchanged`: the same content as the current version;
+ * - `unchanged`: the same content as the current version (also from a fetch older than it);
  * - `older`: older than the stored version in the provider's order: kept as history, not exported.
  */
 export type StoreOutcome = 'new' | 'updated' | 'unchanged' | 'older';
@@ -116,6 +116,9 @@ export function* storeDocumentOp(doc: DocumentInput, provenance: Provenance): Op
   const newer =
     current.order_rank === null || order.rank > current.order_rank || (order.rank === current.order_rank && order.atMs >= (current.order_at ?? 0));
   if (!newer) {
+    // A late fetch of what is current already (two syncs of one page, the later one committing
+    // first): nothing new to keep, and the provider still says what is stored.
+    if (hash === current.content_sha256 && current.superseded_by_run === null && current.deleted === 0) return 'unchanged';
     const known = yield* get(
       `SELECT 1 FROM document_versions WHERE provider = ? AND type = ? AND id = ? AND content_sha256 = ? AND order_rank = ? AND order_at = ?`,
       [...key, hash, order.rank, order.atMs],
