@@ -71,6 +71,13 @@ function connect(url: string, first = ''): Promise<Conversation> {
 
 const head = (lines: string[]) => `${lines.join('\r\n')}\r\n\r\n`;
 
+/** Resolves once `done()` holds, checked every 10 ms; fails the test after 5 s. */
+async function waitUntil(done: () => boolean): Promise<void> {
+  for (const started = Date.now(); !done(); await new Promise((resolve) => setTimeout(resolve, 10))) {
+    if (Date.now() - started > 5_000) throw new Error('timed out waiting');
+  }
+}
+
 describe('answers before the body', () => {
   beforeTheStore('refuses at once, without reading the body, a delivery whose signature headers are missing or whose timestamp is stale', async () => {
     t = await startTestReceiver();
@@ -123,6 +130,24 @@ describe('timeouts and the connection cap', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     const stillOpen = idle.filter((c) => !c.socket.destroyed && c.socket.readyState === 'open');
     expect(stillOpen.length).toBeLessThan(limits.maxConnections);
+  });
+
+  beforeTheStore('keeps a real sender\'s kept-alive connection, the oldest of all, while silent ones come and go, and takes its next delivery on it', async () => {
+    t = await startTestReceiver({ limits: { ...limits, idleTimeoutMs: 60_000, headersTimeoutMs: 60_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 60_000 } });
+    const delivery = (n: number) => {
+      const body = `{"event_type":"daily.data.sleep.created","user_id":"u","data":{"id":"s-${n}"}}`;
+      const signed = standardHeaders(TEST_SECRETS.vital, `msg_kept_${n}`, body);
+      return head(['POST /vital HTTP/1.1', 'Host: 127.0.0.1', ...Object.entries(signed).map(([k, v]) => `${k}: ${v}`), `Content-Length: ${body.length}`]) + body;
+    };
+    const real = await connect(t.receiver.url, delivery(1));
+    await waitUntil(() => /^HTTP\/1\.1 200 /.test(real.text()));
+    // Silent connections, far more than the cap: each one past it costs an idle connection its place.
+    for (let i = 0; i < 20; i++) await connect(t.receiver.url);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(real.socket.destroyed).toBe(false);
+    real.socket.write(delivery(2));
+    await waitUntil(() => (real.text().match(/HTTP\/1\.1 200 /g) ?? []).length === 2);
+    expect(await storedCount(t)).toBe(2);
   });
 
   it('answers 503 to a delivery whose body would exceed what all bodies together may hold, and takes it once there is room', async () => {

@@ -69,12 +69,15 @@ export function applyTimeouts(server: http.Server, limits: ReceiverLimits): void
 
 /**
  * The connection cap. A connection with a request in progress is never cut for a new one; one
- * without (kept alive after its answer, or still sending its headers) is, oldest first, so
- * that idle or slow clients cannot lock real senders out.
+ * without is, so that idle or slow clients cannot lock real senders out: first one that was
+ * never answered (connected and silent, or still sending its headers), oldest first, then the
+ * one answered longest ago. A sender that keeps its connection alive between deliveries was
+ * answered moments ago, and cutting it could catch its next request in flight (the server sees
+ * a request only once its headers are in).
  */
 export class ConnectionCap {
-  /** Open connections, oldest first, each with the number of its requests in progress. */
-  private readonly open = new Map<Socket, { busy: number }>();
+  /** Open connections, oldest first: requests in progress, and when the last answer was finished (null: never). */
+  private readonly open = new Map<Socket, { busy: number; answeredAt: number | null }>();
 
   constructor(
     server: http.Server,
@@ -87,6 +90,7 @@ export class ConnectionCap {
       state.busy++;
       res.once('close', () => {
         state.busy--;
+        state.answeredAt = Date.now();
       });
     });
   }
@@ -97,7 +101,7 @@ export class ConnectionCap {
 
   private admit(socket: Socket): void {
     if (this.open.size >= this.max) {
-      const idle = [...this.open].find(([, state]) => state.busy === 0)?.[0];
+      const idle = this.idlest();
       if (!idle) {
         socket.destroy();
         return;
@@ -105,8 +109,23 @@ export class ConnectionCap {
       idle.destroy();
       this.open.delete(idle);
     }
-    this.open.set(socket, { busy: 0 });
+    this.open.set(socket, { busy: 0, answeredAt: null });
     socket.once('close', () => this.open.delete(socket));
+  }
+
+  /** The connection to cut for a new one (see the class), or none when every one has a request in progress. */
+  private idlest(): Socket | undefined {
+    let answeredLongestAgo: Socket | undefined;
+    let at = Infinity;
+    for (const [socket, state] of this.open) {
+      if (state.busy > 0) continue;
+      if (state.answeredAt === null) return socket;
+      if (state.answeredAt < at) {
+        answeredLongestAgo = socket;
+        at = state.answeredAt;
+      }
+    }
+    return answeredLongestAgo;
   }
 }
 
