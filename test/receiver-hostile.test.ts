@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { onPostgres } from './helpers/engine.js';
-import { send, startTestReceiver, storedCount, type TestReceiver } from './helpers/receiver.js';
+import { send, startTestReceiver, storedCount, waitUntil, type TestReceiver } from './helpers/receiver.js';
 import { nowSeconds, ouraHeaders, standardHeaders, TEST_SECRETS } from './helpers/signing.js';
 
 /**
@@ -71,13 +71,6 @@ function connect(url: string, first = ''): Promise<Conversation> {
 
 const head = (lines: string[]) => `${lines.join('\r\n')}\r\n\r\n`;
 
-/** Resolves once `done()` holds, checked every 10 ms; fails the test after 5 s. */
-async function waitUntil(done: () => boolean): Promise<void> {
-  for (const started = Date.now(); !done(); await new Promise((resolve) => setTimeout(resolve, 10))) {
-    if (Date.now() - started > 5_000) throw new Error('timed out waiting');
-  }
-}
-
 describe('answers before the body', () => {
   beforeTheStore('refuses at once, without reading the body, a delivery whose signature headers are missing or whose timestamp is stale', async () => {
     t = await startTestReceiver();
@@ -140,13 +133,13 @@ describe('timeouts and the connection cap', () => {
       return head(['POST /vital HTTP/1.1', 'Host: 127.0.0.1', ...Object.entries(signed).map(([k, v]) => `${k}: ${v}`), `Content-Length: ${body.length}`]) + body;
     };
     const real = await connect(t.receiver.url, delivery(1));
-    await waitUntil(() => /^HTTP\/1\.1 200 /.test(real.text()));
+    await waitUntil(() => /^HTTP\/1\.1 200 /.test(real.text()), 'the first answer');
     // Silent connections, far more than the cap: each one past it costs an idle connection its place.
     for (let i = 0; i < 20; i++) await connect(t.receiver.url);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(real.socket.destroyed).toBe(false);
     real.socket.write(delivery(2));
-    await waitUntil(() => (real.text().match(/HTTP\/1\.1 200 /g) ?? []).length === 2);
+    await waitUntil(() => (real.text().match(/HTTP\/1\.1 200 /g) ?? []).length === 2, 'the second answer on the same connection');
     expect(await storedCount(t)).toBe(2);
   });
 
