@@ -9,7 +9,10 @@ import { upsertUser } from '../src/store/users.js';
 import { columnsOf, type ExportType } from '../src/export/tables.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import * as fx from './fixtures/documents.js';
-import { runOp, testDatabase } from './helpers/engine.js';
+import { onPostgres, runOp, testDatabase } from './helpers/engine.js';
+import { openStore } from '../src/store/open.js';
+import { storeLocation } from '../src/store/location.js';
+import { sampleAccessOp } from '../src/store/export.js';
 
 /** Runs on SQLite and on PostgreSQL (vitest.config.ts BOTH_ENGINES). */
 
@@ -195,6 +198,62 @@ describe('export: day range and selection', () => {
     expect(fs.readdirSync(out).sort()).toEqual(['activity.ndjson', 'datapackage.json', 'hrv.ndjson', 'readiness.ndjson', 'sleep.ndjson']);
     expect(fs.readFileSync(path.join(out, 'hrv.ndjson'), 'utf8').trimEnd().split('\n')).toHaveLength(EXPECTED.hrv.length);
     expect(res.stderr).toMatch(/wrote .*sleep\.ndjson \(3 sleep rows\)/);
+  });
+});
+
+describe('export: samples over a few days or over every day', () => {
+  // Corsano vital signs of three users over 40 days, inserted out of order, at two offsets,
+  // several measures at one instant (ordered by the registry's order of the measures).
+  const USERS = ['corsano-b', 'corsano-a', 'corsano-c'];
+  const MEASURES = ['temp_sk2', 'spo2', 'nibp_systolic', 'respiration_rate'];
+  const dayOf = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
+  let samplesDb: string;
+
+  beforeAll(async () => {
+    samplesDb = await testDatabase(dir, (store) => {
+      const samples = [];
+      for (let i = 39; i >= 0; i--) {
+        for (const userId of USERS) {
+          for (const seriesType of MEASURES) {
+            const offset = userId === 'corsano-c' ? '-05:00' : '+01:00';
+            // 23:30 local: the same instant is the next day in UTC for the user five hours behind.
+            for (const time of ['23:30:00', '07:15:00']) {
+              samples.push({ provider: 'corsano', userId, seriesType, timestamp: `${dayOf(i)}T${time}${offset}`, day: dayOf(i), value: 90 + i, sourceId: null });
+            }
+          }
+        }
+      }
+      upsertSamples(store, samples, { source: 'webhook', retrievedAt: RETRIEVED });
+    }, 'samples.db');
+  });
+
+  const vitalSigns = async (from: string, to: string) => {
+    const res = await runCli(['--db', samplesDb, 'export', '--from', from, '--to', to, '--type', 'vital_signs', '--format', 'ndjson'], { env: { WEARHOOK_CONFIG_DIR: dir } });
+    expect(res.code, res.stderr).toBe(0);
+    return res.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { user_id: string; day: string; timestamp_utc: string; measure: string });
+  };
+
+  it('a few days are the same rows, in the same order, as those days in an export of every day', async () => {
+    // SQLite reads samples in key order for a range that covers most of them, through the day index for a few days: both ways are taken here.
+    if (!onPostgres) {
+      const store = await openStore(storeLocation(samplesDb));
+      try {
+        expect(await store.read(sampleAccessOp, ['spo2', 'temp_sk2'], '2025-12-01', '2026-03-01')).toBe('key');
+        expect(await store.read(sampleAccessOp, ['spo2', 'temp_sk2'], '2026-01-10', '2026-01-14')).toBe('day');
+        expect(await store.read(sampleAccessOp, ['nibp_diastolic'], '2025-12-01', '2026-03-01')).toBe('day'); // no such samples
+      } finally {
+        await store.close();
+      }
+    }
+    const every = await vitalSigns('2025-12-01', '2026-03-01');
+    expect(every).toHaveLength(40 * USERS.length * MEASURES.length * 2);
+    // Contract order: user, day, time; at one instant, the measures in the registry's order.
+    const order = ['spo2', 'respiration_rate', 'nibp_systolic', 'temp_sk2'];
+    const sorted = [...every].sort((a, b) => a.user_id.localeCompare(b.user_id) || a.day.localeCompare(b.day) || a.timestamp_utc.localeCompare(b.timestamp_utc) || order.indexOf(a.measure) - order.indexOf(b.measure));
+    expect(every).toEqual(sorted);
+    const few = await vitalSigns('2026-01-10', '2026-01-14');
+    expect(few).toEqual(every.filter((r) => r.day >= '2026-01-10' && r.day <= '2026-01-14'));
+    expect(few).toHaveLength(5 * USERS.length * MEASURES.length * 2);
   });
 });
 

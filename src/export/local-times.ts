@@ -124,7 +124,8 @@ export function sampleTimes(sample: { timestamp: string; day: string; zone: stri
   }
   return {
     day,
-    timestamp: sample.times.local.local(ms, offset ?? 0),
+    // Most samples are stored as their provider wrote them, in the export's form at their own offset.
+    timestamp: offset === written.offsetMin && inLocalForm(sample.timestamp, offset) ? sample.timestamp : sample.times.local.local(ms, offset ?? 0),
     timestamp_utc: sample.times.utc.utc(ms),
     utc_offset_min: offset ?? 0,
     time_uncertain: offset === null,

@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.js';
-import { SRC, exportAccountsOp, exportSourceQuery, type ExportAccount, type ExportSourceRow, type ExportUserFilter } from '../store/export.js';
+import { SRC, exportAccountsOp, exportSourceQuery, sampleAccessOp, type ExportAccount, type ExportSourceRow } from '../store/export.js';
 import { accountKey } from '../store/participants.js';
 import { InstantFormatter } from '../time/instant.js';
 import type { CommonFields, ExportTimes, ExportType, RowFields } from './tables.js';
@@ -30,7 +30,10 @@ const YIELD_ROWS = 500;
  * Each batch holds the rows of whole documents.
  */
 export async function* exportRowBatches(store: Store, type: ExportType, filter: ExportFilter): AsyncGenerator<RowFields[]> {
-  const query = exportQuery(type, filter);
+  const sources = sourcesFor(type);
+  const series = sources.flatMap((s) => (s.kind === 'sample' ? [s.seriesType] : []));
+  const sampleAccess = await store.read(sampleAccessOp, series, filter.from, filter.to);
+  const query = exportSourceQuery(sources, { ...filter, undated: TABLES[type].undated === true, sampleAccess });
   if (!query) return;
   const map = rowMapper(type, filter, await store.read(exportAccountsOp));
   let rows: RowFields[] = [];
@@ -44,10 +47,6 @@ export async function* exportRowBatches(store: Store, type: ExportType, filter: 
     }
   }
   if (rows.length > 0) yield rows;
-}
-
-function exportQuery(type: ExportType, filter: ExportFilter) {
-  return exportSourceQuery(sourcesFor(type), { ...filter, undated: TABLES[type].undated === true });
 }
 
 /**

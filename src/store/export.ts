@@ -1,4 +1,4 @@
-import { all, inJsonList, sql, sqlFor, type Op, type Sql } from './sql.js';
+import { all, dialect, get, inJsonList, sql, sqlFor, type Op, type Sql } from './sql.js';
 
 /**
  * The export's queries, written once for SQLite and PostgreSQL: the current, non-superseded
@@ -19,7 +19,14 @@ export interface ExportUserFilter {
   users?: readonly { provider?: string; userId: string }[];
   /** Documents of tables whose rows have no day (ring configuration) are exported whatever their day. */
   undated?: boolean;
+  /**
+   * How SQLite reads samples (sampleAccessOp): 'key', in primary-key order, for a range that
+   * covers most of the series; 'day', through the day index, for a narrow one (the default).
+   */
+  sampleAccess?: SampleAccess;
 }
+
+export type SampleAccess = 'key' | 'day';
 
 /**
  * One row of the export query, as an array (the columns below, in this order): cheaper to
@@ -81,47 +88,63 @@ export function exportSourceQuery(sources: readonly ExportSourceSpec[], filter: 
   if (sources.length === 0) return null;
   const parts: Sql[] = [];
   const params: unknown[] = [];
-  // Documents of one type from several providers (Oura's, Vital's and Open Wearables' sleep)
-  // are read in one pass over the index on (type, day): a SELECT per provider would read
-  // every document of that type once per provider to check the provider.
-  const byType = new Map<string, { provider: string; index: number }[]>();
+  // Sources read in one SELECT: documents of one type from several providers (Oura's, Vital's
+  // and Open Wearables' sleep), in one pass over the index on (type, day), as a SELECT per
+  // provider would read every document of that type once per provider to check the provider;
+  // samples of several series of one provider (Corsano's vital signs) likewise.
+  const groupOf = (source: ExportSourceSpec) => (source.kind === 'document' ? `document ${source.documentType}` : `sample ${source.provider}`);
+  const groups = new Map<string, SourceGroup>();
   sources.forEach((source, index) => {
-    if (source.kind !== 'document') return;
-    const group = byType.get(source.documentType);
-    if (group) group.push({ provider: source.provider, index });
-    else byType.set(source.documentType, [{ provider: source.provider, index }]);
+    const member = { value: source.kind === 'document' ? source.provider : source.seriesType, index };
+    const group = groups.get(groupOf(source));
+    if (group) group.push(member);
+    else groups.set(groupOf(source), [member]);
   });
   // One SELECT of documents (most tables) returns neither the columns of samples nor its sort
   // key (ordered by the expression): 13 % less of the query's time for a readiness table.
-  const alone = byType.size === 1 && sources.every((s) => s.kind === 'document');
+  const alone = groups.size === 1 && sources.every((s) => s.kind === 'document');
   // The parts stay in the order of the sources (PostgreSQL types a UNION's NULL columns from its first parts).
   sources.forEach((source, index) => {
+    const group = groups.get(groupOf(source))!;
+    if (group[0]!.index !== index) return; // read with the first source of its group
     if (source.kind === 'document') {
-      const group = byType.get(source.documentType)!;
-      if (group[0]!.index !== index) return; // read with the first source of its type
       const users = userFilterSql(filter, 'd');
-      const src = group.length === 1 ? String(index) : `CASE d.provider ${group.map((g) => `WHEN ? THEN ${g.index}`).join(' ')} END`;
-      const providers = group.length === 1 ? 'd.provider = ?' : `d.provider IN (${group.map(() => '?').join(', ')})`;
-      parts.push(sql`SELECT ${src} AS src, d.provider AS provider, d.user_id AS user_id, d.day AS day, d.id AS id, d.data AS data,
+      const { src, match } = groupSql('d.provider', group);
+      parts.push(sql`SELECT ${src.text} AS src, d.provider AS provider, d.user_id AS user_id, d.day AS day, d.id AS id, d.data AS data,
                 d.source AS source, d.retrieved_at AS retrieved_at, d.version AS version${alone ? '' : sql`,
                 NULL AS ts, NULL AS value, NULL AS sleep_id, NULL AS sleep_data, NULL AS context, ${SORT_KEY} AS sort_key`}
          FROM documents d
-         WHERE ${providers} AND d.type = ? AND d.deleted = 0 AND d.superseded_by_run IS NULL${filter.undated ? '' : ' AND d.day BETWEEN ? AND ?'}${users.sql}`);
-      if (group.length > 1) params.push(...group.map((g) => g.provider));
-      params.push(...group.map((g) => g.provider), source.documentType, ...(filter.undated ? [] : [filter.from, filter.to]), ...users.params);
+         WHERE ${match.text} AND d.type = ? AND d.deleted = 0 AND d.superseded_by_run IS NULL${filter.undated ? '' : ' AND d.day BETWEEN ? AND ?'}${users.sql}`);
+      params.push(...src.params, ...match.params, source.documentType, ...(filter.undated ? [] : [filter.from, filter.to]), ...users.params);
     } else {
       const users = userFilterSql(filter, 's');
-      parts.push(`SELECT ${index} AS src, s.provider AS provider, s.user_id AS user_id, s.day AS day, s.source_id AS id, NULL AS data,
+      const { src, match } = groupSql('s.series_type', group);
+      // SQLite has no statistics to choose by; PostgreSQL has, and chooses itself.
+      const access = { sqlite: filter.sampleAccess === 'key' ? ' INDEXED BY sqlite_autoindex_samples_1' : ' INDEXED BY samples_by_day', postgres: '' };
+      parts.push(sql`SELECT ${src.text} AS src, s.provider AS provider, s.user_id AS user_id, s.day AS day, s.source_id AS id, NULL AS data,
                 s.source AS source, s.retrieved_at AS retrieved_at, NULL AS version,
                 s.timestamp AS ts, s.value AS value, s.sleep_id AS sleep_id, sd.data AS sleep_data, s.context AS context, s.epoch_ms AS sort_key
-         FROM samples s LEFT JOIN documents sd ON sd.provider = s.provider AND sd.type = 'sleep' AND sd.id = s.sleep_id
-         WHERE s.provider = ? AND s.series_type = ? AND s.day BETWEEN ? AND ?${users.sql}`);
-      params.push(source.provider, source.seriesType, addDays(filter.from, -1), addDays(filter.to, 1), ...users.params);
+         FROM samples s${access} LEFT JOIN documents sd ON sd.provider = s.provider AND sd.type = 'sleep' AND sd.id = s.sleep_id
+         WHERE s.provider = ? AND ${match.text} AND s.day BETWEEN ? AND ?${users.sql}`);
+      params.push(...src.params, source.provider, ...match.params, addDays(filter.from, -1), addDays(filter.to, 1), ...users.params);
     }
   });
   const order = sql`\nORDER BY user_id, day NULLS FIRST, ${alone ? SORT_KEY : 'sort_key'}, provider, id NULLS FIRST, src`;
   const text = (d: 'sqlite' | 'postgres') => parts.map((p) => sqlFor(p, d)).join('\nUNION ALL\n') + sqlFor(order, d);
   return { sql: { sqlite: text('sqlite'), postgres: text('postgres') }, params };
+}
+
+/** Sources read in one SELECT, told apart by one column's value (a provider, a series). */
+type SourceGroup = { value: string; index: number }[];
+
+/** Which source of `group` a row is (`src`) and the condition on `column` that reads them all, each with its parameters. */
+function groupSql(column: string, group: SourceGroup): Record<'src' | 'match', { text: string; params: string[] }> {
+  if (group.length === 1) return { src: { text: String(group[0]!.index), params: [] }, match: { text: `${column} = ?`, params: [group[0]!.value] } };
+  const values = group.map((g) => g.value);
+  return {
+    src: { text: `CASE ${column} ${group.map((g) => `WHEN ? THEN ${g.index}`).join(' ')} END`, params: values },
+    match: { text: `${column} IN (${group.map(() => '?').join(', ')})`, params: values },
+  };
 }
 
 function userFilterSql(filter: ExportUserFilter, alias: string): { sql: string; params: string[] } {
@@ -137,6 +160,35 @@ function userFilterSql(filter: ExportUserFilter, alias: string): { sql: string; 
     return `${alias}.user_id = ?`;
   });
   return { sql: ` AND (${clauses.join(' OR ')})`, params };
+}
+
+/**
+ * How to read the samples of `seriesTypes` from `from` to `to` on SQLite. Through the day index,
+ * each row is a lookup in the table and the whole result is sorted; in primary-key order
+ * (provider, user, series, time) the rows come in sequence, each user's already in time order:
+ * about twice as fast when the range covers most of the series, but every sample of the
+ * provider is read, so a range of a few days out of years is read through the day index.
+ * The first and last day of each series are two index lookups.
+ */
+export function* sampleAccessOp(seriesTypes: readonly string[], from: string, to: string): Op<SampleAccess> {
+  if ((yield* dialect()) !== 'sqlite' || seriesTypes.length === 0) return 'day';
+  let first: string | null = null;
+  let last: string | null = null;
+  for (const series of new Set(seriesTypes)) {
+    const span = yield* get<{ first: string | null; last: string | null }>(
+      `SELECT (SELECT min(day) FROM samples WHERE series_type = ?) AS first, (SELECT max(day) FROM samples WHERE series_type = ?) AS last`,
+      [series, series],
+    );
+    if (!span?.first || !span.last) continue;
+    if (first === null || span.first < first) first = span.first;
+    if (last === null || span.last > last) last = span.last;
+  }
+  if (first === null || last === null) return 'day';
+  const daysOf = (a: string, b: string) => (Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86_400_000 + 1;
+  const coveredFrom = from > first ? from : first;
+  const coveredTo = to < last ? to : last;
+  if (coveredFrom > coveredTo) return 'day';
+  return daysOf(coveredFrom, coveredTo) * 2 >= daysOf(first, last) ? 'key' : 'day';
 }
 
 /** YYYY-MM-DD plus n calendar days. */
