@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.js';
-import { SRC, exportAccountsOp, exportSourceQuery, sampleAccessOp, type ExportAccount, type ExportSourceRow } from '../store/export.js';
+import { SRC, exportAccountsOp, exportSourceQuery, exportSpansOp, type ExportAccount, type ExportSourceRow } from '../store/export.js';
 import { accountKey } from '../store/participants.js';
 import { InstantFormatter } from '../time/instant.js';
 import type { CommonFields, ExportTimes, ExportType, RowFields } from './tables.js';
@@ -31,9 +31,8 @@ const YIELD_ROWS = 500;
  */
 export async function* exportRowBatches(store: Store, type: ExportType, filter: ExportFilter): AsyncGenerator<RowFields[]> {
   const sources = sourcesFor(type);
-  const series = sources.flatMap((s) => (s.kind === 'sample' ? [s.seriesType] : []));
-  const sampleAccess = await store.read(sampleAccessOp, series, filter.from, filter.to);
-  const query = exportSourceQuery(sources, { ...filter, undated: TABLES[type].undated === true, sampleAccess });
+  const spans = await store.read(exportSpansOp, sources);
+  const query = exportSourceQuery(sources, { ...filter, undated: TABLES[type].undated === true, spans });
   if (!query) return;
   const map = rowMapper(type, filter, await store.read(exportAccountsOp));
   let rows: RowFields[] = [];

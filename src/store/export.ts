@@ -20,13 +20,16 @@ export interface ExportUserFilter {
   /** Documents of tables whose rows have no day (ring configuration) are exported whatever their day. */
   undated?: boolean;
   /**
-   * How SQLite reads samples (sampleAccessOp): 'key', in primary-key order, for a range that
-   * covers most of the series; 'day', through the day index, for a narrow one (the default).
+   * The first and last day of each source of samples (exportSpansOp), in the order of the
+   * sources: how SQLite reads them (inKeyOrder). Without them, through the day index.
    */
-  sampleAccess?: SampleAccess;
+  spans?: readonly (DaySpan | null)[];
 }
 
-export type SampleAccess = 'key' | 'day';
+export interface DaySpan {
+  first: string;
+  last: string;
+}
 
 /**
  * One row of the export query, as an array (the columns below, in this order): cheaper to
@@ -119,8 +122,7 @@ export function exportSourceQuery(sources: readonly ExportSourceSpec[], filter: 
     } else {
       const users = userFilterSql(filter, 's');
       const { src, match } = groupSql('s.series_type', group);
-      // SQLite has no statistics to choose by; PostgreSQL has, and chooses itself.
-      const access = { sqlite: filter.sampleAccess === 'key' ? ' INDEXED BY sqlite_autoindex_samples_1' : ' INDEXED BY samples_by_day', postgres: '' };
+      const access = indexedBy(inKeyOrder(group, filter) ? 'sqlite_autoindex_samples_1' : 'samples_by_day');
       parts.push(sql`SELECT ${src.text} AS src, s.provider AS provider, s.user_id AS user_id, s.day AS day, s.source_id AS id, NULL AS data,
                 s.source AS source, s.retrieved_at AS retrieved_at, NULL AS version,
                 s.timestamp AS ts, s.value AS value, s.sleep_id AS sleep_id, sd.data AS sleep_data, s.context AS context, s.epoch_ms AS sort_key
@@ -163,32 +165,54 @@ function userFilterSql(filter: ExportUserFilter, alias: string): { sql: string; 
 }
 
 /**
- * How to read the samples of `seriesTypes` from `from` to `to` on SQLite. Through the day index,
- * each row is a lookup in the table and the whole result is sorted; in primary-key order
- * (provider, user, series, time) the rows come in sequence, each user's already in time order:
- * about twice as fast when the range covers most of the series, but every sample of the
- * provider is read, so a range of a few days out of years is read through the day index.
- * The first and last day of each series are two index lookups.
+ * Whether SQLite reads a group of samples in key order rather than through the day index.
+ * Through the day index (series, day), each row is a lookup in the table, and all of them are
+ * then sorted into the contract's order. In primary-key order (provider, user, series, time)
+ * the rows come in sequence, already grouped by user, and only each user's rows are sorted:
+ * about twice as fast. But every sample of the provider is visited, so a range of a few days
+ * out of years is read through the day index. SQLite keeps no statistics to choose by;
+ * PostgreSQL has them, and chooses for itself. (Documents are read through the day index
+ * always: in key order, (type, user, day), rows of one day of several users no longer share
+ * pages, which cost more than the sort saved for documents of a few hundred bytes.)
  */
-export function* sampleAccessOp(seriesTypes: readonly string[], from: string, to: string): Op<SampleAccess> {
-  if ((yield* dialect()) !== 'sqlite' || seriesTypes.length === 0) return 'day';
-  let first: string | null = null;
-  let last: string | null = null;
-  for (const series of new Set(seriesTypes)) {
+function inKeyOrder(group: SourceGroup, filter: ExportUserFilter): boolean {
+  const spans = group.map((g) => filter.spans?.[g.index]).filter((s): s is DaySpan => !!s);
+  if (spans.length === 0) return false;
+  const first = spans.reduce((a, s) => (s.first < a ? s.first : a), spans[0]!.first);
+  const last = spans.reduce((a, s) => (s.last > a ? s.last : a), spans[0]!.last);
+  const from = filter.from > first ? filter.from : first;
+  const to = filter.to < last ? filter.to : last;
+  return from <= to && daysBetween(from, to) * 2 >= daysBetween(first, last);
+}
+
+function indexedBy(index: string): Sql {
+  return { sqlite: ` INDEXED BY ${index}`, postgres: '' };
+}
+
+/** Days from `a` to `b`, both included. */
+function daysBetween(a: string, b: string): number {
+  return (Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86_400_000 + 1;
+}
+
+/**
+ * The first and last day of each source of samples (null for a source of documents, or one
+ * without samples), two index lookups each: what inKeyOrder chooses by. Only SQLite needs them.
+ */
+export function* exportSpansOp(sources: readonly ExportSourceSpec[]): Op<(DaySpan | null)[] | undefined> {
+  if ((yield* dialect()) !== 'sqlite') return undefined;
+  const spans: (DaySpan | null)[] = [];
+  for (const source of sources) {
+    if (source.kind !== 'sample') {
+      spans.push(null);
+      continue;
+    }
     const span = yield* get<{ first: string | null; last: string | null }>(
-      `SELECT (SELECT min(day) FROM samples WHERE series_type = ?) AS first, (SELECT max(day) FROM samples WHERE series_type = ?) AS last`,
-      [series, series],
+      'SELECT (SELECT min(day) FROM samples WHERE series_type = ?) AS first, (SELECT max(day) FROM samples WHERE series_type = ?) AS last',
+      [source.seriesType, source.seriesType],
     );
-    if (!span?.first || !span.last) continue;
-    if (first === null || span.first < first) first = span.first;
-    if (last === null || span.last > last) last = span.last;
+    spans.push(span?.first && span.last ? { first: span.first, last: span.last } : null);
   }
-  if (first === null || last === null) return 'day';
-  const daysOf = (a: string, b: string) => (Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86_400_000 + 1;
-  const coveredFrom = from > first ? from : first;
-  const coveredTo = to < last ? to : last;
-  if (coveredFrom > coveredTo) return 'day';
-  return daysOf(coveredFrom, coveredTo) * 2 >= daysOf(first, last) ? 'key' : 'day';
+  return spans;
 }
 
 /** YYYY-MM-DD plus n calendar days. */
