@@ -9,9 +9,7 @@ import { upsertUser } from '../src/store/users.js';
 import { columnsOf, type ExportType } from '../src/export/tables.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import * as fx from './fixtures/documents.js';
-import { onPostgres, runOp, testDatabase } from './helpers/engine.js';
-import { openStore } from '../src/store/open.js';
-import { storeLocation } from '../src/store/location.js';
+import { onPostgres, runOp, testDatabase, withTestStore } from './helpers/engine.js';
 import { exportSourceQuery, exportSpansOp } from '../src/store/export.js';
 import { sourcesFor } from '../src/export/sources.js';
 
@@ -237,8 +235,7 @@ describe('export: samples over a few days or over every day', () => {
   it('a few days, or most, are the same rows in the same order as those days in an export of every day', async () => {
     // SQLite reads samples in key order for a range that covers most of them, through the day index for a few days: both ways are taken here.
     if (!onPostgres) {
-      const store = await openStore(storeLocation(samplesDb));
-      try {
+      await withTestStore(samplesDb, async (store) => {
         const sources = sourcesFor('vital_signs');
         const spans = await store.read(exportSpansOp, sources);
         expect(spans?.filter(Boolean)).toHaveLength(MEASURES.length); // nibp_diastolic and temp_sk1 have none
@@ -246,9 +243,7 @@ describe('export: samples over a few days or over every day', () => {
         expect(indexOf('2025-12-01', '2026-03-01')).toEqual(['INDEXED BY sqlite_autoindex_samples_1']);
         expect(indexOf('2026-01-05', '2026-02-03')).toEqual(['INDEXED BY sqlite_autoindex_samples_1']); // 30 of the 40 days
         expect(indexOf('2026-01-10', '2026-01-14')).toEqual(['INDEXED BY samples_by_day']);
-      } finally {
-        await store.close();
-      }
+      });
     }
     const every = await vitalSigns('2025-12-01', '2026-03-01');
     expect(every).toHaveLength(40 * USERS.length * MEASURES.length * 2);

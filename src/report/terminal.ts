@@ -1,5 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import { percent } from '../sync/coverage.js';
+import { dayCount } from '../util/days.js';
 import type { DayState, ParticipantReport, Report } from './core.js';
 
 /**
@@ -29,7 +30,7 @@ export interface TerminalOptions {
 export function renderReport(report: Report, options: TerminalOptions): string[] {
   const c = options.color;
   const participants = report.participants;
-  const totalDays = participants[0]?.days.length ?? daysIn(report.from, report.to);
+  const totalDays = participants[0]?.days.length ?? dayCount(report.from, report.to);
   if (participants.length === 0) return ['No participants to report on; add them with `wearhook participants add`.'];
   // Writing into the last column makes some terminals wrap: leave it free.
   const room = Math.max(20, options.width - 1);
@@ -143,6 +144,3 @@ function fit(text: string, width: number): string {
   return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
 }
 
-function daysIn(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;
-}

@@ -1,4 +1,5 @@
 import { all, dialect, get, inJsonList, sql, sqlFor, type Op, type Sql } from './sql.js';
+import { dayCount } from '../util/days.js';
 
 /**
  * The export's queries, written once for SQLite and PostgreSQL: the current, non-superseded
@@ -182,21 +183,17 @@ function inKeyOrder(group: SourceGroup, filter: ExportUserFilter): boolean {
   const last = spans.reduce((a, s) => (s.last > a ? s.last : a), spans[0]!.last);
   const from = filter.from > first ? filter.from : first;
   const to = filter.to < last ? filter.to : last;
-  return from <= to && daysBetween(from, to) * 2 >= daysBetween(first, last);
+  return from <= to && dayCount(from, to) * 2 >= dayCount(first, last);
 }
 
 function indexedBy(index: string): Sql {
   return { sqlite: ` INDEXED BY ${index}`, postgres: '' };
 }
 
-/** Days from `a` to `b`, both included. */
-function daysBetween(a: string, b: string): number {
-  return (Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86_400_000 + 1;
-}
-
 /**
- * The first and last day of each source of samples (null for a source of documents, or one
- * without samples), two index lookups each: what inKeyOrder chooses by. Only SQLite needs them.
+ * The first and last day of each source's series, over every provider (the day index has no
+ * provider; null for a source of documents, or a series without samples), two index lookups
+ * each: what inKeyOrder chooses by. Only SQLite needs them.
  */
 export function* exportSpansOp(sources: readonly ExportSourceSpec[]): Op<(DaySpan | null)[] | undefined> {
   if ((yield* dialect()) !== 'sqlite') return undefined;
