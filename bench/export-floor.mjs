@@ -5,18 +5,15 @@
 // of every column of every row). Run as a child process: node bench/export-floor.mjs DB TYPE OUT
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import { exportSourceQuery, exportSpansOp } from '../dist/store/export.js';
+import { exportSpansOp } from '../dist/store/export.js';
 import { runSqlite } from '../dist/store/sqlite-run.js';
 import { sourcesFor } from '../dist/export/sources.js';
-import { TABLES } from '../dist/export/registry/index.js';
+import { exportQuery } from '../dist/export/query.js';
 
 const [file, type, out] = process.argv.slice(2);
 const db = new Database(file, { readonly: true, fileMustExist: true });
-const sources = sourcesFor(type);
-const range = { from: '1900-01-01', to: '2999-12-31' };
-// The days each source spans: wearhook reads a source in key order when the range covers most of them (inKeyOrder, src/store/export.ts).
-const spans = runSqlite(db, exportSpansOp(sources));
-const query = exportSourceQuery(sources, { ...range, undated: TABLES[type].undated === true, spans });
+// wearhook's own query, read the same way (in key order where the range covers most of a series' days).
+const query = exportQuery(type, { from: '1900-01-01', to: '2999-12-31' }, runSqlite(db, exportSpansOp(sourcesFor(type))));
 db.pragma('cache_size = -2000'); // as wearhook's export stream does
 const fd = fs.openSync(out, 'w');
 let text = '';

@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.js';
-import { SRC, exportAccountsOp, exportSourceQuery, exportSpansOp, type ExportAccount, type ExportSourceRow } from '../store/export.js';
+import { SRC, exportAccountsOp, exportSourceQuery, exportSpansOp, type DaySpan, type ExportAccount, type ExportSourceRow } from '../store/export.js';
 import { accountKey } from '../store/participants.js';
 import { InstantFormatter } from '../time/instant.js';
 import type { CommonFields, ExportTimes, ExportType, RowFields } from './tables.js';
@@ -30,9 +30,7 @@ const YIELD_ROWS = 500;
  * Each batch holds the rows of whole documents.
  */
 export async function* exportRowBatches(store: Store, type: ExportType, filter: ExportFilter): AsyncGenerator<RowFields[]> {
-  const sources = sourcesFor(type);
-  const spans = await store.read(exportSpansOp, sources);
-  const query = exportSourceQuery(sources, { ...filter, undated: TABLES[type].undated === true, spans });
+  const query = exportQuery(type, filter, await store.read(exportSpansOp, sourcesFor(type)));
   if (!query) return;
   const map = rowMapper(type, filter, await store.read(exportAccountsOp));
   let rows: RowFields[] = [];
@@ -46,6 +44,11 @@ export async function* exportRowBatches(store: Store, type: ExportType, filter: 
     }
   }
   if (rows.length > 0) yield rows;
+}
+
+/** The one query of a table's rows (src/store/export.ts), read the way `spans` (exportSpansOp) says. */
+export function exportQuery(type: ExportType, filter: ExportFilter, spans: readonly (DaySpan | null)[] | undefined) {
+  return exportSourceQuery(sourcesFor(type), { ...filter, undated: TABLES[type].undated === true, spans });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { all, dialect, get, inJsonList, sql, sqlFor, type Op, type Sql } from './sql.js';
-import { dayCount } from '../util/days.js';
+import { addDays, dayCount } from '../util/days.js';
 
 /**
  * The export's queries, written once for SQLite and PostgreSQL: the current, non-superseded
@@ -210,12 +210,6 @@ export function* exportSpansOp(sources: readonly ExportSourceSpec[]): Op<(DaySpa
     spans.push(span?.first && span.last ? { first: span.first, last: span.last } : null);
   }
   return spans;
-}
-
-/** YYYY-MM-DD plus n calendar days. */
-function addDays(day: string, n: number): string {
-  const ms = Date.parse(`${day}T00:00:00Z`);
-  return Number.isNaN(ms) ? day : new Date(ms + n * 86_400_000).toISOString().slice(0, 10);
 }
 
 /** A linked account: its participant's label and IANA zone (null when the participant has none). */
